@@ -1,0 +1,139 @@
+# zprewrite - offline system-call rewriting for Linux/x86-64.
+#
+#   make           build build/zprewrite, the sample hooks and programs
+#   make demo      rewrite a sample program and show its calls going through a hook
+#   make test      build, then run every test (also the rewriter under ASan+UBSan)
+#   make asan      build the rewriter with AddressSanitizer+UBSan and run its tests
+#   make golden    regenerate tests/golden/ from the current build
+#   make bench     run the benchmarks and write docs/performance.md
+#   make install   install zprewrite, the hook header and its pkg-config file
+#
+# Missing Debian packages are installed by scripts/deps.sh (as root).
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+CC      ?= gcc
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
+VERSION := 0.1.0
+
+WARN    := -Wall -Wextra -Werror
+CSTD    := -std=gnu11
+
+# ---- dependencies --------------------------------------------------------
+
+DEPS_BUILD := $(BUILD)/.deps-build
+DEPS_TEST  := $(BUILD)/.deps-test
+DEPS_BENCH := $(BUILD)/.deps-bench
+
+$(DEPS_BUILD): scripts/deps.sh
+	@mkdir -p $(@D)
+	@scripts/deps.sh build
+	@touch $@
+$(DEPS_TEST): scripts/deps.sh
+	@mkdir -p $(@D)
+	@scripts/deps.sh test
+	@touch $@
+$(DEPS_BENCH): scripts/deps.sh
+	@mkdir -p $(@D)
+	@scripts/deps.sh bench
+	@touch $@
+
+# ---- runtime: the freestanding code copied into every rewritten file -----
+
+RT_DIR    := $(BUILD)/runtime
+RT_CFLAGS := $(CSTD) $(WARN) -O2 -g0 -ffreestanding -fno-builtin -fPIE \
+	-fvisibility=hidden -fno-stack-protector -fno-asynchronous-unwind-tables \
+	-fno-unwind-tables -mgeneral-regs-only -fcf-protection=none \
+	-fno-strict-aliasing -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
+	-isystem /usr/include -isystem /usr/include/x86_64-linux-gnu \
+	-Iruntime -Iruntime/include -I$(RT_DIR)
+RT_SRCS   := $(wildcard runtime/*.c)
+RT_ASMS   := $(wildcard runtime/*.S)
+RT_OBJS   := $(patsubst runtime/%,$(RT_DIR)/%.o,$(RT_SRCS) $(RT_ASMS))
+RT_GEN    := $(RT_DIR)/sysnames.h $(RT_DIR)/errnames.h
+
+$(RT_DIR)/sysnames.h: scripts/gen-sysnames.sh /usr/include/x86_64-linux-gnu/asm/unistd_64.h | $(DEPS_BUILD)
+	@mkdir -p $(@D)
+	scripts/gen-sysnames.sh /usr/include/x86_64-linux-gnu/asm/unistd_64.h > $@.tmp && mv $@.tmp $@
+
+$(RT_DIR)/errnames.h: scripts/gen-errnames.c | $(DEPS_BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) -o $(RT_DIR)/gen-errnames $<
+	$(RT_DIR)/gen-errnames > $@.tmp && mv $@.tmp $@
+
+$(RT_DIR)/%.c.o: runtime/%.c $(wildcard runtime/*.h runtime/include/zprewrite/*.h) $(RT_GEN) | $(DEPS_BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(RT_CFLAGS) -c -o $@ $<
+
+$(RT_DIR)/%.S.o: runtime/%.S $(wildcard runtime/*.h) | $(DEPS_BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(RT_CFLAGS) -c -o $@ $<
+
+# Linked at 0 with --emit-relocs so that the check below can prove that the
+# blob needs no relocation: only PC-relative references are allowed.
+$(RT_DIR)/runtime.elf: $(RT_OBJS) runtime/runtime.ld scripts/check-blob.sh
+	ld -static -nostdlib --emit-relocs -z noexecstack -T runtime/runtime.ld -o $@.tmp $(RT_OBJS)
+	scripts/check-blob.sh $@.tmp
+	mv $@.tmp $@
+
+# ---- rewriter ------------------------------------------------------------
+
+RW_LIBS   := -lelf -ldw -lZydis -lopcodes -lbfd
+RW_CFLAGS := $(CSTD) $(WARN) -g -Irewriter -Iruntime -Iruntime/include \
+	-DZP_VERSION='"$(VERSION)"'
+RW_SRCS   := $(wildcard rewriter/*.c)
+RW_HDRS   := $(wildcard rewriter/*.h) runtime/zp_abi.h runtime/include/zprewrite/hook.h
+
+define rewriter_build # $(1): output dir, $(2): extra flags
+$(1)/rewriter/%.o: rewriter/%.c $(RW_HDRS) | $(DEPS_BUILD)
+	@mkdir -p $$(@D)
+	$(CC) $(RW_CFLAGS) $(2) -c -o $$@ $$<
+$(1)/rewriter/blob_data.o: rewriter/blob_data.S $(RT_DIR)/runtime.elf
+	@mkdir -p $$(@D)
+	$(CC) -c -I$(RT_DIR) -o $$@ $$<
+$(1)/zprewrite: $(patsubst rewriter/%.c,$(1)/rewriter/%.o,$(RW_SRCS)) $(1)/rewriter/blob_data.o
+	$(CC) $(2) -o $$@ $$^ $(RW_LIBS)
+endef
+
+$(eval $(call rewriter_build,$(BUILD),-O2))
+$(eval $(call rewriter_build,$(BUILD)/asan,-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all))
+
+# ---- samples: hooks and test programs -------------------------------------
+
+include samples/samples.mk
+
+# ---- top-level targets ---------------------------------------------------
+
+.PHONY: all demo test asan golden bench install clean
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/zprewrite samples
+
+demo: all
+	@scripts/demo.sh $(BUILD)
+
+test: all $(BUILD)/asan/zprewrite $(DEPS_TEST)
+	@tests/run.sh $(BUILD)
+
+asan: $(BUILD)/asan/zprewrite samples $(DEPS_TEST)
+	@ZP_ONLY_REWRITER=1 ZPREWRITE=$(BUILD)/asan/zprewrite tests/run.sh $(BUILD)
+
+golden: all $(DEPS_TEST)
+	@tests/golden.sh --update $(BUILD)
+
+bench: all $(DEPS_BENCH)
+	@bench/run.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/zprewrite \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BUILD)/zprewrite $(DESTDIR)$(PREFIX)/bin/zprewrite
+	install -m 644 runtime/include/zprewrite/hook.h $(DESTDIR)$(PREFIX)/include/zprewrite/hook.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+		docs/zprewrite-hook.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/zprewrite-hook.pc
+	install -m 644 docs/zprewrite.1 $(DESTDIR)$(PREFIX)/share/man/man1/zprewrite.1
+
+clean:
+	rm -rf $(BUILD)

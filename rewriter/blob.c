@@ -1,0 +1,76 @@
+/*
+ * blob.c - read the embedded runtime (see blob.h).
+ */
+#include <gelf.h>
+#include <string.h>
+
+#include "blob.h"
+#include "warn.h"
+
+extern const unsigned char zp_runtime_blob[], zp_runtime_blob_end[];
+
+int zp_blob_symbol(const struct zp_blob *b, const char *name, uint64_t *addr)
+{
+	Elf *elf = b->elf;
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		size_t n = d ? d->d_size / sizeof(Elf64_Sym) : 0;
+		for (size_t i = 1; i < n; i++) {
+			GElf_Sym s;
+			const char *sn;
+			if (gelf_getsym(d, (int)i, &s) && (sn = elf_strptr(elf, sh.sh_link, s.st_name)) &&
+			    !strcmp(sn, name) && s.st_shndx != SHN_UNDEF && s.st_shndx != SHN_ABS) {
+				*addr = s.st_value;
+				return 0;
+			}
+		}
+	}
+	return -1;
+}
+
+int zp_blob_load(struct zp_blob *b)
+{
+	size_t size = (size_t)(zp_runtime_blob_end - zp_runtime_blob);
+	size_t phnum;
+
+	memset(b, 0, sizeof *b);
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_memory((char *)zp_runtime_blob, size);
+	b->elf = elf;
+	if (!elf || elf_getphdrnum(elf, &phnum))
+		return zp_error("zprewrite", "the embedded runtime is not a valid ELF file (build problem)");
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr p;
+		if (!gelf_getphdr(elf, (int)i, &p) || p.p_type != PT_LOAD)
+			continue;
+		if (p.p_offset + p.p_filesz > size)
+			return zp_error("zprewrite", "the embedded runtime is truncated (build problem)");
+		if (p.p_flags & PF_X) {
+			b->text = zp_runtime_blob + p.p_offset;
+			b->text_vaddr = p.p_vaddr;
+			b->text_size = p.p_filesz;
+		} else if (p.p_flags & PF_W) {
+			b->data = zp_runtime_blob + p.p_offset;
+			b->data_vaddr = p.p_vaddr;
+			b->data_filesz = p.p_filesz;
+			b->data_memsz = p.p_memsz;
+		}
+	}
+	if (!b->text || b->text_vaddr != 0 || b->data_vaddr < b->text_size ||
+	    zp_blob_symbol(b, "zp_start", &b->start) ||
+	    zp_blob_symbol(b, "zp_desc_offset", &b->desc_offset))
+		return zp_error("zprewrite", "the embedded runtime lacks its segments or symbols (build problem)");
+	return 0;
+}
+
+void zp_blob_free(struct zp_blob *b)
+{
+	if (b->elf)
+		elf_end(b->elf);
+	memset(b, 0, sizeof *b);
+}

@@ -1,0 +1,324 @@
+/*
+ * decide.c - the red-zone analysis behind each site's decision (see decide.h).
+ *
+ * For a site in a function, the function is decoded in full and walked in
+ * address order, following the stack pointer as an offset from its value at
+ * the function's entry: pushes, pops, add/sub/lea with constants; `mov
+ * %rsp,%rbp` makes rbp an alias, so rbp-based accesses are placed too.  At a
+ * direct branch the offset is remembered for its target, so code after a
+ * `ret` or `jmp` continues with the offset of the branches that lead there.
+ * The site is unsafe if some instruction reads or writes memory below the
+ * stack pointer of its moment (a red-zone access) overlapping the 8 bytes
+ * just below the site's stack pointer, or if such an access cannot be placed.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decide.h"
+#include "warn.h"
+
+#define UNKNOWN INT64_MIN
+
+/*
+ * What is known at a point of the code: rsp as an offset from its value at
+ * the function's entry (exactly, only an upper bound after alloca or aligning
+ * down, or nothing), and rbp when it is a copy of rsp plus a constant.
+ * SP_BOTTOM is "no path reaches here (yet)", which joins with anything.
+ */
+enum sp_kind { SP_BOTTOM, SP_KNOWN, SP_BOUND, SP_NONE };
+struct state {
+	enum sp_kind kind;
+	int64_t off;
+	int64_t rbp;         /* rbp offset, or UNKNOWN */
+};
+
+static const struct state st_bottom = { SP_BOTTOM, 0, UNKNOWN };
+
+/* What holds on both of two paths that meet. */
+static struct state st_join(struct state a, struct state b)
+{
+	if (a.kind == SP_BOTTOM)
+		return b;
+	if (b.kind == SP_BOTTOM)
+		return a;
+	struct state r = { SP_NONE, 0, a.rbp == b.rbp ? a.rbp : UNKNOWN };
+	if (a.kind == SP_NONE || b.kind == SP_NONE)
+		return r;
+	if (a.kind == SP_KNOWN && b.kind == SP_KNOWN && a.off == b.off) {
+		r.kind = SP_KNOWN;
+		r.off = a.off;
+		return r;
+	}
+	r.kind = SP_BOUND;
+	r.off = a.off > b.off ? a.off : b.off;
+	return r;
+}
+
+static int st_equal(struct state a, struct state b)
+{
+	return a.kind == b.kind && a.off == b.off && a.rbp == b.rbp;
+}
+
+/* The state after one instruction. */
+static struct state st_step(struct state st, const struct zp_insn *in)
+{
+	if (st.kind == SP_BOTTOM)
+		return st;
+	int64_t rsp_before = st.kind == SP_KNOWN ? st.off : UNKNOWN;
+	switch (in->sp) {
+	case ZP_SP_NONE:
+		break;
+	case ZP_SP_DELTA:
+		if (st.kind != SP_NONE)
+			st.off += in->sp_delta;
+		break;
+	case ZP_SP_DOWN:
+		if (st.kind != SP_NONE)
+			st.kind = SP_BOUND;
+		break;
+	case ZP_SP_FROM_RBP:
+		st.kind = st.rbp == UNKNOWN ? SP_NONE : SP_KNOWN;
+		st.off = st.rbp == UNKNOWN ? 0 : st.rbp + in->sp_delta;
+		break;
+	case ZP_SP_LEAVE:
+		st.kind = st.rbp == UNKNOWN ? SP_NONE : SP_KNOWN;
+		st.off = st.rbp == UNKNOWN ? 0 : st.rbp + 8;
+		st.rbp = UNKNOWN;
+		break;
+	default:
+		st.kind = SP_NONE;
+		break;
+	}
+	if (in->rbp_from_rsp)
+		st.rbp = rsp_before == UNKNOWN ? UNKNOWN : rsp_before + in->rbp_delta;
+	else if (in->rbp_clobbered)
+		st.rbp = UNKNOWN;
+	return st;
+}
+
+/* The state at each instruction, joined over every way into it. */
+struct walk {
+	struct zp_insn *insn;
+	struct state *in;    /* state before insn[i] */
+	size_t n, cap;
+};
+
+static size_t index_of(const struct walk *w, uint64_t addr)
+{
+	size_t lo = 0, hi = w->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (w->insn[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < w->n && w->insn[lo].addr == addr ? lo : SIZE_MAX;
+}
+
+/* Decode [start, end) in full; 0 on success, -1 if some bytes do not decode,
+ * -2 if out of memory. */
+static int decode_range(struct zp_decoder *d, const struct zp_code *code, uint64_t start,
+			uint64_t end, struct walk *w)
+{
+	uint64_t code_end = code->addr + code->size;
+
+	w->n = 0;
+	if (end > code_end)
+		end = code_end;
+	for (uint64_t pc = start; pc < end;) {
+		if (w->n == w->cap) {
+			w->cap = w->cap ? w->cap * 2 : 1024;
+			struct zp_insn *ni = realloc(w->insn, w->cap * sizeof *ni);
+			struct state *ns = ni ? realloc(w->in, w->cap * sizeof *ns) : NULL;
+			if (ni)
+				w->insn = ni;
+			if (!ns)
+				return -2;
+			w->in = ns;
+		}
+		struct zp_insn *in = &w->insn[w->n];
+		if (zp_decode_full(d, code->bytes + (pc - code->addr), code_end - pc, pc, in))
+			return -1;
+		w->n++;
+		pc += in->len;
+	}
+	return 0;
+}
+
+/* Propagate states through the code until nothing changes (a worklist in
+ * address order, repeated: loops settle in a few rounds because a state only
+ * ever moves towards "less known"). */
+static void propagate(struct walk *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		w->in[i] = st_bottom;
+	if (!w->n)
+		return;
+	w->in[0] = (struct state){ SP_KNOWN, 0, UNKNOWN };
+	for (int round = 0, changed = 1; changed && round < 16; round++) {
+		changed = 0;
+		for (size_t i = 0; i < w->n; i++) {
+			const struct zp_insn *in = &w->insn[i];
+			struct state out = st_step(w->in[i], in);
+			if (out.kind == SP_BOTTOM)
+				continue;
+			/* Jump tables keep the stack as it is at the jump: assume
+			 * the code after an indirect jump is reached that way. */
+			int falls = in->flow != ZP_FLOW_JUMP && in->flow != ZP_FLOW_RET &&
+				    in->flow != ZP_FLOW_STOP;
+			if (falls && i + 1 < w->n) {
+				struct state j = st_join(w->in[i + 1], out);
+				if (!st_equal(j, w->in[i + 1])) {
+					w->in[i + 1] = j;
+					changed = 1;
+				}
+			}
+			if (in->flow == ZP_FLOW_JUMP || in->flow == ZP_FLOW_BRANCH) {
+				size_t t = index_of(w, in->target);
+				if (t == SIZE_MAX)
+					continue;   /* leaves the function (tail call) */
+				struct state j = st_join(w->in[t], out);
+				if (!st_equal(j, w->in[t])) {
+					w->in[t] = j;
+					changed = 1;
+				}
+			}
+		}
+	}
+}
+
+/* Stack bytes that may lie below the stack pointer of their moment. */
+struct below {
+	struct { int64_t lo, hi; uint64_t at; } r[64];
+	size_t n;
+	uint64_t unplaced;   /* an instruction whose such access could not be placed */
+};
+
+static void note_access(struct below *b, const struct zp_insn *in, const struct zp_stack_access *a,
+			struct state st)
+{
+	int64_t lo;
+
+	if (st.kind == SP_BOTTOM)
+		return;         /* unreachable */
+	if (a->base_rbp) {
+		if (st.rbp == UNKNOWN)
+			return;     /* rbp is no stack alias here */
+		lo = st.rbp + a->disp;
+		/* An access at or above the stack pointer (or its bound) is a
+		 * normal frame.  A pointer may be used later, when the stack
+		 * pointer is elsewhere: those are always compared with the slot. */
+		if (!a->is_address && st.kind != SP_NONE && lo >= st.off)
+			return;
+	} else {
+		if (a->disp >= 0)
+			return;     /* above the stack pointer: a normal frame */
+		if (st.kind != SP_KNOWN) {
+			if (!b->unplaced)
+				b->unplaced = in->addr;
+			return;
+		}
+		lo = st.off + a->disp;
+	}
+	if (b->n == 64) {
+		if (!b->unplaced)
+			b->unplaced = in->addr;
+		return;
+	}
+	b->r[b->n].lo = lo;
+	b->r[b->n].hi = lo + (int64_t)a->size;
+	b->r[b->n].at = in->addr;
+	b->n++;
+}
+
+/* 1: the function keeps data in the slot `call *%rax` would overwrite; *at
+ * is the instruction that touches it. */
+static int red_zone_conflict(struct walk *w, uint64_t site, uint64_t *at)
+{
+	struct below b = { .n = 0, .unplaced = 0 };
+
+	propagate(w);
+	size_t si = index_of(w, site);
+	struct state site_st = si == SIZE_MAX ? st_bottom : w->in[si];
+	for (size_t i = 0; i < w->n; i++)
+		for (int k = 0; k < w->insn[i].naccess; k++)
+			note_access(&b, &w->insn[i], &w->insn[i].access[k], w->in[i]);
+	if (b.unplaced) {
+		*at = b.unplaced;
+		return 1;
+	}
+	for (size_t k = 0; k < b.n; k++) {
+		int hit;
+		switch (site_st.kind) {
+		case SP_KNOWN:      /* the slot is [off - 8, off) */
+			hit = b.r[k].lo < site_st.off && b.r[k].hi > site_st.off - 8;
+			break;
+		case SP_BOUND:      /* the slot is somewhere below the bound */
+			hit = b.r[k].lo < site_st.off;
+			break;
+		default:
+			hit = 1;
+			break;
+		}
+		if (hit) {
+			*at = b.r[k].at;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The end of the code to analyse for a site: its function's end, or for a
+ * sweep site a bounded window. */
+static uint64_t analysis_end(const struct zp_funcs *f, const struct zp_site *s)
+{
+	uint64_t end = s->addr + 2;
+
+	if (s->found == ZP_FOUND_SWEEP)
+		return s->addr + 256;
+	/* The longest function starting at decode_start that covers the site. */
+	size_t lo = 0, hi = f->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (f->v[mid].start < s->decode_start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < f->n && f->v[i].start == s->decode_start; i++)
+		if (f->v[i].end > end)
+			end = f->v[i].end;
+	return end;
+}
+
+int zp_decide(const struct zp_elf *e, const struct zp_funcs *f, struct zp_decoder *d,
+	      struct zp_sites *sites)
+{
+	struct walk w = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < sites->n; i++) {
+		struct zp_site *s = &sites->v[i];
+		if (s->decision != ZP_PATCH)
+			continue;
+		uint64_t end = analysis_end(f, s), at = 0;
+		int conflict = decode_range(d, s->code, s->decode_start, end, &w);
+		if (conflict == 0)
+			conflict = red_zone_conflict(&w, s->addr, &at);
+		if (conflict == -2) {
+			rc = zp_error(e->path, "out of memory");
+			break;
+		}
+		if (conflict) {
+			s->decision = ZP_SKIP;
+			s->reason = conflict > 0 ? "red zone: data below the stack pointer"
+						 : "red zone: its code cannot be analysed";
+			s->container = at;
+		}
+	}
+	free(w.insn);
+	free(w.in);
+	return rc;
+}

@@ -1,0 +1,293 @@
+/*
+ * decode.c - Zydis behind struct zp_insn (see decode.h).
+ *
+ * Two Zydis decoders: one in minimal mode for the fast scans (lengths and
+ * mnemonics only), one complete for the instructions whose operands matter.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <Zydis/Zydis.h>
+
+#include "decode.h"
+
+struct zp_decoder {
+	ZydisDecoder minimal;
+	ZydisDecoder full;
+};
+
+struct zp_decoder *zp_decoder_new(void)
+{
+	struct zp_decoder *d = calloc(1, sizeof *d);
+
+	if (!d)
+		return NULL;
+	if (!ZYAN_SUCCESS(ZydisDecoderInit(&d->minimal, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)) ||
+	    !ZYAN_SUCCESS(ZydisDecoderEnableMode(&d->minimal, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE)) ||
+	    !ZYAN_SUCCESS(ZydisDecoderInit(&d->full, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64))) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void zp_decoder_free(struct zp_decoder *d)
+{
+	free(d);
+}
+
+/* The fields zp_decode fills; zp_decode_full clears the rest first. */
+static void set_kind(struct zp_insn *out, const ZydisDecodedInstruction *in, uint64_t addr)
+{
+	out->addr = addr;
+	out->len = in->length;
+	out->mnemonic = in->mnemonic;
+	out->kind = in->mnemonic == ZYDIS_MNEMONIC_SYSCALL ? ZP_INSN_SYSCALL :
+		    in->mnemonic == ZYDIS_MNEMONIC_SYSENTER ? ZP_INSN_SYSENTER : ZP_INSN_OTHER;
+}
+
+int zp_decode(struct zp_decoder *d, const unsigned char *bytes, size_t avail,
+	      uint64_t addr, struct zp_insn *out)
+{
+	ZydisDecoderContext ctx;
+	ZydisDecodedInstruction in;
+
+	if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&d->minimal, &ctx, bytes, avail, &in)))
+		return -1;
+	set_kind(out, &in, addr);
+	return 0;
+}
+
+static int is_reg(const ZydisDecodedOperand *op, ZydisRegister r)
+{
+	return op->type == ZYDIS_OPERAND_TYPE_REGISTER && op->reg.value == r;
+}
+
+static int64_t imm_of(const ZydisDecodedOperand *op)
+{
+	return op->imm.is_signed ? op->imm.value.s : (int64_t)op->imm.value.u;
+}
+
+/* How the instruction changes rsp and rbp. */
+static void stack_effects(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
+			  struct zp_insn *out)
+{
+	int writes_rsp = 0, writes_rbp = 0;
+
+	for (int i = 0; i < in->operand_count; i++) {
+		const ZydisDecodedOperand *op = &ops[i];
+		if (!(op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) || op->type != ZYDIS_OPERAND_TYPE_REGISTER)
+			continue;
+		ZydisRegister r = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, op->reg.value);
+		writes_rsp |= r == ZYDIS_REGISTER_RSP;
+		writes_rbp |= r == ZYDIS_REGISTER_RBP;
+	}
+	if (writes_rsp) {
+		out->sp = ZP_SP_UNKNOWN;
+		switch (in->mnemonic) {
+		case ZYDIS_MNEMONIC_PUSH:
+		case ZYDIS_MNEMONIC_PUSHFQ:
+			out->sp = ZP_SP_DELTA;
+			out->sp_delta = -(int64_t)(in->operand_width / 8);
+			break;
+		case ZYDIS_MNEMONIC_POP:
+		case ZYDIS_MNEMONIC_POPFQ:
+			if (!is_reg(&ops[0], ZYDIS_REGISTER_RSP)) {
+				out->sp = ZP_SP_DELTA;
+				out->sp_delta = in->operand_width / 8;
+			}
+			break;
+		case ZYDIS_MNEMONIC_CALL:
+			out->sp = ZP_SP_NONE;    /* the callee pops what the call pushed */
+			break;
+		case ZYDIS_MNEMONIC_RET:
+			out->sp = ZP_SP_DELTA;
+			out->sp_delta = 8;
+			break;
+		case ZYDIS_MNEMONIC_SUB:
+		case ZYDIS_MNEMONIC_ADD:
+			if (is_reg(&ops[0], ZYDIS_REGISTER_RSP) && ops[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+				out->sp = ZP_SP_DELTA;
+				out->sp_delta = in->mnemonic == ZYDIS_MNEMONIC_ADD ? imm_of(&ops[1]) : -imm_of(&ops[1]);
+			} else if (is_reg(&ops[0], ZYDIS_REGISTER_RSP) && in->mnemonic == ZYDIS_MNEMONIC_SUB) {
+				out->sp = ZP_SP_DOWN;   /* alloca: sub %reg,%rsp with a size >= 0 */
+			}
+			break;
+		case ZYDIS_MNEMONIC_LEA:
+			if (is_reg(&ops[0], ZYDIS_REGISTER_RSP) && ops[1].mem.index == ZYDIS_REGISTER_NONE) {
+				if (ops[1].mem.base == ZYDIS_REGISTER_RSP)
+					out->sp = ZP_SP_DELTA;
+				else if (ops[1].mem.base == ZYDIS_REGISTER_RBP)
+					out->sp = ZP_SP_FROM_RBP;
+				out->sp_delta = ops[1].mem.disp.value;
+			}
+			break;
+		case ZYDIS_MNEMONIC_MOV:
+			if (is_reg(&ops[0], ZYDIS_REGISTER_RSP) && is_reg(&ops[1], ZYDIS_REGISTER_RBP))
+				out->sp = ZP_SP_FROM_RBP;
+			break;
+		case ZYDIS_MNEMONIC_LEAVE:
+			out->sp = ZP_SP_LEAVE;
+			break;
+		case ZYDIS_MNEMONIC_AND:
+			/* Aligning down: rsp only gets lower. */
+			if (is_reg(&ops[0], ZYDIS_REGISTER_RSP) && ops[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE &&
+			    imm_of(&ops[1]) < 0)
+				out->sp = ZP_SP_DOWN;
+			break;
+		default:
+			break;
+		}
+	}
+	if (writes_rbp && in->mnemonic != ZYDIS_MNEMONIC_LEAVE) {
+		if (in->mnemonic == ZYDIS_MNEMONIC_MOV && is_reg(&ops[0], ZYDIS_REGISTER_RBP) &&
+		    is_reg(&ops[1], ZYDIS_REGISTER_RSP)) {
+			out->rbp_from_rsp = 1;
+		} else if (in->mnemonic == ZYDIS_MNEMONIC_LEA && is_reg(&ops[0], ZYDIS_REGISTER_RBP) &&
+			   ops[1].mem.base == ZYDIS_REGISTER_RSP && ops[1].mem.index == ZYDIS_REGISTER_NONE) {
+			out->rbp_from_rsp = 1;
+			out->rbp_delta = ops[1].mem.disp.value;
+		} else {
+			out->rbp_clobbered = 1;
+		}
+	}
+}
+
+/* Explicit memory operands based on rsp or rbp (pushes and calls are
+ * accounted for by the stack-pointer effect instead). */
+static void stack_accesses(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
+			   struct zp_insn *out)
+{
+	for (int i = 0; i < in->operand_count_visible && out->naccess < 2; i++) {
+		const ZydisDecodedOperand *op = &ops[i];
+		if (op->type != ZYDIS_OPERAND_TYPE_MEMORY ||
+		    (op->mem.type != ZYDIS_MEMOP_TYPE_MEM && op->mem.type != ZYDIS_MEMOP_TYPE_AGEN))
+			continue;
+		if (op->mem.base != ZYDIS_REGISTER_RSP && op->mem.base != ZYDIS_REGISTER_RBP)
+			continue;
+		int lea = op->mem.type == ZYDIS_MEMOP_TYPE_AGEN;
+		if (lea && op->mem.disp.value >= 0)
+			continue;   /* a pointer into the frame, not below its base */
+		if (lea && is_reg(&ops[0], ZYDIS_REGISTER_RSP))
+			continue;   /* setting rsp (stack_effects), not taking an address */
+		struct zp_stack_access *a = &out->access[out->naccess++];
+		a->base_rbp = op->mem.base == ZYDIS_REGISTER_RBP;
+		a->is_address = lea;
+		a->disp = op->mem.disp.value;
+		a->size = op->size ? op->size / 8 : 8;
+		/* With an index register (an array, index >= 0) the access may
+		 * reach anywhere from the displacement up to the base.  A small
+		 * negative displacement is index arithmetic (buf[i - 1] with buf
+		 * at the base), not an array below the base. */
+		if (op->mem.index != ZYDIS_REGISTER_NONE) {
+			if (a->disp >= -8) {
+				out->naccess--;
+				continue;
+			}
+			a->size = (uint64_t)-a->disp;
+		} else if (lea) {
+			a->size = (uint64_t)-a->disp;   /* up to the base register */
+		}
+	}
+}
+
+int zp_decode_full(struct zp_decoder *d, const unsigned char *bytes, size_t avail,
+		   uint64_t addr, struct zp_insn *out)
+{
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+
+	if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&d->full, bytes, avail, &in, ops)))
+		return -1;
+	memset(out, 0, sizeof *out);
+	set_kind(out, &in, addr);
+	out->flow = ZP_FLOW_NEXT;
+	switch (in.meta.category) {
+	case ZYDIS_CATEGORY_UNCOND_BR:
+	case ZYDIS_CATEGORY_COND_BR:
+		if (ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && ops[0].imm.is_relative) {
+			ZyanU64 t;
+			ZydisCalcAbsoluteAddress(&in, &ops[0], addr, &t);
+			out->target = t;
+			out->flow = in.meta.category == ZYDIS_CATEGORY_COND_BR ? ZP_FLOW_BRANCH : ZP_FLOW_JUMP;
+		} else {
+			out->flow = ZP_FLOW_INDIRECT;
+		}
+		break;
+	case ZYDIS_CATEGORY_CALL:
+		out->flow = ZP_FLOW_CALL;
+		break;
+	case ZYDIS_CATEGORY_RET:
+		out->flow = ZP_FLOW_RET;
+		break;
+	default:
+		if (in.mnemonic == ZYDIS_MNEMONIC_HLT || in.mnemonic == ZYDIS_MNEMONIC_UD2 ||
+		    in.mnemonic == ZYDIS_MNEMONIC_INT3 || in.mnemonic == ZYDIS_MNEMONIC_UD0 ||
+		    in.mnemonic == ZYDIS_MNEMONIC_UD1)
+			out->flow = ZP_FLOW_STOP;
+		break;
+	}
+	stack_effects(&in, ops, out);
+	stack_accesses(&in, ops, out);
+	return 0;
+}
+
+const char *zp_mnemonic_name(int mnemonic)
+{
+	const char *s = ZydisMnemonicGetString((ZydisMnemonic)mnemonic);
+	return s ? s : "?";
+}
+
+/* Does this instruction touch x87/MMX/SSE/AVX/AVX-512 state? */
+static int touches_vector(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
+{
+	for (int i = 0; i < in->operand_count; i++) {
+		if (ops[i].type != ZYDIS_OPERAND_TYPE_REGISTER)
+			continue;
+		switch (ZydisRegisterGetClass(ops[i].reg.value)) {
+		case ZYDIS_REGCLASS_X87:
+		case ZYDIS_REGCLASS_MMX:
+		case ZYDIS_REGCLASS_XMM:
+		case ZYDIS_REGCLASS_YMM:
+		case ZYDIS_REGCLASS_ZMM:
+		case ZYDIS_REGCLASS_MASK:
+			return 1;
+		default:
+			break;
+		}
+	}
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_VZEROUPPER:
+	case ZYDIS_MNEMONIC_VZEROALL:
+	case ZYDIS_MNEMONIC_EMMS:
+	case ZYDIS_MNEMONIC_LDMXCSR:
+	case ZYDIS_MNEMONIC_VLDMXCSR:
+	case ZYDIS_MNEMONIC_FXRSTOR:
+	case ZYDIS_MNEMONIC_FXRSTOR64:
+	case ZYDIS_MNEMONIC_XRSTOR:
+	case ZYDIS_MNEMONIC_XRSTOR64:
+	case ZYDIS_MNEMONIC_FLDCW:
+	case ZYDIS_MNEMONIC_FLDENV:
+	case ZYDIS_MNEMONIC_FNINIT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int zp_code_uses_vector(struct zp_decoder *d, const unsigned char *bytes, size_t len, uint64_t addr)
+{
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+
+	for (size_t pc = 0; pc < len;) {
+		if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&d->full, bytes + pc, len - pc, &in, ops))) {
+			pc++;   /* padding or data: resynchronise */
+			continue;
+		}
+		if (touches_vector(&in, ops))
+			return 1;
+		pc += in.length;
+	}
+	(void)addr;
+	return 0;
+}

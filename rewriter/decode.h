@@ -1,0 +1,90 @@
+/*
+ * decode.h - x86-64 instructions, as the rest of zprewrite needs to see them.
+ *
+ * decode.c turns bytes into a struct zp_insn with Zydis.  Finding sites needs
+ * only lengths and "is this syscall/sysenter", which Zydis's minimal mode gives
+ * quickly; the red-zone analysis of the code around a site (decide.c) also
+ * needs control flow and the instruction's stack effects, which
+ * zp_decode_full() adds: how it moves rsp, which stack-relative memory it
+ * touches, and whether it makes rbp a copy of rsp (frame-pointer code reaches
+ * below rsp through rbp).
+ */
+#ifndef ZP_DECODE_H
+#define ZP_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum zp_insn_kind {
+	ZP_INSN_OTHER,
+	ZP_INSN_SYSCALL,     /* 0f 05 */
+	ZP_INSN_SYSENTER,    /* 0f 34 */
+};
+
+enum zp_flow {
+	ZP_FLOW_NEXT,        /* falls through */
+	ZP_FLOW_JUMP,        /* unconditional direct jump to target */
+	ZP_FLOW_BRANCH,      /* conditional direct jump to target, or falls through */
+	ZP_FLOW_CALL,        /* call (direct or not): returns to the next instruction */
+	ZP_FLOW_RET,
+	ZP_FLOW_INDIRECT,    /* jump through a register or memory */
+	ZP_FLOW_STOP,        /* hlt, ud2, int3: does not continue */
+};
+
+enum zp_sp_effect {
+	ZP_SP_NONE,          /* rsp unchanged */
+	ZP_SP_DELTA,         /* rsp += sp_delta (push, pop, add/sub/lea with a constant) */
+	ZP_SP_DOWN,          /* rsp lowered by an unknown amount (alloca: sub %reg; and $-16) */
+	ZP_SP_FROM_RBP,      /* rsp = rbp + sp_delta (mov %rbp,%rsp; lea d(%rbp),%rsp) */
+	ZP_SP_LEAVE,         /* leave: rsp = rbp + 8, rbp = what was at rbp */
+	ZP_SP_UNKNOWN,       /* rsp set in a way not followed */
+};
+
+/* Stack-relative memory access: base register rsp (or rbp) with a
+ * displacement.  `lea` of such an address counts as an access of everything
+ * from it up to the base: the pointer may be handed to anything (the kernel,
+ * as a system call's buffer, for one). */
+struct zp_stack_access {
+	int base_rbp;        /* 0: rsp-based, 1: rbp-based */
+	int is_address;      /* lea: the address is taken, not accessed here */
+	int64_t disp;        /* displacement of the lowest byte accessed */
+	uint64_t size;       /* bytes */
+};
+
+struct zp_insn {
+	uint64_t addr;
+	uint8_t len;
+	enum zp_insn_kind kind;
+	int mnemonic;        /* ZydisMnemonic, for messages */
+	/* zp_decode_full() only: */
+	enum zp_flow flow;
+	uint64_t target;
+	enum zp_sp_effect sp;
+	int64_t sp_delta;
+	int rbp_from_rsp;    /* rbp = rsp + rbp_delta (mov %rsp,%rbp / lea d(%rsp),%rbp) */
+	int64_t rbp_delta;
+	int rbp_clobbered;   /* rbp written some other way */
+	int naccess;
+	struct zp_stack_access access[2];
+};
+
+struct zp_decoder;
+
+struct zp_decoder *zp_decoder_new(void);
+void zp_decoder_free(struct zp_decoder *d);
+
+/* Decode one instruction at bytes[0..avail) mapped at addr.  Returns 0 on
+ * success, -1 if the bytes are not a valid instruction. */
+int zp_decode(struct zp_decoder *d, const unsigned char *bytes, size_t avail,
+	      uint64_t addr, struct zp_insn *out);
+int zp_decode_full(struct zp_decoder *d, const unsigned char *bytes, size_t avail,
+		   uint64_t addr, struct zp_insn *out);
+
+/* Does any instruction in the code use x87, MMX, SSE, AVX or AVX-512 state?
+ * (Linear decoding; undecodable bytes are skipped.) */
+int zp_code_uses_vector(struct zp_decoder *d, const unsigned char *bytes, size_t len, uint64_t addr);
+
+/* "mov", "syscall"... */
+const char *zp_mnemonic_name(int mnemonic);
+
+#endif /* ZP_DECODE_H */

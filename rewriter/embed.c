@@ -1,0 +1,246 @@
+/*
+ * embed.c - read and check a hook object for --hook (see embed.h).
+ *
+ * A hook is an ELF shared object built with -shared -fPIC -nostdlib against
+ * zprewrite/hook.h.  zprewrite does the loader's work for it once, at rewrite
+ * time: it keeps the hook's segments as they are (relative to a base the
+ * layout chooses) and turns its dynamic relocations into a list the runtime
+ * applies at start-up:
+ *   R_X86_64_RELATIVE                     hook base + addend
+ *   R_X86_64_64 / GLOB_DAT / JUMP_SLOT    a symbol of the hook, or a runtime
+ *                                         helper (zp_*, mem*) by name
+ * Anything else (TLS, COPY, IFUNC, text relocations, other libraries) is
+ * refused with a message saying what and how to rebuild.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+#include "embed.h"
+#include "warn.h"
+
+#define ZP_HOOK_ABI_EXPECTED 1   /* must match ZP_HOOK_ABI in zprewrite/hook.h */
+#define MAX_SPAN (64u << 20)
+
+/* Dynamic table entries of the hook, read through its program headers. */
+struct dyninfo {
+	uint64_t rela, relasz, jmprel, pltrelsz, symtab, strtab, strsz;
+	int pltrel_is_rela, has_needed, has_textrel;
+};
+
+static int read_dynamic(const struct zp_elf *e, struct dyninfo *di)
+{
+	memset(di, 0, sizeof *di);
+	di->pltrel_is_rela = 1;
+	for (size_t i = 0; i < e->phnum; i++) {
+		const GElf_Phdr *p = &e->phdrs[i];
+		if (p->p_type != PT_DYNAMIC)
+			continue;
+		const unsigned char *b = zp_elf_bytes_at(e, p->p_vaddr, p->p_filesz);
+		if (!b)
+			return zp_error(e->path, "corrupt hook: its dynamic section is not in the file");
+		for (size_t k = 0; k + sizeof(Elf64_Dyn) <= p->p_filesz; k += sizeof(Elf64_Dyn)) {
+			Elf64_Dyn d;
+			memcpy(&d, b + k, sizeof d);
+			switch (d.d_tag) {
+			case DT_NULL: k = p->p_filesz; break;
+			case DT_RELA: di->rela = d.d_un.d_ptr; break;
+			case DT_RELASZ: di->relasz = d.d_un.d_val; break;
+			case DT_JMPREL: di->jmprel = d.d_un.d_ptr; break;
+			case DT_PLTRELSZ: di->pltrelsz = d.d_un.d_val; break;
+			case DT_PLTREL: di->pltrel_is_rela = d.d_un.d_val == DT_RELA; break;
+			case DT_SYMTAB: di->symtab = d.d_un.d_ptr; break;
+			case DT_STRTAB: di->strtab = d.d_un.d_ptr; break;
+			case DT_STRSZ: di->strsz = d.d_un.d_val; break;
+			case DT_NEEDED: di->has_needed = 1; break;
+			case DT_TEXTREL: di->has_textrel = 1; break;
+			case DT_REL: case DT_RELSZ:
+				return zp_error(e->path, "hook uses REL relocations; x86-64 objects use RELA");
+			default: break;
+			}
+		}
+	}
+	return 0;
+}
+
+static int seg_writable_at(const struct zp_embed *h, uint64_t addr)
+{
+	for (size_t i = 0; i < h->nseg; i++)
+		if (addr >= h->seg[i].vaddr && addr + 8 <= h->seg[i].vaddr + h->seg[i].memsz)
+			return (h->seg[i].flags & PF_W) != 0;
+	return -1;
+}
+
+static int runtime_helper_name(const char *n)
+{
+	return !strncmp(n, "zp_", 3) || !strcmp(n, "memcpy") || !strcmp(n, "memset") ||
+	       !strcmp(n, "memmove") || !strcmp(n, "memcmp");
+}
+
+static int add_reloc(struct zp_embed *h, size_t *cap, struct zp_embed_reloc r)
+{
+	if (h->nrelocs == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		struct zp_embed_reloc *nr = realloc(h->relocs, *cap * sizeof *nr);
+		if (!nr)
+			return -1;
+		h->relocs = nr;
+	}
+	h->relocs[h->nrelocs++] = r;
+	return 0;
+}
+
+static int take_relocs(struct zp_embed *h, const struct zp_blob *blob, const struct dyninfo *di,
+		       uint64_t table, uint64_t size, size_t *cap)
+{
+	const struct zp_elf *e = &h->elf;
+	if (!size)
+		return 0;
+	const unsigned char *b = zp_elf_bytes_at(e, table, size);
+	if (!b || size % sizeof(Elf64_Rela))
+		return zp_error(e->path, "corrupt hook: relocation table not in the file");
+	for (uint64_t k = 0; k < size; k += sizeof(Elf64_Rela)) {
+		Elf64_Rela r;
+		memcpy(&r, b + k, sizeof r);
+		uint32_t type = ELF64_R_TYPE(r.r_info), symi = ELF64_R_SYM(r.r_info);
+		struct zp_embed_reloc out = { r.r_offset, 0, 0 };
+		if (type == R_X86_64_NONE)
+			continue;
+		int w = seg_writable_at(h, r.r_offset);
+		if (w < 0)
+			return zp_error(e->path, "corrupt hook: relocation at %#lx outside its segments",
+					(unsigned long)r.r_offset);
+		if (!w)
+			return zp_error(e->path, "hook has a relocation in read-only code at %#lx "
+					"(text relocation): build it with -fPIC", (unsigned long)r.r_offset);
+		switch (type) {
+		case R_X86_64_RELATIVE:
+			out.value = (uint64_t)r.r_addend;
+			break;
+		case R_X86_64_64:
+		case R_X86_64_GLOB_DAT:
+		case R_X86_64_JUMP_SLOT: {
+			const unsigned char *sb = zp_elf_bytes_at(e, di->symtab + (uint64_t)symi * sizeof(Elf64_Sym),
+								  sizeof(Elf64_Sym));
+			Elf64_Sym sym;
+			if (!sb || !di->strtab)
+				return zp_error(e->path, "corrupt hook: relocation symbol %u not in the file", symi);
+			memcpy(&sym, sb, sizeof sym);
+			const unsigned char *nb = sym.st_name < di->strsz ?
+				zp_elf_bytes_at(e, di->strtab + sym.st_name, 1) : NULL;
+			const char *name = (const char *)nb;
+			if (!name || !memchr(name, 0, di->strsz - sym.st_name))
+				return zp_error(e->path, "corrupt hook: relocation symbol name not in the file");
+			if (sym.st_shndx != SHN_UNDEF) {
+				out.value = sym.st_value + (uint64_t)(type == R_X86_64_64 ? r.r_addend : 0);
+			} else {
+				uint64_t addr;
+				if (!runtime_helper_name(name) || zp_blob_symbol(blob, name, &addr))
+					return zp_error(e->path, "hook uses '%s', which is neither defined in it nor a "
+							"zprewrite runtime helper (a hook cannot use libc: see zprewrite/hook.h)",
+							name);
+				out.value = addr + (uint64_t)(type == R_X86_64_64 ? r.r_addend : 0);
+				out.in_runtime = 1;
+			}
+			break;
+		}
+		default:
+			return zp_error(e->path, "hook has an unsupported relocation (type %u at %#lx): "
+					"hooks cannot use thread-local storage, IFUNCs or copy relocations",
+					type, (unsigned long)r.r_offset);
+		}
+		if (add_reloc(h, cap, out))
+			return zp_error(e->path, "out of memory");
+	}
+	return 0;
+}
+
+static uint64_t entry_point(const struct zp_elf *e, const char *name)
+{
+	for (size_t i = 0; i < e->nsyms; i++)
+		if (!strcmp(e->syms[i].name, name))
+			return e->syms[i].addr;
+	return 0;
+}
+
+static int check_abi(const struct zp_elf *e)
+{
+	const struct zp_section *s = zp_elf_section_by_name(e, ".zp_hook_abi");
+	if (!e->shnum)
+		return 0;   /* stripped of section headers: nothing to check against */
+	if (!s || s->shdr.sh_size < 4 || s->shdr.sh_type == SHT_NOBITS)
+		return zp_error(e->path, "not built with zprewrite/hook.h (no interface version): "
+				"include the header and define zp_hook_enter");
+	const unsigned char *b = e->bytes + s->shdr.sh_offset;
+	for (uint64_t k = 0; k + 4 <= s->shdr.sh_size; k += 4) {
+		uint32_t v;
+		memcpy(&v, b + k, 4);
+		if (v != ZP_HOOK_ABI_EXPECTED)
+			return zp_error(e->path, "built for hook interface version %u, this zprewrite "
+					"supports version %u: rebuild the hook", v, ZP_HOOK_ABI_EXPECTED);
+	}
+	return 0;
+}
+
+int zp_embed_load(const char *path, const struct zp_blob *blob, struct zp_embed *h)
+{
+	struct dyninfo di;
+	size_t cap = 0;
+
+	memset(h, 0, sizeof *h);
+	if (zp_elf_open(path, &h->elf))
+		return -1;
+	const struct zp_elf *e = &h->elf;
+	if (e->ehdr.e_type != ET_DYN)
+		return zp_error(path, "a hook must be a shared object: build it with -shared -fPIC -nostdlib");
+	if (e->has_interp)
+		return zp_error(path, "a hook must be a shared object, not a program (it has an interpreter)");
+	for (size_t i = 0; i < e->phnum; i++) {
+		const GElf_Phdr *p = &e->phdrs[i];
+		if (p->p_type == PT_TLS)
+			return zp_error(path, "hook uses thread-local storage (__thread), which hooks cannot have");
+		if (p->p_type != PT_LOAD)
+			continue;
+		if (h->nseg == sizeof h->seg / sizeof h->seg[0])
+			return zp_error(path, "hook has too many segments");
+		h->seg[h->nseg++] = (struct zp_embed_seg){ p->p_vaddr, p->p_filesz, p->p_memsz,
+			p->p_flags & (PF_R | PF_W | PF_X), e->bytes + p->p_offset };
+		if (p->p_vaddr + p->p_memsz > h->span)
+			h->span = p->p_vaddr + p->p_memsz;
+		if ((p->p_flags & (PF_W | PF_X)) == (PF_W | PF_X))
+			return zp_error(path, "hook has a writable and executable segment");
+	}
+	if (h->span > MAX_SPAN)
+		return zp_error(path, "hook is too large (%lu bytes)", (unsigned long)h->span);
+	if (check_abi(e) || read_dynamic(e, &di))
+		return -1;
+	if (di.has_needed)
+		return zp_error(path, "hook depends on shared libraries: build it with -nostdlib, "
+				"using only the helpers of zprewrite/hook.h");
+	if (di.has_textrel)
+		return zp_error(path, "hook has text relocations: build it with -fPIC");
+	if (take_relocs(h, blob, &di, di.rela, di.relasz, &cap) ||
+	    (di.pltrel_is_rela && take_relocs(h, blob, &di, di.jmprel, di.pltrelsz, &cap)))
+		return -1;
+	h->init = entry_point(e, "zp_hook_init");
+	h->enter = entry_point(e, "zp_hook_enter");
+	h->leave = entry_point(e, "zp_hook_leave");
+	h->exit = entry_point(e, "zp_hook_exit");
+	if (!h->enter)
+		return zp_error(path, "hook defines no zp_hook_enter (export it with ZP_HOOK_EXPORT)");
+
+	struct zp_decoder *d = zp_decoder_new();
+	if (!d)
+		return zp_error(path, "cannot set up the Zydis decoder");
+	for (size_t i = 0; i < e->ncode && !h->uses_vector; i++)
+		h->uses_vector = zp_code_uses_vector(d, e->code[i].bytes, e->code[i].size, e->code[i].addr);
+	zp_decoder_free(d);
+	return 0;
+}
+
+void zp_embed_free(struct zp_embed *h)
+{
+	free(h->relocs);
+	zp_elf_close(&h->elf);
+	memset(h, 0, sizeof *h);
+}

@@ -1,0 +1,112 @@
+/*
+ * main.c - zprewrite's command line.
+ *
+ * Parses options, runs one pipeline (rewrite.h), and turns the recorded error,
+ * if any, into the single stderr line and exit status the project promises:
+ * 0 success, 1 bad input or failure, 2 usage error.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rewrite.h"
+#include "warn.h"
+
+#ifndef ZP_VERSION
+#define ZP_VERSION "unknown"
+#endif
+
+static void usage(FILE *to)
+{
+	fputs("Usage: zprewrite [OPTION]... INPUT OUTPUT\n"
+	      "       zprewrite --list [--verify] INPUT\n"
+	      "Rewrite every system call site of the x86-64 ELF program INPUT into a call\n"
+	      "through a trampoline at address 0, and write the result to OUTPUT: the\n"
+	      "rewritten program carries its own runtime (and hook) and needs no LD_PRELOAD.\n"
+	      "\n"
+	      "  -l, --list         print INPUT's system call sites and what would be done\n"
+	      "                     with each, then a summary line; write nothing\n"
+	      "  -k, --hook=HOOK    embed HOOK, a shared object built against\n"
+	      "                     <zprewrite/hook.h>, that sees every system call\n"
+	      "      --verify       cross-check every site with binutils' disassembler\n"
+	      "                     (libopcodes); sites it disagrees on are not patched\n"
+	      "  -q, --quiet        do not print warnings\n"
+	      "  -h, --help         show this help and exit\n"
+	      "  -V, --version      show the version and exit\n"
+	      "\n"
+	      "OUTPUT is written to a temporary file next to it and renamed into place, with\n"
+	      "INPUT's mode bits; INPUT is never modified.  A rewritten program maps its\n"
+	      "trampoline at address 0 when it starts, which needs vm.mmap_min_addr=0 or\n"
+	      "CAP_SYS_RAWIO.\n"
+	      "\n"
+	      "Exit status: 0 on success, 1 if INPUT cannot be rewritten, 2 on usage errors.\n"
+	      "See zprewrite(1) and docs/ for how it works.\n", to);
+}
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "zprewrite: %s (try 'zprewrite --help')\n", msg);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "list", no_argument, NULL, 'l' },
+		{ "hook", required_argument, NULL, 'k' },
+		{ "verify", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct zp_options o = { 0 };
+	int list = 0, c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+lk:qhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l': list = 1; break;
+		case 'k': o.hook = optarg; break;
+		case 'v': o.verify = 1; break;
+		case 'q': zp_quiet = 1; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("zprewrite %s\n", ZP_VERSION); return 0;
+		case ':': return usage_error("an option needs an argument");
+		default: {
+			char msg[128];
+			if (optopt)
+				snprintf(msg, sizeof msg, "unknown option '-%c'", optopt);
+			else
+				snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
+			return usage_error(msg);
+		}
+		}
+	}
+	int nargs = argc - optind;
+	int rc;
+	if (list) {
+		if (nargs != 1)
+			return usage_error(nargs ? "--list takes one INPUT" : "missing INPUT");
+		if (o.hook)
+			return usage_error("--list and --hook do not go together");
+		rc = zp_list_file(argv[optind], &o, stdout);
+	} else {
+		if (nargs != 2)
+			return usage_error(nargs < 2 ? "missing INPUT or OUTPUT" : "too many arguments");
+		if (!argv[optind][0] || !argv[optind + 1][0])
+			return usage_error("empty file name");
+		rc = zp_rewrite_file(argv[optind], argv[optind + 1], &o);
+	}
+	if (rc) {
+		const char *msg = zp_error_message();
+		fprintf(stderr, "zprewrite: %s\n", msg ? msg : "failed");
+		return 1;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "zprewrite: <stdout>: write error\n");
+		return 1;
+	}
+	return 0;
+}

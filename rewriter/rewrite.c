@@ -1,0 +1,99 @@
+/*
+ * rewrite.c - run the pipeline of rewrite.h on one file.
+ */
+#include <string.h>
+#include <sys/stat.h>
+
+#include "blob.h"
+#include "decide.h"
+#include "embed.h"
+#include "image.h"
+#include "output.h"
+#include "patch.h"
+#include "rewrite.h"
+#include "segment.h"
+#include "verify.h"
+#include "warn.h"
+
+int zp_analyze(const char *path, const struct zp_options *o, struct zp_analysis *a)
+{
+	memset(a, 0, sizeof *a);
+	if (zp_elf_open(path, &a->elf))
+		return -1;
+	if (zp_segment_is_rewritten(&a->elf))
+		return zp_error(path, "already rewritten by zprewrite; rewrite the original file instead");
+	a->dec = zp_decoder_new();
+	if (!a->dec)
+		return zp_error(path, "cannot set up the Zydis decoder");
+	if (zp_funcs_collect(&a->elf, &a->funcs) ||
+	    zp_sites_find(&a->elf, &a->funcs, a->dec, &a->sites) ||
+	    zp_decide(&a->elf, &a->funcs, a->dec, &a->sites))
+		return -1;
+	if (o->verify && zp_verify_sites(&a->elf, &a->sites) < 0)
+		return -1;
+	return 0;
+}
+
+void zp_analysis_free(struct zp_analysis *a)
+{
+	zp_sites_free(&a->sites);
+	zp_funcs_free(&a->funcs);
+	zp_decoder_free(a->dec);
+	zp_elf_close(&a->elf);
+}
+
+int zp_list_file(const char *in, const struct zp_options *o, FILE *to)
+{
+	struct zp_analysis a;
+	int rc = zp_analyze(in, o, &a);
+
+	if (rc == 0)
+		zp_list_print(&a, to);
+	zp_analysis_free(&a);
+	return rc;
+}
+
+int zp_rewrite_file(const char *in, const char *out, const struct zp_options *o)
+{
+	struct zp_analysis a;
+	struct zp_blob blob;
+	struct zp_embed hook;
+	struct zp_image im = { 0 };
+	struct zp_layout layout;
+	struct stat st;
+	int have_hook = 0, rc = -1;
+
+	memset(&a, 0, sizeof a);
+	memset(&blob, 0, sizeof blob);
+	memset(&hook, 0, sizeof hook);
+	if (zp_output_check(in, out) || zp_analyze(in, o, &a))
+		goto out_analysis;
+	if (stat(in, &st) < 0) {
+		zp_error(in, "cannot stat");
+		goto out_analysis;
+	}
+	if (zp_blob_load(&blob))
+		goto out;
+	if (o->hook) {
+		if (zp_embed_load(o->hook, &blob, &hook))
+			goto out;
+		have_hook = 1;
+	}
+	if (zp_image_init(&im, a.elf.bytes, a.elf.size)) {
+		zp_error(in, "out of memory");
+		goto out;
+	}
+	if (zp_patch_sites(&a.elf, &a.sites, &im) ||
+	    zp_segment_add(&a.elf, &blob, &a.sites, have_hook ? &hook : NULL, &im, &layout) ||
+	    zp_output_write(out, st.st_mode, im.buf, im.size))
+		goto out;
+	rc = 0;
+out:
+	zp_image_free(&im);
+	if (have_hook)
+		zp_embed_free(&hook);
+	zp_blob_free(&blob);
+out_analysis:
+	zp_analysis_free(&a);
+	return rc;
+}

@@ -1,0 +1,42 @@
+/*
+ * rewrite.h - the whole pipeline, as main() drives it:
+ *
+ *   read ELF (elffile.c) -> find functions (funcs.c) -> find sites (sites.c)
+ *   -> decide (decide.c; verify.c cross-checks with libopcodes)
+ *   -> patch (patch.c) -> add segments (segment.c) -> write (output.c)
+ *
+ * --list stops after deciding and prints what it would do (list.c).
+ */
+#ifndef ZP_REWRITE_H
+#define ZP_REWRITE_H
+
+#include <stdio.h>
+
+#include "decode.h"
+#include "elffile.h"
+#include "funcs.h"
+#include "sites.h"
+
+struct zp_options {
+	int verify;            /* cross-check every site with libopcodes */
+	const char *hook;      /* --hook HOOK.so, or NULL */
+};
+
+/* What the analysis of one file found. */
+struct zp_analysis {
+	struct zp_elf elf;
+	struct zp_funcs funcs;
+	struct zp_sites sites;
+	struct zp_decoder *dec;
+};
+
+int zp_analyze(const char *path, const struct zp_options *o, struct zp_analysis *a);
+void zp_analysis_free(struct zp_analysis *a);
+
+int zp_rewrite_file(const char *in, const char *out, const struct zp_options *o);
+int zp_list_file(const char *in, const struct zp_options *o, FILE *to);
+
+/* list.c */
+void zp_list_print(const struct zp_analysis *a, FILE *to);
+
+#endif /* ZP_REWRITE_H */

@@ -1,0 +1,59 @@
+/*
+ * sites.h - the system call sites of a file, and what is done with each.
+ *
+ * sites.c finds them: every 0f 05 / 0f 34 byte pair in executable code is a
+ * candidate; decoding the functions that contain it (funcs.h) tells whether
+ * it is a `syscall`/`sysenter` instruction or bytes inside another
+ * instruction.  Code no function covers is decoded by a linear sweep, and its
+ * sites say so.  decide.c then settles how each site is rewritten.
+ */
+#ifndef ZP_SITES_H
+#define ZP_SITES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "elffile.h"
+#include "funcs.h"
+
+enum zp_site_found {
+	ZP_FOUND_FUNC,       /* decoded from the start of a function */
+	ZP_FOUND_SWEEP,      /* decoded by a linear sweep of code outside functions */
+};
+
+enum zp_decision {
+	ZP_PATCH,            /* rewritten to call *%rax */
+	ZP_SKIP,             /* a site left as it is (reason says why) */
+	ZP_NOT_INSN,         /* the byte pair is inside another instruction */
+};
+
+struct zp_site {
+	uint64_t addr;
+	enum zp_insn_kind kind;          /* SYSCALL / SYSENTER; OTHER for ZP_NOT_INSN */
+	const struct zp_code *code;      /* the section it is in */
+	enum zp_site_found found;
+	uint64_t decode_start;           /* where the decoding that found it began */
+	const char *func_source;         /* "symtab", "eh_frame", "sweep" */
+	enum zp_decision decision;
+	const char *reason;
+	uint64_t container;              /* ZP_NOT_INSN: the instruction it is inside */
+	int container_mnemonic;
+};
+
+struct zp_sites {
+	struct zp_site *v;   /* sorted by address */
+	size_t n;
+};
+
+int zp_sites_find(const struct zp_elf *e, const struct zp_funcs *f, struct zp_decoder *d,
+		  struct zp_sites *out);
+void zp_sites_free(struct zp_sites *s);
+
+/* Counts for the summary line. */
+struct zp_site_counts {
+	size_t sites, patched, skipped, not_insn, by_sweep;
+};
+struct zp_site_counts zp_sites_count(const struct zp_sites *s);
+
+#endif /* ZP_SITES_H */

@@ -1,0 +1,189 @@
+/*
+ * dispatch.c - what happens to a system call between zp_entry and the kernel.
+ *
+ * zp_entry (entry.S) saved the application's registers in a struct zp_frame
+ * and calls zp_dispatch, which
+ *   1. refuses calls that do not come from a patched site (a call through a
+ *      NULL or small function pointer lands in the trampoline too, and must
+ *      fault rather than make a system call);
+ *   2. classifies the call: the few that change the stack or the process in a
+ *      way C code cannot follow (rt_sigreturn, clone with a new stack, vfork)
+ *      are handed back to entry.S, which makes them itself;
+ *   3. runs the hook's enter, makes the call with the runtime's own `syscall`
+ *      instruction, runs the hook's leave.
+ * The hook only ever sees a copy of the arguments: the application gets its
+ * registers back unchanged, as from the kernel.
+ */
+#include <asm/errno.h>
+#include <asm/unistd.h>
+#include <linux/sched.h>
+
+#include "runtime.h"
+#include "sys.h"
+#include "xsave.h"
+
+struct zp_hooks zp_hooks;
+
+static struct zp_vfork_slot zp_vfork_slots[ZP_VFORK_SLOTS];
+
+/* Read application memory without faulting on a bad pointer: the kernel
+ * answers -EFAULT where a plain load would crash the process. */
+static long read_app(void *dst, const void *src, size_t len)
+{
+	struct { const void *base; size_t len; } local = { dst, len }, remote = { src, len };
+	long r = zp_sys6(__NR_process_vm_readv, zp_sys0(__NR_getpid), (long)&local, 1,
+			 (long)&remote, 1, 0);
+	return r == (long)len ? 0 : -EFAULT;
+}
+
+#define CLONE3_MAX 256   /* entry.S reserves this much for our copy */
+
+static enum zp_act classify(long nr, const long *a)
+{
+	switch (nr) {
+	case __NR_rt_sigreturn:
+		return ZP_ACT_SIGRETURN;
+	case __NR_vfork:
+		return ZP_ACT_VFORK;
+	case __NR_clone:            /* clone(flags, newsp, ptid, ctid, tls) */
+		if (a[1])
+			return ZP_ACT_CLONE_STACK;
+		return (a[0] & CLONE_VM) ? ZP_ACT_VFORK : ZP_ACT_DONE;
+	case __NR_clone3: {         /* clone3(args, size) */
+		struct clone_args ca;
+		size_t size = (size_t)a[1];
+		/* Sizes the kernel refuses, or that do not fit our copy: let
+		 * the kernel give its answer without a new stack involved. */
+		if (size < CLONE_ARGS_SIZE_VER0 || size > CLONE3_MAX)
+			return ZP_ACT_DONE;
+		if (read_app(&ca, (const void *)a[0], sizeof ca < size ? sizeof ca : size))
+			return ZP_ACT_DONE;         /* the kernel will say EFAULT */
+		if (ca.stack && ca.stack_size > 16)
+			return ZP_ACT_CLONE3_STACK;
+		if (ca.stack)
+			return ZP_ACT_DONE;         /* too small: the kernel decides */
+		return (ca.flags & CLONE_VM) ? ZP_ACT_VFORK : ZP_ACT_DONE;
+	}
+	default:
+		return ZP_ACT_DONE;
+	}
+}
+
+static long hook_enter(struct zp_syscall *c)
+{
+	if (!zp_hooks.xsave)
+		return zp_hooks.enter(c);
+	ZP_XSAVE_AREA(area);
+	zp_xsave(area);
+	long r = zp_hooks.enter(c);
+	zp_xrstor(area);
+	return r;
+}
+
+static long hook_leave(const struct zp_syscall *c, long result)
+{
+	if (!zp_hooks.xsave)
+		return zp_hooks.leave(c, result);
+	ZP_XSAVE_AREA(area);
+	zp_xsave(area);
+	long r = zp_hooks.leave(c, result);
+	zp_xrstor(area);
+	return r;
+}
+
+static void hook_exit(int status)
+{
+	if (!zp_hooks.xsave) {
+		zp_hooks.exit(status);
+		return;
+	}
+	ZP_XSAVE_AREA(area);
+	zp_xsave(area);
+	zp_hooks.exit(status);
+	zp_xrstor(area);
+}
+
+static void frame_to_call(const struct zp_frame *f, struct zp_syscall *c)
+{
+	c->nr = f->nr;
+	for (int i = 0; i < 6; i++)
+		c->args[i] = f->args[i];
+	c->site = f->site;
+}
+
+struct zp_action zp_dispatch(struct zp_frame *f)
+{
+	struct zp_action a = { 0, ZP_ACT_DONE };
+	struct zp_syscall c;
+
+	if (!zp_site_known(f->site)) {
+		a.act = ZP_ACT_FAULT;
+		return a;
+	}
+	frame_to_call(f, &c);
+	enum zp_act act = classify(c.nr, c.args);
+	if (zp_hooks.enter) {
+		long r = hook_enter(&c);
+		if (r != ZP_PASS) {
+			a.result = r;
+			return a;
+		}
+	}
+	if (act != ZP_ACT_DONE) {
+		/* entry.S makes the call, with the application's arguments. */
+		a.act = act;
+		return a;
+	}
+	if (c.nr == __NR_exit_group && zp_hooks.exit)
+		hook_exit((int)c.args[0]);
+	a.result = zp_sys6(c.nr, c.args[0], c.args[1], c.args[2], c.args[3], c.args[4], c.args[5]);
+	if (zp_hooks.leave)
+		a.result = hook_leave(&c, a.result);
+	return a;
+}
+
+long zp_dispatch_leave(struct zp_frame *f, long result)
+{
+	struct zp_syscall c;
+
+	if (!zp_hooks.leave)
+		return result;
+	frame_to_call(f, &c);
+	return hook_leave(&c, result);
+}
+
+void *zp_clone3_prepare(struct zp_frame *f, void *buf, uintptr_t ret)
+{
+	struct clone_args *ca = buf;
+	size_t size = (size_t)f->args[1];
+
+	/* classify() checked the size and that the memory is readable. */
+	if (read_app(buf, (const void *)f->args[0], size))
+		return (void *)f->args[0];
+	uint64_t top[2] = { (uint64_t)f->args[0], ret };   /* [top-16] = rdi, [top-8] = ret */
+	uintptr_t sp = (uintptr_t)(ca->stack + ca->stack_size) - sizeof top;
+	struct { void *base; size_t len; } local = { top, sizeof top }, remote = { (void *)sp, sizeof top };
+	long w = zp_sys6(__NR_process_vm_writev, zp_sys0(__NR_getpid), (long)&local, 1,
+			 (long)&remote, 1, 0);
+	if (w != (long)sizeof top)
+		return (void *)f->args[0];  /* bad stack: the child faults, as without us */
+	ca->stack_size -= sizeof top;
+	return buf;
+}
+
+void *zp_vfork_claim(struct zp_frame *f, uintptr_t ret, unsigned long app_rbx)
+{
+	for (;;) {
+		for (int i = 0; i < ZP_VFORK_SLOTS; i++) {
+			struct zp_vfork_slot *s = &zp_vfork_slots[i];
+			if (__atomic_exchange_n(&s->busy, 1, __ATOMIC_ACQUIRE) == 0) {
+				s->ret = ret;
+				s->rbx = app_rbx;
+				s->nr = f->nr;
+				return s;
+			}
+		}
+		/* 64 vforks in flight at once: wait for one to finish. */
+		zp_sys0(__NR_sched_yield);
+	}
+}

@@ -1,0 +1,268 @@
+/*
+ * entry.S - zp_entry, where every rewritten system call arrives.
+ *
+ * A patched site was `syscall`; it is now `call *%rax`.  The call pushes the
+ * return address and lands in the trampoline at address %rax, which slides
+ * to here (trampoline.c).  On arrival:
+ *
+ *   rax = system call number; rdi, rsi, rdx, r10, r8, r9 = its arguments
+ *   [rsp] = return address (the site + 2); the application's stack pointer at
+ *           the site (call it S) is rsp + 8
+ *   rcx, r11 = free: the `syscall` instruction clobbers them anyway
+ *
+ * The application must see what the kernel would give it: rax = result,
+ * every other register but rcx and r11 unchanged, flags unchanged, and its
+ * stack unchanged above S - 128 (the red zone: leaf code may keep data below
+ * the stack pointer; the return address already occupies S - 8, which is why
+ * the rewriter handles sites whose code uses that slot differently).  So the
+ * first thing done is to step below the red zone; everything saved lies
+ * below S - 128:
+ *
+ *   S-8     return address (written by the call)
+ *   S-128   ... application's red zone, untouched ...
+ *   S-136   flags          \
+ *   S-144   site            |
+ *   S-152   r9              |
+ *   ...                     |  struct zp_frame (runtime.h), at S-200
+ *   S-192   rdi             |
+ *   S-200   rax (number)   /
+ *   S-208   rbx (the register that holds the frame across the C call)
+ *
+ * zp_dispatch (C) decides and returns rax = result, rdx = action.  Most calls
+ * are made by zp_dispatch itself; the ones that change the stack or the
+ * process in ways C cannot follow are made here:
+ *
+ *   rt_sigreturn  the kernel reads the signal frame at the stack pointer, so
+ *                 the call must be made with rsp = S exactly;
+ *   clone/clone3 with a new stack (threads, posix_spawn): the child starts on
+ *                 that stack with nothing of ours on it; the return address
+ *                 is copied onto the new stack so the child returns from it;
+ *   vfork-like (vfork, clone/clone3 sharing memory without a new stack): the
+ *                 child runs on the parent's stack and overwrites everything
+ *                 below S, including the return address, before the parent
+ *                 resumes; the return address is kept in a slot outside the
+ *                 stack (zp_vfork_claim) whose address rides in rbx, a
+ *                 register the kernel restores for the parent.
+ *
+ * In the paths after such a call, no instruction may change the flags: the
+ * kernel hands back the flags of the `syscall` instruction, which are the
+ * application's again.  Tests between parent and child therefore use jrcxz.
+ */
+
+#include <asm/unistd.h>
+
+	.set FRAME_SIZE, 72		/* sizeof(struct zp_frame) */
+	.set REDZONE_SKIP, 120		/* from S-8 down to S-128 */
+	.set OFF_NR, 0			/* struct zp_frame offsets */
+	.set OFF_RDI, 8
+	.set OFF_RSI, 16
+	.set OFF_RDX, 24
+	.set OFF_R10, 32
+	.set OFF_R8, 40
+	.set OFF_R9, 48
+	.set OFF_SITE, 56
+	.set OFF_FLAGS, 64
+	.set SLOT_RET, 0		/* struct zp_vfork_slot offsets */
+	.set SLOT_RBX, 8
+	.set SLOT_NR, 16
+	.set SLOT_BUSY, 24
+	.set ACT_DONE, 0		/* enum zp_act */
+	.set ACT_SIGRETURN, 1
+	.set ACT_CLONE_STACK, 2
+	.set ACT_CLONE3_STACK, 3
+	.set ACT_VFORK, 4
+	.set ACT_FAULT, 5
+	.set CLONE3_BUF, 272		/* room for a copy of struct clone_args (256) + 16 */
+	/* Distances from rbx (the saved rbx, S-208) once SAVE_FRAME has run: */
+	.set RBX_TO_FLAGS, 8+OFF_FLAGS	/* frame.flags, S-136 */
+	.set RBX_TO_RET, 8+FRAME_SIZE+REDZONE_SKIP	/* return address, S-8 */
+	.set RBX_TO_S, RBX_TO_RET+8	/* the application's stack pointer S */
+
+/*
+ * SAVE_FRAME: from [rsp] = return address, build the frame above and leave
+ * rbx = address of the saved rbx (frame - 8), rsp aligned to 16 below it.
+ * Uses r11 as scratch; rcx is left alone (the leave path passes a value in it).
+ */
+.macro SAVE_FRAME
+	lea	-REDZONE_SKIP(%rsp), %rsp	/* step below the red zone (lea: flags intact) */
+	pushfq					/* the application's flags */
+	cld					/* C code expects DF=0; popfq restores the app's */
+	mov	REDZONE_SKIP+8(%rsp), %r11	/* the return address ... */
+	sub	$2, %r11			/* ... minus 2 is the site */
+	push	%r11				/* frame.site */
+	push	%r9				/* frame.args[5] */
+	push	%r8				/* frame.args[4] */
+	push	%r10				/* frame.args[3] */
+	push	%rdx				/* frame.args[2] */
+	push	%rsi				/* frame.args[1] */
+	push	%rdi				/* frame.args[0] */
+	push	%rax				/* frame.nr */
+	push	%rbx				/* rbx is callee-saved, but we use it below */
+	mov	%rsp, %rbx			/* rbx = &saved rbx; the frame is at rbx + 8 */
+	and	$-16, %rsp			/* the C ABI wants a 16-byte aligned stack */
+.endm
+
+/*
+ * RESTORE_ARGS: reload the six argument registers from the frame at rbx + 8
+ * (the application's values; a hook only ever changed a copy).
+ */
+.macro RESTORE_ARGS
+	mov	8+OFF_RDI(%rbx), %rdi
+	mov	8+OFF_RSI(%rbx), %rsi
+	mov	8+OFF_RDX(%rbx), %rdx
+	mov	8+OFF_R10(%rbx), %r10
+	mov	8+OFF_R8(%rbx), %r8
+	mov	8+OFF_R9(%rbx), %r9
+.endm
+
+	.text
+	.globl	zp_entry
+	.hidden	zp_entry
+	.type	zp_entry, @function
+	.balign	64
+zp_entry:
+	SAVE_FRAME
+	lea	8(%rbx), %rdi			/* zp_dispatch(frame) */
+	call	zp_dispatch			/* rax = result, rdx = action */
+	test	%rdx, %rdx			/* ACT_DONE? (flags are saved in the frame) */
+	jnz	.Lspecial
+
+/* Return rax to the application: unwind the frame, flags last. */
+.Lreturn:
+	mov	%rbx, %rsp			/* back to the saved rbx */
+	pop	%rbx				/* the application's rbx */
+	lea	8(%rsp), %rsp			/* skip frame.nr (rax carries the result) */
+	pop	%rdi				/* the application's arguments, unchanged */
+	pop	%rsi
+	pop	%rdx
+	pop	%r10
+	pop	%r8
+	pop	%r9
+	lea	8(%rsp), %rsp			/* skip frame.site */
+	popfq					/* the application's flags */
+	lea	REDZONE_SKIP(%rsp), %rsp	/* back up to the return address */
+	ret					/* to the instruction after the site */
+
+.Lspecial:
+	cmp	$ACT_SIGRETURN, %rdx
+	je	.Lsigreturn
+	cmp	$ACT_CLONE_STACK, %rdx
+	je	.Lclone_stack
+	cmp	$ACT_CLONE3_STACK, %rdx
+	je	.Lclone3_stack
+	cmp	$ACT_VFORK, %rdx
+	je	.Lvfork
+	/* ACT_FAULT: not called from a patched site, e.g. a call through a NULL
+	 * function pointer.  Fault as such a call would: restore the registers
+	 * and the stack as the call left them, then jump to a non-canonical
+	 * address, which raises SIGSEGV on every x86-64 CPU. */
+	RESTORE_ARGS
+	mov	8+OFF_NR(%rbx), %rax		/* the "number" the call had in rax */
+	mov	(%rbx), %rcx			/* the application's rbx */
+	lea	RBX_TO_FLAGS(%rbx), %rsp	/* rsp = flags slot */
+	mov	%rcx, %rbx
+	popfq					/* flags as they were */
+	lea	REDZONE_SKIP(%rsp), %rsp	/* rsp = S - 8, as after the call */
+	movabs	$0xdead000000000000, %r11	/* non-canonical */
+	jmp	*%r11				/* -> SIGSEGV */
+
+/* rt_sigreturn: the kernel restores every register and the stack from the
+ * signal frame at the stack pointer, so only rsp = S and rax matter. */
+.Lsigreturn:
+	lea	RBX_TO_S(%rbx), %rsp	/* rsp = S */
+	mov	$__NR_rt_sigreturn, %eax
+	syscall					/* does not return */
+	ud2
+
+/* clone(flags, newsp, ptid, ctid, tls) with newsp != 0: the child starts
+ * with rsp = newsp.  Put the return address at newsp - 8 and pass that, so
+ * the child's `ret` takes it and leaves rsp = newsp; both sides then give
+ * rsi back its original value (the child inherits ours). */
+.Lclone_stack:
+	RESTORE_ARGS
+	mov	RBX_TO_RET(%rbx), %r11	/* return address at S-8 */
+	mov	%r11, -8(%rsi)			/* onto the child's stack */
+	lea	-8(%rsi), %rsi			/* the child's stack pointer */
+	mov	$__NR_clone, %eax
+	mov	(%rbx), %rcx			/* the application's rbx */
+	lea	RBX_TO_FLAGS(%rbx), %rsp	/* rsp = flags slot */
+	mov	%rcx, %rbx
+	popfq					/* the application's flags */
+	lea	REDZONE_SKIP(%rsp), %rsp	/* rsp = S-8: [rsp] = return address */
+	syscall
+	lea	8(%rsi), %rsi			/* rsi as the application passed it */
+	mov	%rax, %rcx			/* child: rax == 0 */
+	jrcxz	1f				/* (jrcxz: no flag changes) */
+	mov	$__NR_clone, %eax		/* parent: rax = number, rcx = result */
+	jmp	.Lleave_special
+1:	ret					/* child: to the site, rsp = newsp */
+
+/* clone3(args, size) with args->stack != 0: zp_clone3_prepare copies the
+ * arguments into a buffer on our stack, puts the return address and the
+ * application's rdi on top of the child's stack and shrinks stack_size by
+ * 16; the child pops rdi and returns.  The parent's stack pointer does not
+ * matter to the kernel here, so the call is made with rsp below the buffer:
+ * the frame stays above rsp, where a signal cannot overwrite it, and the
+ * parent finds it again through the pointer kept at buffer + 256. */
+.Lclone3_stack:
+	sub	$CLONE3_BUF, %rsp		/* buffer below everything (keeps alignment) */
+	mov	%rbx, 256(%rsp)			/* how the parent finds the frame again */
+	lea	8(%rbx), %rdi			/* frame */
+	mov	%rsp, %rsi			/* buffer */
+	mov	RBX_TO_RET(%rbx), %rdx	/* return address */
+	call	zp_clone3_prepare		/* rax = buffer */
+	RESTORE_ARGS
+	mov	%rax, %rdi			/* our copy of struct clone_args */
+	mov	$__NR_clone3, %eax
+	pushq	8+OFF_FLAGS(%rbx)		/* a copy of the application's flags */
+	mov	(%rbx), %rbx			/* the application's rbx */
+	popfq					/* the application's flags; rsp = buffer */
+	syscall
+	mov	%rax, %rcx			/* child: rax == 0 */
+	jrcxz	1f
+	mov	256(%rsp), %r11			/* parent: the frame */
+	mov	8+OFF_RDI(%r11), %rdi		/* the application's rdi */
+	lea	RBX_TO_RET(%r11), %rsp	/* rsp = S-8: [rsp] = return address */
+	mov	$__NR_clone3, %eax		/* rax = number, rcx = result */
+	jmp	.Lleave_special
+1:	pop	%rdi				/* child: the application's rdi */
+	ret					/* to the site, rsp = stack + stack_size */
+
+/* vfork-like: keep the return address (and rbx) in a slot off the stack,
+ * carry the slot in rbx, and make the call with rsp = S. */
+.Lvfork:
+	lea	8(%rbx), %rdi			/* frame */
+	mov	RBX_TO_RET(%rbx), %rsi	/* return address */
+	mov	(%rbx), %rdx			/* the application's rbx */
+	call	zp_vfork_claim			/* rax = slot */
+	RESTORE_ARGS
+	mov	8+OFF_NR(%rbx), %rcx		/* the number (vfork, clone or clone3) */
+	lea	RBX_TO_FLAGS(%rbx), %rsp	/* rsp = flags slot */
+	mov	%rax, %rbx			/* rbx = slot, survives in the parent */
+	mov	%rcx, %rax			/* the number */
+	popfq					/* the application's flags */
+	lea	REDZONE_SKIP+8(%rsp), %rsp	/* rsp = S: nothing of ours is on it */
+	syscall
+	mov	%rbx, %r11			/* the slot */
+	mov	SLOT_RBX(%r11), %rbx		/* the application's rbx */
+	mov	%rax, %rcx			/* child: rax == 0 */
+	jrcxz	1f
+	mov	SLOT_RET(%r11), %rcx		/* parent: the return address */
+	push	%rcx				/* back where the call had put it */
+	mov	SLOT_NR(%r11), %rcx		/* the number */
+	movl	$0, SLOT_BUSY(%r11)		/* release the slot (the child is done with it) */
+	xchg	%rax, %rcx			/* rax = number, rcx = result */
+	jmp	.Lleave_special
+1:	mov	SLOT_RET(%r11), %rcx		/* child: leaves rcx = site + 2, as `syscall` */
+	jmp	*%rcx				/* to the site; the parent still owns the slot */
+
+/* After a special call, in the parent: rax = number, rcx = result, [rsp] =
+ * return address, every other register the application's.  Build a frame
+ * again so that the hook's leave sees the call, then return as usual. */
+.Lleave_special:
+	SAVE_FRAME
+	lea	8(%rbx), %rdi			/* zp_dispatch_leave(frame, result) */
+	mov	%rcx, %rsi
+	call	zp_dispatch_leave		/* rax = result */
+	jmp	.Lreturn
+	.size	zp_entry, .-zp_entry

@@ -1,0 +1,175 @@
+/*
+ * zprewrite/hook.h - the interface between a hook and the zprewrite runtime.
+ *
+ * A hook is a small position-independent object that `zprewrite --hook
+ * HOOK.so IN OUT` embeds into a rewritten binary.  Every system call made
+ * from a rewritten site of that binary reaches the hook first.  The runtime
+ * also provides the few helpers a hook needs, because a hook runs without any
+ * C library: it may be called before libc is initialised, inside libc while it
+ * holds its own locks, in a signal handler, or in a vfork child.
+ *
+ * Build a hook with the flags `pkg-config --cflags --libs zprewrite-hook`
+ * prints (or ZP_HOOK_CFLAGS/ZP_HOOK_LDFLAGS from the project's Makefile):
+ *   -fPIC -shared -nostdlib -ffreestanding -fno-stack-protector
+ *   -mgeneral-regs-only -fvisibility=hidden
+ * and define at least zp_hook_enter().  See docs/hooks.md for a walk-through.
+ *
+ * What a hook may do
+ *   - read and change `call->args` and `call->nr` before the call is made;
+ *   - answer a call itself (return a value other than ZP_PASS);
+ *   - make real system calls with zp_syscall6() and friends: they go straight
+ *     to the kernel and never come back into the hook;
+ *   - use the helpers below (formatting, strings, environment, names).
+ *
+ * What a hook must not do
+ *   - call anything from libc, or any function it does not define itself
+ *     or get from this header (there is no libc in a hook);
+ *   - use thread-local storage (__thread): fs belongs to the application;
+ *   - use more than ZP_HOOK_STACK_BUDGET bytes of stack: a call may arrive on
+ *     a small signal stack (sigaltstack) where only that much is left;
+ *   - block signals for long or take locks that a signal handler running on
+ *     the same thread could also take: a signal can arrive while the hook
+ *     runs, and its handler's system calls enter the hook again (the hook is
+ *     re-entered on the same thread).  Counters should be updated with
+ *     atomic operations (__atomic_fetch_add), not under a lock.
+ *
+ * Threads: the hook is called concurrently from every thread of the process.
+ * Vector registers: if the compiler emits SSE/AVX/x87 instructions in a hook
+ * (for instance because it was built without -mgeneral-regs-only), zprewrite
+ * notices when embedding it and the runtime then saves and restores the
+ * extended register state around every call into the hook.  That costs about
+ * 100 ns a call, so build hooks with -mgeneral-regs-only.
+ *
+ * The interface is versioned by ZP_HOOK_ABI; zprewrite refuses a hook built
+ * against another version.
+ */
+#ifndef ZPREWRITE_HOOK_H
+#define ZPREWRITE_HOOK_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZP_HOOK_ABI 1
+
+/* Every object built with this header records the interface version it was
+ * built against; zprewrite reads it to refuse a mismatched hook. */
+__attribute__((used, section(".zp_hook_abi")))
+static const uint32_t zp_hook_abi_version = ZP_HOOK_ABI;
+
+/* Stack a hook may use, in bytes (see "What a hook must not do"). */
+#define ZP_HOOK_STACK_BUDGET 2048
+
+/* Returned by zp_hook_enter() to let the runtime make the real call. */
+#define ZP_PASS ((long)(-0x7fffffffffffffffL - 1))
+
+/* One system call, as the application made it. */
+struct zp_syscall {
+	long nr;            /* system call number (rax) */
+	long args[6];       /* rdi, rsi, rdx, r10, r8, r9 */
+	uintptr_t site;     /* address of the rewritten instruction that made it */
+};
+
+/* The process, as the kernel started it; given to zp_hook_init(). */
+struct zp_process {
+	int argc;
+	char **argv;
+	char **envp;
+	const unsigned long *auxv;   /* pairs of (AT_* type, value), AT_NULL last */
+};
+
+/*
+ * Entry points a hook defines (mark them ZP_HOOK_EXPORT).
+ *
+ * zp_hook_init   optional; called once per process before the program's own
+ *                code runs (after the trampoline is in place).  A non-zero
+ *                return makes the process exit with status 127.
+ * zp_hook_enter  required; called before each system call.  Return ZP_PASS to
+ *                have the (possibly changed) call made, or the result the
+ *                application should see (a value >= 0, or -errno).
+ * zp_hook_leave  optional; called after a call that was made, with its result,
+ *                and returns the result the application sees.  It is not
+ *                called for calls that do not return: rt_sigreturn, exit,
+ *                exit_group, a successful execve; nor in the child of a
+ *                fork/clone/vfork (only in the parent).
+ * zp_hook_exit   optional; called when the process is about to end through
+ *                exit_group (what exit() and a return from main use), with
+ *                the exit status, before the call is made: the place to write
+ *                a summary.  zp_hook_enter sees the exit_group call first.
+ */
+#define ZP_HOOK_EXPORT __attribute__((visibility("default"), used))
+
+int  zp_hook_init(const struct zp_process *proc);
+long zp_hook_enter(struct zp_syscall *call);
+long zp_hook_leave(const struct zp_syscall *call, long result);
+void zp_hook_exit(int status);
+
+/* ---- Helpers the runtime provides -------------------------------------- */
+
+/* A real system call; never enters the hook. Returns the result or -errno. */
+long zp_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
+
+static inline long zp_syscall0(long nr)
+{ return zp_syscall6(nr, 0, 0, 0, 0, 0, 0); }
+static inline long zp_syscall1(long nr, long a1)
+{ return zp_syscall6(nr, a1, 0, 0, 0, 0, 0); }
+static inline long zp_syscall2(long nr, long a1, long a2)
+{ return zp_syscall6(nr, a1, a2, 0, 0, 0, 0); }
+static inline long zp_syscall3(long nr, long a1, long a2, long a3)
+{ return zp_syscall6(nr, a1, a2, a3, 0, 0, 0); }
+
+/* Make the call as it stands in *call (for zp_hook_enter to forward a call
+ * and look at the result itself).  Not for calls that change the stack or the
+ * process (clone, vfork, rt_sigreturn): return ZP_PASS for those. */
+long zp_forward(const struct zp_syscall *call);
+
+/* Formatted output, a subset of printf: %d %i %u %x %X %o %c %s %p %%, the
+ * length modifiers l, ll, z, h, hh, flags '-', '0', '#', ' ', '+', width and
+ * precision (also '*').  %s of NULL prints "(null)".  No floating point.
+ * zp_dprintf writes output of up to 512 bytes with a single write(2), so
+ * lines from several threads do not mix; longer output takes several writes.
+ * They return the number of characters of the whole output (like snprintf),
+ * or -errno if writing failed. */
+int zp_dprintf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int zp_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int zp_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+
+/* Write all of buf to fd (retrying short writes and EINTR). */
+long zp_write_all(int fd, const void *buf, size_t len);
+
+size_t zp_strlen(const char *s);
+int zp_strcmp(const char *a, const char *b);
+int zp_strncmp(const char *a, const char *b, size_t n);
+char *zp_strchr(const char *s, int c);
+void *zp_memcpy(void *dst, const void *src, size_t n);
+void *zp_memset(void *dst, int c, size_t n);
+int zp_memcmp(const void *a, const void *b, size_t n);
+/* strtol-like; *end (if not NULL) points past the digits. */
+long zp_strtol(const char *s, const char **end, int base);
+
+/* Value of an environment variable of the process, or NULL. */
+const char *zp_getenv(const char *name);
+
+/* Names from the kernel's tables of this build: "openat" for 257, NULL if
+ * unknown; zp_syscall_number("openat") == 257, -1 if unknown. */
+const char *zp_syscall_name(long nr);
+long zp_syscall_number(const char *name);
+/* "ENOENT" and "No such file or directory" for 2; NULL if unknown. */
+const char *zp_errno_name(long err);
+const char *zp_errno_text(long err);
+
+/* Thread id and process id of the caller, from the kernel (not cached). */
+long zp_gettid(void);
+long zp_getpid(void);
+
+/* Monotonic clock in nanoseconds (through the vDSO when available). */
+uint64_t zp_clock_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ZPREWRITE_HOOK_H */

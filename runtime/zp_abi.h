@@ -1,0 +1,82 @@
+/*
+ * zp_abi.h - what the rewriter writes into a patched file for the runtime.
+ *
+ * This header is shared by rewriter/ (which fills these structures in) and
+ * runtime/ (which reads them at start-up); it is the contract between the two
+ * halves of zprewrite.  Everything here is fixed-size and little-endian, and
+ * holds link-time virtual addresses of the patched object: the runtime adds
+ * the object's load bias (its run-time address of `struct zp_desc` minus
+ * `self_vaddr`), so the same file works wherever it is loaded.
+ *
+ * A rewritten file gains these loadable segments, above all the others:
+ *
+ *   R    .zprewrite        struct zp_desc, the new program header table, the
+ *                          site list and its hash table
+ *   R+X  .zprewrite.text   the runtime (code and read-only data) and the
+ *                          initializer that e_entry now points to
+ *   RW   .zprewrite.data   the runtime's variables (.data and .bss)
+ *   (and, with --hook, the hook's own R+X and RW segments)
+ *
+ * The R segment starts with struct zp_desc, whose magic is how zprewrite
+ * recognizes a file it already rewrote.
+ */
+#ifndef ZP_ABI_H
+#define ZP_ABI_H
+
+#include <stdint.h>
+
+#define ZP_MAGIC      "\177ZPREWR"   /* 8 bytes with the terminating NUL */
+#define ZP_MAGIC_LEN  8
+#define ZP_ABI_VERSION 1
+
+/* zp_desc.flags */
+#define ZP_DESC_ENTRY     0x1u  /* e_entry was redirected to the runtime's initializer */
+#define ZP_DESC_HOOK      0x2u  /* a hook is embedded (hook_* fields are valid) */
+#define ZP_DESC_HOOK_XSAVE 0x4u /* the hook uses vector registers: save them around it */
+
+/*
+ * Where the runtime finds a patched object's sites: `nsites` entries of
+ * `sites_vaddr`, sorted, each the address of a patched instruction minus
+ * `site_base`.  The hash table has 1 << hash_bits uint32_t slots holding
+ * (offset + 1), 0 for an empty slot; a site's first slot is
+ * zp_site_hash(offset, hash_bits), collisions go to the next slot (wrapping).
+ */
+struct zp_desc {
+	char     magic[ZP_MAGIC_LEN];
+	uint32_t abi_version;
+	uint32_t flags;
+	uint64_t self_vaddr;      /* link-time address of this structure */
+	uint64_t orig_entry;      /* the original e_entry (link-time), if ZP_DESC_ENTRY */
+	uint64_t runtime_vaddr;   /* where the runtime's text starts (link-time) */
+	uint64_t site_base;       /* lowest site address; offsets are relative to it */
+	uint64_t site_end;        /* one past the highest site address */
+	uint64_t sites_vaddr;     /* uint32_t[nsites] */
+	uint64_t hash_vaddr;      /* uint32_t[1 << hash_bits] */
+	uint32_t nsites;
+	uint32_t hash_bits;
+	/* Embedded hook (ZP_DESC_HOOK): its entry points (0 if not defined) and
+	 * the relocations the runtime applies before calling zp_hook_init. */
+	uint64_t hook_init;
+	uint64_t hook_enter;
+	uint64_t hook_leave;
+	uint64_t hook_exit;
+	uint64_t hook_relocs_vaddr;  /* struct zp_reloc[hook_nrelocs] */
+	uint32_t hook_nrelocs;
+	uint32_t reserved0;
+	uint64_t reserved[4];
+};
+
+/* One relocation of an embedded hook: *(uint64_t *)(where + bias) = value + bias. */
+struct zp_reloc {
+	uint64_t where;
+	uint64_t value;
+};
+
+static inline uint32_t zp_site_hash(uint32_t offset, uint32_t bits)
+{
+	/* Fibonacci hashing: sites are 2-byte instructions spread over the
+	 * text, so the low bits alone would cluster. */
+	return (uint32_t)(offset * 0x9e3779b1u) >> (32 - bits);
+}
+
+#endif /* ZP_ABI_H */

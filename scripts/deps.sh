@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# deps.sh - install the Debian 12 packages a make target needs, if missing.
+#
+# Called by the Makefile before building, testing or benchmarking, so that
+# `make demo` and `make test` work on a fresh Debian 12 machine.  Only packages
+# that are not installed yet are asked for; apt-get runs once, without
+# questions.  Not root: print the command to run instead and fail.
+set -euo pipefail
+
+build_pkgs="gcc make pkg-config libelf-dev libdw-dev libzydis-dev binutils-dev musl-tools"
+test_pkgs="busybox-static elfutils file strace sqlite3 python3"
+bench_pkgs="hyperfine redis-server redis-tools gnuplot-nox strace"
+
+want=""
+for set in "$@"; do
+	case "$set" in
+	build) want="$want $build_pkgs" ;;
+	test)  want="$want $build_pkgs $test_pkgs" ;;
+	bench) want="$want $build_pkgs $test_pkgs $bench_pkgs" ;;
+	*) echo "deps.sh: unknown set '$set' (build, test, bench)" >&2; exit 2 ;;
+	esac
+done
+
+missing=""
+for p in $want; do
+	case " $missing " in *" $p "*) continue ;; esac
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$status" = "install ok installed" ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing Debian packages:$missing" >&2
+	echo "deps.sh: install them with: sudo apt-get install$missing" >&2
+	exit 1
+fi
+echo "deps.sh: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,43 @@
+# lib.sh - helpers shared by the test scripts (sourced, not run).
+#
+# A test script runs in a fresh temporary directory (its working directory)
+# with these variables set by tests/run.sh:
+#   BUILD      the build directory (build/), with build/samples/ etc.
+#   ZPREWRITE  the zprewrite binary under test (normal or ASan build)
+#   TESTS      this directory
+# It fails by exiting non-zero (use fail), and skips by exiting 77 with the
+# reason as its last line (use skip).
+set -euo pipefail
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "$*"; exit 77; }
+note() { echo "-- $*"; }
+
+# Tests that run rewritten programs need the trampoline at address 0.
+need_page0() {
+	local min
+	min=$(cat /proc/sys/vm/mmap_min_addr 2>/dev/null || echo 65536)
+	if [ "$min" != 0 ] && [ "$(id -u)" != 0 ]; then
+		skip "needs page 0: vm.mmap_min_addr is $min and this is not root (run as root, or sysctl -w vm.mmap_min_addr=0)"
+	fi
+}
+
+# rewrite IN OUT [options...]: run zprewrite, fail the test on error.
+rewrite() {
+	local in=$1 out=$2; shift 2
+	"$ZPREWRITE" "$@" "$in" "$out" || fail "zprewrite $* $in $out failed"
+}
+
+# same_run ORIG PATCHED [args...]: run both programs with the same arguments
+# (and stdin from $STDIN if set), compare stdout, stderr and exit status.
+same_run() {
+	local a=$1 b=$2; shift 2
+	local in=${STDIN:-/dev/null} ra rb
+	set +e
+	"$a" "$@" <"$in" >orig.out 2>orig.err; ra=$?
+	"$b" "$@" <"$in" >patched.out 2>patched.err; rb=$?
+	set -e
+	[ $ra -eq $rb ] || fail "exit status differs: $a $* -> $ra, patched -> $rb"
+	cmp -s orig.out patched.out || { diff orig.out patched.out | head -20 >&2; fail "stdout differs: $*"; }
+	cmp -s orig.err patched.err || { diff orig.err patched.err | head -20 >&2; fail "stderr differs: $*"; }
+}
