@@ -5,11 +5,20 @@
 # Everything is built into $(BUILD)/samples/.
 
 SAMPLES := $(BUILD)/samples
-SAMPLE_HOOKS :=
+SAMPLE_HOOK_SOS :=
 SAMPLE_PROGRAMS :=
 
 -include samples/hooks/hooks.mk
 -include samples/programs/programs.mk
 
+# Programs for the golden files: assembly only, so that the binaries (and
+# zprewrite's output for them) depend on nothing but binutils.
+GOLDEN_SRCS := $(wildcard samples/golden/*.S)
+GOLDEN_BINS := $(patsubst samples/golden/%.S,$(SAMPLES)/golden/%,$(GOLDEN_SRCS))
+SAMPLE_PROGRAMS += $(GOLDEN_BINS)
+$(SAMPLES)/golden/%: samples/golden/%.S | $(DEPS_BUILD)
+	@mkdir -p $(@D)
+	$(CC) -nostdlib -static -Wl,--build-id=none -o $@ $<
+
 .PHONY: samples
-samples: $(SAMPLE_HOOKS) $(SAMPLE_PROGRAMS)
+samples: $(SAMPLE_HOOK_SOS) $(SAMPLE_PROGRAMS)
