@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <asm/unistd.h>
+
 #include "decide.h"
 #include "warn.h"
 
@@ -270,6 +272,98 @@ static int red_zone_conflict(struct walk *w, uint64_t site, uint64_t *at)
 	return 0;
 }
 
+/* ---- red-zone sites: a stub instead of call *%rax in place ------------- */
+
+static int is_target(const struct walk *w, uint64_t addr)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if ((w->insn[i].flow == ZP_FLOW_JUMP || w->insn[i].flow == ZP_FLOW_BRANCH) &&
+		    w->insn[i].target == addr)
+			return 1;
+	return 0;
+}
+
+/* Can this instruction run from another address unchanged? */
+static int movable(const struct walk *w, size_t i)
+{
+	const struct zp_insn *in = &w->insn[i];
+	return in->flow == ZP_FLOW_NEXT && !in->rip_relative && in->kind == ZP_INSN_OTHER;
+}
+
+/* The call's number, if an instruction of the same block sets rax to a
+ * constant before it. */
+static long known_number(const struct walk *w, size_t si)
+{
+	for (size_t i = si; i-- > 0;) {
+		const struct zp_insn *in = &w->insn[i];
+		if (in->flow != ZP_FLOW_NEXT && in->flow != ZP_FLOW_CALL)
+			return -1;
+		if (in->flow == ZP_FLOW_CALL)
+			return -1;          /* the callee may change rax */
+		if (in->writes_rax)
+			return in->rax_imm_valid ? (long)in->rax_imm : -1;
+		if (is_target(w, in->addr))
+			return -1;          /* another path may come with another rax */
+	}
+	return -1;
+}
+
+/* Calls that must not go through a stub: the child of a clone with a new
+ * stack, or rt_sigreturn, expect the stack pointer the site had, and the
+ * stub has moved it by 128 bytes. */
+static int stub_safe_number(long nr)
+{
+	return nr >= 0 && nr != __NR_rt_sigreturn && nr != __NR_clone && nr != __NR_clone3 &&
+	       nr != __NR_vfork;
+}
+
+/* Choose the instructions to move with the site: whole instructions before
+ * it (preferably) or after it, at least 5 bytes in all for the jump, none of
+ * them (but the first) a branch target, none using rip or changing flow. */
+static const char *plan_stub(const struct walk *w, struct zp_site *s)
+{
+	size_t si = index_of(w, s->addr);
+	if (si == SIZE_MAX)
+		return "red zone: the site is not where its function decodes";
+	long nr = known_number(w, si);
+	if (!stub_safe_number(nr))
+		return nr < 0 ? "red zone, and the call's number is not a constant" :
+				"red zone, and this call cannot go through a stub";
+	uint64_t pre = 0, post = 0;
+	size_t first = si;
+	int site_target = is_target(w, s->addr);
+	/* Backwards from the site. */
+	while (!site_target && pre + 2 < 5 && first > 0 && movable(w, first - 1) &&
+	       (first == si || !is_target(w, w->insn[first].addr))) {
+		first--;
+		pre += w->insn[first].len;
+	}
+	if (pre + 2 < 5) {
+		/* Not enough before it: take instructions after it too. */
+		size_t last = si;
+		while (pre + 2 + post < 5 && last + 1 < w->n && movable(w, last + 1) &&
+		       !is_target(w, w->insn[last + 1].addr)) {
+			last++;
+			post += w->insn[last].len;
+		}
+	}
+	if (pre + 2 + post < 5)
+		return "red zone, and no room around the site for a jump";
+	/* Everything after the first instruction must be reached only from it. */
+	for (uint64_t a = s->addr - pre; a < s->addr + 2 + post;) {
+		size_t i = index_of(w, a);
+		if (i == SIZE_MAX || (a != s->addr - pre && is_target(w, a)))
+			return "red zone, and a branch lands inside the instructions to move";
+		a += w->insn[i].len;
+	}
+	s->decision = ZP_STUB;
+	s->win_start = s->addr - pre;
+	s->win_len = (uint8_t)(pre + 2 + post);
+	s->pre_len = (uint8_t)pre;
+	s->nr = nr;
+	return NULL;
+}
+
 /* The end of the code to analyse for a site: its function's end, or for a
  * sweep site a bounded window. */
 static uint64_t analysis_end(const struct zp_funcs *f, const struct zp_site *s)
@@ -312,10 +406,14 @@ int zp_decide(const struct zp_elf *e, const struct zp_funcs *f, struct zp_decode
 			break;
 		}
 		if (conflict) {
-			s->decision = ZP_SKIP;
-			s->reason = conflict > 0 ? "red zone: data below the stack pointer"
-						 : "red zone: its code cannot be analysed";
 			s->container = at;
+			const char *why = conflict > 0 ? plan_stub(&w, s) : "red zone: its code cannot be analysed";
+			if (why) {
+				s->decision = ZP_SKIP;
+				s->reason = why;
+			} else {
+				s->reason = "red zone: jump to a stub that steps below it";
+			}
 		}
 	}
 	free(w.insn);

@@ -228,6 +228,23 @@ int zp_decode_full(struct zp_decoder *d, const unsigned char *bytes, size_t avai
 	}
 	stack_effects(&in, ops, out);
 	stack_accesses(&in, ops, out);
+	for (int i = 0; i < in.operand_count; i++) {
+		const ZydisDecodedOperand *op = &ops[i];
+		if (op->type == ZYDIS_OPERAND_TYPE_REGISTER && (op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) &&
+		    ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, op->reg.value) == ZYDIS_REGISTER_RAX)
+			out->writes_rax = 1;
+		if (op->type == ZYDIS_OPERAND_TYPE_MEMORY && op->mem.base == ZYDIS_REGISTER_RIP)
+			out->rip_relative = 1;
+	}
+	if (in.attributes & ZYDIS_ATTRIB_IS_RELATIVE)
+		out->rip_relative = 1;
+	if (in.mnemonic == ZYDIS_MNEMONIC_MOV && ops[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE &&
+	    (is_reg(&ops[0], ZYDIS_REGISTER_EAX) || is_reg(&ops[0], ZYDIS_REGISTER_RAX))) {
+		out->rax_imm_valid = 1;
+		/* mov to eax zero-extends; mov $imm32 to rax sign-extends */
+		out->rax_imm = is_reg(&ops[0], ZYDIS_REGISTER_EAX) ? (int64_t)(uint32_t)ops[1].imm.value.u
+								   : imm_of(&ops[1]);
+	}
 	return 0;
 }
 

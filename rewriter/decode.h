@@ -66,6 +66,10 @@ struct zp_insn {
 	int rbp_clobbered;   /* rbp written some other way */
 	int naccess;
 	struct zp_stack_access access[2];
+	int writes_rax;      /* any write to rax (or eax, ax, al, ah) */
+	int rax_imm_valid;   /* mov $imm, %eax/%rax: rax = rax_imm afterwards */
+	int64_t rax_imm;
+	int rip_relative;    /* uses rip: cannot be copied elsewhere as is */
 };
 
 struct zp_decoder;

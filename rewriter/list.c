@@ -26,6 +26,7 @@ static const char *decision_name(enum zp_decision d)
 {
 	switch (d) {
 	case ZP_PATCH: return "patch";
+	case ZP_STUB: return "stub";
 	case ZP_SKIP: return "skip";
 	default: return "none";
 	}
@@ -60,6 +61,9 @@ void zp_list_print(const struct zp_analysis *a, FILE *to)
 				 s->container);
 		else if (s->decision == ZP_PATCH)
 			snprintf(why, sizeof why, "%s (%s)", s->reason, s->func_source);
+		else if (s->decision == ZP_STUB)
+			snprintf(why, sizeof why, "%s (data used at %#" PRIx64 "; moves %#" PRIx64 "..%#" PRIx64 ")",
+				 s->reason, s->container, s->win_start, s->win_start + s->win_len);
 		else if (s->container)
 			snprintf(why, sizeof why, "%s (at %#" PRIx64 ")", s->reason, s->container);
 		else
@@ -68,7 +72,7 @@ void zp_list_print(const struct zp_analysis *a, FILE *to)
 			s->code->name, loc, decision_name(s->decision), why);
 	}
 	struct zp_site_counts c = zp_sites_count(&a->sites);
-	fprintf(to, "# summary: %zu sites: %zu patched, %zu skipped (%zu found by linear sweep); "
-		"%zu byte pairs inside other instructions\n",
-		c.sites, c.patched, c.skipped, c.by_sweep, c.not_insn);
+	fprintf(to, "# summary: %zu sites: %zu patched (%zu through red-zone stubs), %zu skipped "
+		"(%zu found by linear sweep); %zu byte pairs inside other instructions\n",
+		c.sites, c.patched + c.stubs, c.stubs, c.skipped, c.by_sweep, c.not_insn);
 }

@@ -16,10 +16,12 @@
  * All numbers are derived from the input alone, so the same input and
  * options give the same output, byte for byte.
  */
-#include <string.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "segment.h"
+#include "stub.h"
 #include "warn.h"
 #include "zp_abi.h"
 
@@ -59,8 +61,10 @@ struct plan {
 	uint64_t desc_off, phdr_off, sites_off, hash_off, relocs_off, r_size;
 	size_t phnum;
 	uint32_t hash_bits;
-	size_t npatched;
+	size_t npatched;         /* sites in the table: in place and in stubs */
 	uint64_t hook_base;
+	int stub_seg;            /* index of the stubs' segment, -1 if none */
+	uint64_t stubs_size;
 };
 
 static void hash_insert(uint32_t *table, uint32_t bits, uint32_t off)
@@ -120,13 +124,17 @@ static int plan_layout(const struct zp_elf *e, const struct zp_blob *blob,
 		       struct plan *pl)
 {
 	memset(pl, 0, sizeof *pl);
-	for (size_t i = 0; i < sites->n; i++)
-		pl->npatched += sites->v[i].decision == ZP_PATCH;
+	pl->stub_seg = -1;
+	for (size_t i = 0; i < sites->n; i++) {
+		pl->npatched += sites->v[i].decision == ZP_PATCH || sites->v[i].decision == ZP_STUB;
+		if (sites->v[i].decision == ZP_STUB)
+			pl->stubs_size += align_up(zp_stub_size(&sites->v[i]), 16);
+	}
 	pl->hash_bits = 4;
 	while ((1ull << pl->hash_bits) < 2 * (uint64_t)pl->npatched)
 		pl->hash_bits++;
 
-	size_t nnew = 3 + (hook ? hook->nseg : 0);
+	size_t nnew = 3 + (pl->stubs_size ? 1 : 0) + (hook ? hook->nseg : 0);
 	pl->phnum = e->phnum + nnew;
 	if (pl->phnum >= PN_XNUM)
 		return zp_error(e->path, "too many program headers (%zu)", e->phnum);
@@ -170,9 +178,15 @@ static int plan_layout(const struct zp_elf *e, const struct zp_blob *blob,
 	uint64_t o2 = align_up(o1 + blob->text_size, PAGE);
 	add_seg(pl, ".zprewrite.data", PF_R | PF_W, v2, o2, blob->data_filesz, blob->data_memsz);
 
+	uint64_t base = align_up(v2 + blob->data_memsz, PAGE);
+	uint64_t off = align_up(o2 + blob->data_filesz, PAGE);
+	if (pl->stubs_size) {
+		pl->stub_seg = (int)pl->nseg;
+		add_seg(pl, ".zprewrite.stubs", PF_R | PF_X, base, off, pl->stubs_size, pl->stubs_size);
+		base = align_up(base + pl->stubs_size, PAGE);
+		off = align_up(off + pl->stubs_size, PAGE);
+	}
 	if (hook) {
-		uint64_t base = align_up(v2 + blob->data_memsz, PAGE);
-		uint64_t off = align_up(o2 + blob->data_filesz, PAGE);
 		pl->hook_base = base;
 		for (size_t i = 0; i < hook->nseg; i++) {
 			const struct zp_embed_seg *s = &hook->seg[i];
@@ -186,25 +200,63 @@ static int plan_layout(const struct zp_elf *e, const struct zp_blob *blob,
 	return 0;
 }
 
+/* Write the stubs of red-zone sites and the jumps to them; the address of
+ * each stub's call *%rax goes to calls[] in site order. */
+static int fill_stubs(const struct zp_elf *e, const struct zp_sites *sites, const struct plan *pl,
+		      struct zp_image *im, uint64_t *calls)
+{
+	if (pl->stub_seg < 0)
+		return 0;
+	const struct newseg *ss = &pl->seg[pl->stub_seg];
+	uint64_t at = 0;
+	size_t n = 0;
+	for (size_t i = 0; i < sites->n; i++) {
+		const struct zp_site *s = &sites->v[i];
+		if (s->decision != ZP_STUB)
+			continue;
+		int64_t woff = zp_elf_offset_of(e, s->win_start, s->win_len);
+		uint64_t vaddr = ss->vaddr + at;
+		int64_t dist = (int64_t)(vaddr - s->win_start);
+		if (woff < 0)
+			ZP_BUG("a stub window outside the file");
+		if (dist > INT32_MAX - 4096 || dist < INT32_MIN + 4096)
+			return zp_error(e->path, "the stub for the site at %#lx would be out of a jump's reach",
+					(unsigned long)s->addr);
+		calls[n++] = zp_stub_emit(s, e->bytes + woff, vaddr, im->buf + ss->offset + at);
+		zp_stub_jump(s, im->buf + woff, vaddr);
+		at += align_up(zp_stub_size(s), 16);
+	}
+	return 0;
+}
+
 /* Fill the R segment: descriptor, program headers, sites, hash, relocations. */
 static void fill_r(const struct zp_elf *e, const struct zp_blob *blob, const struct zp_sites *sites,
-		   const struct zp_embed *hook, const struct plan *pl, unsigned char *r)
+		   const struct zp_embed *hook, const struct plan *pl, const uint64_t *stub_calls,
+		   unsigned char *r)
 {
 	const struct newseg *rs = &pl->seg[0], *text = &pl->seg[1];
 	uint64_t site_base = 0, site_end = 0;
 
-	/* Sites, sorted (sites->v is), as offsets from the first. */
+	/* Sites as offsets from the first: those patched in place (sorted, as
+	 * sites->v is), then the stubs' calls, which lie above all code. */
 	uint32_t *offs = (uint32_t *)(r + pl->sites_off);
 	uint32_t *hash = (uint32_t *)(r + pl->hash_off);
-	size_t k = 0;
-	for (size_t i = 0; i < sites->n; i++) {
-		const struct zp_site *s = &sites->v[i];
-		if (s->decision != ZP_PATCH)
-			continue;
+	size_t k = 0, nstub = 0;
+	for (size_t i = 0; i < sites->n; i++)
+		nstub += sites->v[i].decision == ZP_STUB;
+	for (size_t i = 0; i < sites->n + nstub; i++) {
+		uint64_t a;
+		if (i < sites->n) {
+			if (sites->v[i].decision != ZP_PATCH)
+				continue;
+			a = sites->v[i].addr;
+		} else {
+			a = stub_calls[i - sites->n];
+		}
 		if (!k)
-			site_base = s->addr;
-		site_end = s->addr + 2;
-		offs[k++] = (uint32_t)(s->addr - site_base);
+			site_base = a;
+		site_end = a + 2;
+		offs[k++] = (uint32_t)(a - site_base);
 	}
 	for (size_t i = 0; i < k; i++)
 		hash_insert(hash, pl->hash_bits, offs[i]);
@@ -351,14 +403,24 @@ int zp_segment_add(const struct zp_elf *e, const struct zp_blob *blob,
 			end = pl.seg[i].offset + pl.seg[i].filesz;
 	if (zp_image_resize(im, end))
 		return zp_error(e->path, "out of memory");
-	fill_r(e, blob, sites, hook, &pl, im->buf + rs->offset);
+	uint64_t *stub_calls = calloc(sites->n + 1, sizeof *stub_calls);
+	if (!stub_calls)
+		return zp_error(e->path, "out of memory");
+	if (fill_stubs(e, sites, &pl, im, stub_calls)) {
+		free(stub_calls);
+		return -1;
+	}
+	fill_r(e, blob, sites, hook, &pl, stub_calls, im->buf + rs->offset);
+	free(stub_calls);
 	memcpy(im->buf + text->offset, blob->text, blob->text_size);
 	if (blob->data_filesz)
 		memcpy(im->buf + data->offset, blob->data, blob->data_filesz);
-	if (hook)
+	if (hook) {
+		size_t first = 3 + (pl.stub_seg >= 0);
 		for (size_t i = 0; i < hook->nseg; i++)
 			if (hook->seg[i].filesz)
-				memcpy(im->buf + pl.seg[3 + i].offset, hook->seg[i].bytes, hook->seg[i].filesz);
+				memcpy(im->buf + pl.seg[first + i].offset, hook->seg[i].bytes, hook->seg[i].filesz);
+	}
 
 	/* The runtime's link to the descriptor (init.c: zp_desc_offset). */
 	uint64_t link_vaddr, link_off;

@@ -290,6 +290,8 @@ struct zp_site_counts zp_sites_count(const struct zp_sites *s)
 		c.sites++;
 		if (site->decision == ZP_PATCH)
 			c.patched++;
+		else if (site->decision == ZP_STUB)
+			c.stubs++;
 		else
 			c.skipped++;
 		if (site->found == ZP_FOUND_SWEEP)

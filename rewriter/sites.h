@@ -24,6 +24,7 @@ enum zp_site_found {
 
 enum zp_decision {
 	ZP_PATCH,            /* rewritten to call *%rax */
+	ZP_STUB,             /* red zone: a jump to a stub that steps below it first */
 	ZP_SKIP,             /* a site left as it is (reason says why) */
 	ZP_NOT_INSN,         /* the byte pair is inside another instruction */
 };
@@ -37,8 +38,16 @@ struct zp_site {
 	const char *func_source;         /* "symtab", "eh_frame", "sweep" */
 	enum zp_decision decision;
 	const char *reason;
-	uint64_t container;              /* ZP_NOT_INSN: the instruction it is inside */
+	uint64_t container;              /* ZP_NOT_INSN: the instruction it is inside;
+					    red zone: the instruction using it */
 	int container_mnemonic;
+	/* ZP_STUB: the bytes [win_start, win_start + win_len) (>= 5, the site
+	 * and whole instructions around it) become a jump to a stub that runs
+	 * the moved instructions with the call in the middle. */
+	uint64_t win_start;
+	uint8_t win_len;
+	uint8_t pre_len;                 /* bytes before the site in the window */
+	long nr;                         /* the call's number (known for stubs) */
 };
 
 struct zp_sites {
@@ -52,7 +61,7 @@ void zp_sites_free(struct zp_sites *s);
 
 /* Counts for the summary line. */
 struct zp_site_counts {
-	size_t sites, patched, skipped, not_insn, by_sweep;
+	size_t sites, patched, stubs, skipped, not_insn, by_sweep;
 };
 struct zp_site_counts zp_sites_count(const struct zp_sites *s);
 

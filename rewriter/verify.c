@@ -81,7 +81,7 @@ int zp_verify_sites(const struct zp_elf *e, struct zp_sites *sites)
 		return zp_error(e->path, "libopcodes has no x86-64 disassembler");
 	for (size_t i = 0; i < sites->n; i++) {
 		struct zp_site *s = &sites->v[i];
-		if (s->decision != ZP_PATCH)
+		if (s->decision != ZP_PATCH && s->decision != ZP_STUB)
 			continue;
 		const struct zp_code *code = s->code;
 		init_disassemble_info(&info, &cap, capture_printf, capture_styled);

@@ -1,0 +1,37 @@
+/*
+ * stub.h - the stubs that red-zone sites jump to.
+ *
+ * A site whose function keeps data in the red zone cannot become `call
+ * *%rax` in place: the call would store its return address over that data.
+ * Instead the site and whole instructions next to it (at least 5 bytes, see
+ * decide.c) are replaced by `jmp stub`, and the stub runs
+ *
+ *     <the instructions moved from before the site>
+ *     lea  -128(%rsp), %rsp      step over the red zone (lea: flags intact)
+ *     call *%rax                 the site, as the runtime knows it
+ *     lea  128(%rsp), %rsp
+ *     <the instructions moved from after the site>
+ *     jmp  <back after the window>
+ *
+ * The rest of the window is filled with int3: nothing jumps there.
+ */
+#ifndef ZP_STUB_H
+#define ZP_STUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sites.h"
+
+/* Bytes the stub for s takes. */
+size_t zp_stub_size(const struct zp_site *s);
+
+/* Write the stub for s, to be placed at `vaddr`, into out; `window` holds the
+ * original bytes of s's window.  Returns the address of its call *%rax. */
+uint64_t zp_stub_emit(const struct zp_site *s, const unsigned char *window, uint64_t vaddr,
+		      unsigned char *out);
+
+/* Overwrite s's window (at `window` in the output) with the jump to vaddr. */
+void zp_stub_jump(const struct zp_site *s, unsigned char *window, uint64_t vaddr);
+
+#endif /* ZP_STUB_H */
