@@ -97,8 +97,10 @@ $(1)/zprewrite: $(patsubst rewriter/%.c,$(1)/rewriter/%.o,$(RW_SRCS)) $(1)/rewri
 	$(CC) $(2) -o $$@ $$^ $(RW_LIBS)
 endef
 
+# (Flags with commas go through a variable: $(call) splits on commas.)
+ASAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 $(eval $(call rewriter_build,$(BUILD),-O2))
-$(eval $(call rewriter_build,$(BUILD)/asan,-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all))
+$(eval $(call rewriter_build,$(BUILD)/asan,$$(ASAN_FLAGS)))
 
 # ---- samples: hooks and test programs -------------------------------------
 
