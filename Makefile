@@ -45,7 +45,7 @@ $(DEPS_BENCH): scripts/deps.sh
 RT_DIR    := $(BUILD)/runtime
 RT_CFLAGS := $(CSTD) $(WARN) -O2 -g0 -ffreestanding -fno-builtin -fPIE \
 	-fvisibility=hidden -fno-stack-protector -fno-asynchronous-unwind-tables \
-	-fno-unwind-tables -mgeneral-regs-only -fcf-protection=none \
+	-fno-unwind-tables -mgeneral-regs-only -mno-red-zone -fcf-protection=none \
 	-fno-strict-aliasing -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
 	-isystem /usr/include -isystem /usr/include/x86_64-linux-gnu \
 	-Iruntime -Iruntime/include -I$(RT_DIR)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <string.h>
 
 #include <asm/unistd.h>
 
@@ -25,17 +26,24 @@
 /*
  * What is known at a point of the code: rsp as an offset from its value at
  * the function's entry (exactly, only an upper bound after alloca or aligning
- * down, or nothing), and rbp when it is a copy of rsp plus a constant.
- * SP_BOTTOM is "no path reaches here (yet)", which joins with anything.
+ * down, or nothing), and which registers hold rsp plus a constant (rbp in
+ * frame-pointer code, a saved rsp around alloca).  SP_BOTTOM is "no path
+ * reaches here (yet)", which joins with anything.
  */
 enum sp_kind { SP_BOTTOM, SP_KNOWN, SP_BOUND, SP_NONE };
 struct state {
 	enum sp_kind kind;
 	int64_t off;
-	int64_t rbp;         /* rbp offset, or UNKNOWN */
+	int64_t reg[16];     /* offset held by each register, or UNKNOWN */
 };
 
-static const struct state st_bottom = { SP_BOTTOM, 0, UNKNOWN };
+static struct state st_make(enum sp_kind kind, int64_t off)
+{
+	struct state st = { kind, off, { 0 } };
+	for (int r = 0; r < 16; r++)
+		st.reg[r] = UNKNOWN;
+	return st;
+}
 
 /* What holds on both of two paths that meet. */
 static struct state st_join(struct state a, struct state b)
@@ -44,7 +52,9 @@ static struct state st_join(struct state a, struct state b)
 		return b;
 	if (b.kind == SP_BOTTOM)
 		return a;
-	struct state r = { SP_NONE, 0, a.rbp == b.rbp ? a.rbp : UNKNOWN };
+	struct state r = st_make(SP_NONE, 0);
+	for (int i = 0; i < 16; i++)
+		r.reg[i] = a.reg[i] == b.reg[i] ? a.reg[i] : UNKNOWN;
 	if (a.kind == SP_NONE || b.kind == SP_NONE)
 		return r;
 	if (a.kind == SP_KNOWN && b.kind == SP_KNOWN && a.off == b.off) {
@@ -57,9 +67,9 @@ static struct state st_join(struct state a, struct state b)
 	return r;
 }
 
-static int st_equal(struct state a, struct state b)
+static int st_equal(const struct state *a, const struct state *b)
 {
-	return a.kind == b.kind && a.off == b.off && a.rbp == b.rbp;
+	return a->kind == b->kind && a->off == b->off && !memcmp(a->reg, b->reg, sizeof a->reg);
 }
 
 /* The state after one instruction. */
@@ -67,7 +77,10 @@ static struct state st_step(struct state st, const struct zp_insn *in)
 {
 	if (st.kind == SP_BOTTOM)
 		return st;
+	int64_t before[16];
+	memcpy(before, st.reg, sizeof before);
 	int64_t rsp_before = st.kind == SP_KNOWN ? st.off : UNKNOWN;
+
 	switch (in->sp) {
 	case ZP_SP_NONE:
 		break;
@@ -79,30 +92,34 @@ static struct state st_step(struct state st, const struct zp_insn *in)
 		if (st.kind != SP_NONE)
 			st.kind = SP_BOUND;
 		break;
-	case ZP_SP_FROM_RBP:
-		st.kind = st.rbp == UNKNOWN ? SP_NONE : SP_KNOWN;
-		st.off = st.rbp == UNKNOWN ? 0 : st.rbp + in->sp_delta;
+	case ZP_SP_FROM_REG:
+		st.kind = before[in->sp_reg] == UNKNOWN ? SP_NONE : SP_KNOWN;
+		st.off = st.kind == SP_KNOWN ? before[in->sp_reg] + in->sp_delta : 0;
 		break;
 	case ZP_SP_LEAVE:
-		st.kind = st.rbp == UNKNOWN ? SP_NONE : SP_KNOWN;
-		st.off = st.rbp == UNKNOWN ? 0 : st.rbp + 8;
-		st.rbp = UNKNOWN;
+		st.kind = before[ZP_REG_RBP] == UNKNOWN ? SP_NONE : SP_KNOWN;
+		st.off = st.kind == SP_KNOWN ? before[ZP_REG_RBP] + 8 : 0;
 		break;
 	default:
 		st.kind = SP_NONE;
 		break;
 	}
-	if (in->rbp_from_rsp)
-		st.rbp = rsp_before == UNKNOWN ? UNKNOWN : rsp_before + in->rbp_delta;
-	else if (in->rbp_clobbered)
-		st.rbp = UNKNOWN;
+	for (int r = 0; r < 16; r++)
+		if (in->writes & (1u << r))
+			st.reg[r] = UNKNOWN;
+	if (in->copy_dst != ZP_NO_REG && in->copy_dst != ZP_REG_RSP) {
+		int64_t v = in->copy_src == ZP_REG_RSP ? rsp_before : before[in->copy_src];
+		st.reg[in->copy_dst] = v == UNKNOWN ? UNKNOWN : v + in->copy_delta;
+	}
 	return st;
 }
 
-/* The state at each instruction, joined over every way into it. */
+/* The function's instructions, and the state before each, joined over
+ * every way into it. */
 struct walk {
 	struct zp_insn *insn;
-	struct state *in;    /* state before insn[i] */
+	struct state *in;
+	unsigned char *mark;     /* can reach the site / be reached from it */
 	size_t n, cap;
 };
 
@@ -131,14 +148,18 @@ static int decode_range(struct zp_decoder *d, const struct zp_code *code, uint64
 		end = code_end;
 	for (uint64_t pc = start; pc < end;) {
 		if (w->n == w->cap) {
-			w->cap = w->cap ? w->cap * 2 : 1024;
-			struct zp_insn *ni = realloc(w->insn, w->cap * sizeof *ni);
-			struct state *ns = ni ? realloc(w->in, w->cap * sizeof *ns) : NULL;
+			size_t cap = w->cap ? w->cap * 2 : 1024;
+			struct zp_insn *ni = realloc(w->insn, cap * sizeof *ni);
 			if (ni)
 				w->insn = ni;
-			if (!ns)
+			struct state *ns = ni ? realloc(w->in, cap * sizeof *ns) : NULL;
+			if (ns)
+				w->in = ns;
+			unsigned char *nm = ns ? realloc(w->mark, cap) : NULL;
+			if (!nm)
 				return -2;
-			w->in = ns;
+			w->mark = nm;
+			w->cap = cap;
 		}
 		struct zp_insn *in = &w->insn[w->n];
 		if (zp_decode_full(d, code->bytes + (pc - code->addr), code_end - pc, pc, in))
@@ -149,16 +170,30 @@ static int decode_range(struct zp_decoder *d, const struct zp_code *code, uint64
 	return 0;
 }
 
-/* Propagate states through the code until nothing changes (a worklist in
- * address order, repeated: loops settle in a few rounds because a state only
- * ever moves towards "less known"). */
+static int falls_through(const struct zp_insn *in)
+{
+	/* Jump tables keep the stack as it is at the jump: the code after an
+	 * indirect jump is taken to be reached that way. */
+	return in->flow != ZP_FLOW_JUMP && in->flow != ZP_FLOW_RET && in->flow != ZP_FLOW_STOP;
+}
+
+static size_t branch_index(const struct walk *w, const struct zp_insn *in)
+{
+	if (in->flow != ZP_FLOW_JUMP && in->flow != ZP_FLOW_BRANCH)
+		return SIZE_MAX;
+	return index_of(w, in->target);   /* SIZE_MAX: leaves the function */
+}
+
+/* Propagate states through the code until nothing changes (repeated passes
+ * in address order: loops settle in a few, because states only ever move
+ * towards "less known"). */
 static void propagate(struct walk *w)
 {
 	for (size_t i = 0; i < w->n; i++)
-		w->in[i] = st_bottom;
+		w->in[i] = st_make(SP_BOTTOM, 0);
 	if (!w->n)
 		return;
-	w->in[0] = (struct state){ SP_KNOWN, 0, UNKNOWN };
+	w->in[0] = st_make(SP_KNOWN, 0);
 	for (int round = 0, changed = 1; changed && round < 16; round++) {
 		changed = 0;
 		for (size_t i = 0; i < w->n; i++) {
@@ -166,24 +201,45 @@ static void propagate(struct walk *w)
 			struct state out = st_step(w->in[i], in);
 			if (out.kind == SP_BOTTOM)
 				continue;
-			/* Jump tables keep the stack as it is at the jump: assume
-			 * the code after an indirect jump is reached that way. */
-			int falls = in->flow != ZP_FLOW_JUMP && in->flow != ZP_FLOW_RET &&
-				    in->flow != ZP_FLOW_STOP;
-			if (falls && i + 1 < w->n) {
-				struct state j = st_join(w->in[i + 1], out);
-				if (!st_equal(j, w->in[i + 1])) {
-					w->in[i + 1] = j;
+			size_t next[2] = { falls_through(in) && i + 1 < w->n ? i + 1 : SIZE_MAX,
+					   branch_index(w, in) };
+			for (int k = 0; k < 2; k++) {
+				if (next[k] == SIZE_MAX)
+					continue;
+				struct state j = st_join(w->in[next[k]], out);
+				if (!st_equal(&j, &w->in[next[k]])) {
+					w->in[next[k]] = j;
 					changed = 1;
 				}
 			}
-			if (in->flow == ZP_FLOW_JUMP || in->flow == ZP_FLOW_BRANCH) {
-				size_t t = index_of(w, in->target);
-				if (t == SIZE_MAX)
-					continue;   /* leaves the function (tail call) */
-				struct state j = st_join(w->in[t], out);
-				if (!st_equal(j, w->in[t])) {
-					w->in[t] = j;
+		}
+	}
+}
+
+/* Mark the instructions on some path through the site: those the site can
+ * reach and those that can reach it.  Data below the stack pointer that no
+ * such path touches does not meet the site's return address. */
+static void mark_paths(struct walk *w, size_t si)
+{
+	unsigned char *from = w->mark;   /* bit 1: reached from the site; bit 2: reaches it */
+
+	memset(from, 0, w->n);
+	from[si] = 3;
+	for (int changed = 1; changed;) {
+		changed = 0;
+		for (size_t i = 0; i < w->n; i++) {
+			const struct zp_insn *in = &w->insn[i];
+			size_t next[2] = { falls_through(in) && i + 1 < w->n ? i + 1 : SIZE_MAX,
+					   branch_index(w, in) };
+			for (int k = 0; k < 2; k++) {
+				if (next[k] == SIZE_MAX)
+					continue;
+				if ((from[i] & 1) && !(from[next[k]] & 1)) {
+					from[next[k]] |= 1;
+					changed = 1;
+				}
+				if ((from[next[k]] & 2) && !(from[i] & 2)) {
+					from[i] |= 2;
 					changed = 1;
 				}
 			}
@@ -199,30 +255,30 @@ struct below {
 };
 
 static void note_access(struct below *b, const struct zp_insn *in, const struct zp_stack_access *a,
-			struct state st)
+			const struct state *st)
 {
 	int64_t lo;
 
-	if (st.kind == SP_BOTTOM)
+	if (st->kind == SP_BOTTOM)
 		return;         /* unreachable */
-	if (a->base_rbp) {
-		if (st.rbp == UNKNOWN)
-			return;     /* rbp is no stack alias here */
-		lo = st.rbp + a->disp;
+	if (a->base != ZP_REG_RSP) {
+		if (st->reg[a->base] == UNKNOWN)
+			return;     /* the base is no stack address here */
+		lo = st->reg[a->base] + a->disp;
 		/* An access at or above the stack pointer (or its bound) is a
 		 * normal frame.  A pointer may be used later, when the stack
 		 * pointer is elsewhere: those are always compared with the slot. */
-		if (!a->is_address && st.kind != SP_NONE && lo >= st.off)
+		if (!a->is_address && st->kind != SP_NONE && lo >= st->off)
 			return;
 	} else {
 		if (a->disp >= 0)
 			return;     /* above the stack pointer: a normal frame */
-		if (st.kind != SP_KNOWN) {
+		if (st->kind != SP_KNOWN) {
 			if (!b->unplaced)
 				b->unplaced = in->addr;
 			return;
 		}
-		lo = st.off + a->disp;
+		lo = st->off + a->disp;
 	}
 	if (b->n == 64) {
 		if (!b->unplaced)
@@ -240,13 +296,17 @@ static void note_access(struct below *b, const struct zp_insn *in, const struct 
 static int red_zone_conflict(struct walk *w, uint64_t site, uint64_t *at)
 {
 	struct below b = { .n = 0, .unplaced = 0 };
-
-	propagate(w);
 	size_t si = index_of(w, site);
-	struct state site_st = si == SIZE_MAX ? st_bottom : w->in[si];
+
+	if (si == SIZE_MAX)
+		return -1;
+	propagate(w);
+	mark_paths(w, si);
+	struct state site_st = w->in[si];
 	for (size_t i = 0; i < w->n; i++)
-		for (int k = 0; k < w->insn[i].naccess; k++)
-			note_access(&b, &w->insn[i], &w->insn[i].access[k], w->in[i]);
+		if (w->mark[i])
+			for (int k = 0; k < w->insn[i].naccess; k++)
+				note_access(&b, &w->insn[i], &w->insn[i].access[k], &w->in[i]);
 	if (b.unplaced) {
 		*at = b.unplaced;
 		return 1;
@@ -300,7 +360,7 @@ static long known_number(const struct walk *w, size_t si)
 			return -1;
 		if (in->flow == ZP_FLOW_CALL)
 			return -1;          /* the callee may change rax */
-		if (in->writes_rax)
+		if (in->writes & 1)   /* rax */
 			return in->rax_imm_valid ? (long)in->rax_imm : -1;
 		if (is_target(w, in->addr))
 			return -1;          /* another path may come with another rax */
@@ -418,5 +478,6 @@ int zp_decide(const struct zp_elf *e, const struct zp_funcs *f, struct zp_decode
 	}
 	free(w.insn);
 	free(w.in);
+	free(w.mark);
 	return rc;
 }

@@ -67,93 +67,112 @@ static int64_t imm_of(const ZydisDecodedOperand *op)
 	return op->imm.is_signed ? op->imm.value.s : (int64_t)op->imm.value.u;
 }
 
-/* How the instruction changes rsp and rbp. */
+/* Register number of a 64-bit general register (or the one enclosing it). */
+static int gpr(ZydisRegister r)
+{
+	static const ZydisRegister order[16] = {
+		ZYDIS_REGISTER_RAX, ZYDIS_REGISTER_RCX, ZYDIS_REGISTER_RDX, ZYDIS_REGISTER_RBX,
+		ZYDIS_REGISTER_RSP, ZYDIS_REGISTER_RBP, ZYDIS_REGISTER_RSI, ZYDIS_REGISTER_RDI,
+		ZYDIS_REGISTER_R8, ZYDIS_REGISTER_R9, ZYDIS_REGISTER_R10, ZYDIS_REGISTER_R11,
+		ZYDIS_REGISTER_R12, ZYDIS_REGISTER_R13, ZYDIS_REGISTER_R14, ZYDIS_REGISTER_R15,
+	};
+	ZydisRegister big = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
+	for (int i = 0; i < 16; i++)
+		if (order[i] == big)
+			return i;
+	return ZP_NO_REG;
+}
+
+static int is_gpr64(const ZydisDecodedOperand *op)
+{
+	return op->type == ZYDIS_OPERAND_TYPE_REGISTER &&
+	       ZydisRegisterGetClass(op->reg.value) == ZYDIS_REGCLASS_GPR64;
+}
+
+/* How the instruction changes rsp, and which registers it writes or copies. */
 static void stack_effects(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
 			  struct zp_insn *out)
 {
-	int writes_rsp = 0, writes_rbp = 0;
-
+	out->copy_dst = out->copy_src = out->sp_reg = ZP_NO_REG;
 	for (int i = 0; i < in->operand_count; i++) {
 		const ZydisDecodedOperand *op = &ops[i];
 		if (!(op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) || op->type != ZYDIS_OPERAND_TYPE_REGISTER)
 			continue;
-		ZydisRegister r = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, op->reg.value);
-		writes_rsp |= r == ZYDIS_REGISTER_RSP;
-		writes_rbp |= r == ZYDIS_REGISTER_RBP;
+		int r = gpr(op->reg.value);
+		if (r != ZP_NO_REG)
+			out->writes |= (uint16_t)(1u << r);
 	}
-	if (writes_rsp) {
-		out->sp = ZP_SP_UNKNOWN;
-		switch (in->mnemonic) {
-		case ZYDIS_MNEMONIC_PUSH:
-		case ZYDIS_MNEMONIC_PUSHFQ:
-			out->sp = ZP_SP_DELTA;
-			out->sp_delta = -(int64_t)(in->operand_width / 8);
-			break;
-		case ZYDIS_MNEMONIC_POP:
-		case ZYDIS_MNEMONIC_POPFQ:
-			if (!is_reg(&ops[0], ZYDIS_REGISTER_RSP)) {
-				out->sp = ZP_SP_DELTA;
-				out->sp_delta = in->operand_width / 8;
-			}
-			break;
-		case ZYDIS_MNEMONIC_CALL:
-			out->sp = ZP_SP_NONE;    /* the callee pops what the call pushed */
-			break;
-		case ZYDIS_MNEMONIC_RET:
-			out->sp = ZP_SP_DELTA;
-			out->sp_delta = 8;
-			break;
-		case ZYDIS_MNEMONIC_SUB:
-		case ZYDIS_MNEMONIC_ADD:
-			if (is_reg(&ops[0], ZYDIS_REGISTER_RSP) && ops[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
-				out->sp = ZP_SP_DELTA;
-				out->sp_delta = in->mnemonic == ZYDIS_MNEMONIC_ADD ? imm_of(&ops[1]) : -imm_of(&ops[1]);
-			} else if (is_reg(&ops[0], ZYDIS_REGISTER_RSP) && in->mnemonic == ZYDIS_MNEMONIC_SUB) {
-				out->sp = ZP_SP_DOWN;   /* alloca: sub %reg,%rsp with a size >= 0 */
-			}
-			break;
-		case ZYDIS_MNEMONIC_LEA:
-			if (is_reg(&ops[0], ZYDIS_REGISTER_RSP) && ops[1].mem.index == ZYDIS_REGISTER_NONE) {
-				if (ops[1].mem.base == ZYDIS_REGISTER_RSP)
-					out->sp = ZP_SP_DELTA;
-				else if (ops[1].mem.base == ZYDIS_REGISTER_RBP)
-					out->sp = ZP_SP_FROM_RBP;
-				out->sp_delta = ops[1].mem.disp.value;
-			}
-			break;
-		case ZYDIS_MNEMONIC_MOV:
-			if (is_reg(&ops[0], ZYDIS_REGISTER_RSP) && is_reg(&ops[1], ZYDIS_REGISTER_RBP))
-				out->sp = ZP_SP_FROM_RBP;
-			break;
-		case ZYDIS_MNEMONIC_LEAVE:
-			out->sp = ZP_SP_LEAVE;
-			break;
-		case ZYDIS_MNEMONIC_AND:
-			/* Aligning down: rsp only gets lower. */
-			if (is_reg(&ops[0], ZYDIS_REGISTER_RSP) && ops[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE &&
-			    imm_of(&ops[1]) < 0)
-				out->sp = ZP_SP_DOWN;
-			break;
-		default:
-			break;
-		}
+	/* 64-bit copies: mov %src,%dst and lea d(%src),%dst. */
+	if (in->mnemonic == ZYDIS_MNEMONIC_MOV && is_gpr64(&ops[0]) && is_gpr64(&ops[1])) {
+		out->copy_dst = gpr(ops[0].reg.value);
+		out->copy_src = gpr(ops[1].reg.value);
+	} else if (in->mnemonic == ZYDIS_MNEMONIC_LEA && is_gpr64(&ops[0]) &&
+		   ops[1].mem.index == ZYDIS_REGISTER_NONE && gpr(ops[1].mem.base) != ZP_NO_REG) {
+		out->copy_dst = gpr(ops[0].reg.value);
+		out->copy_src = gpr(ops[1].mem.base);
+		out->copy_delta = ops[1].mem.disp.value;
 	}
-	if (writes_rbp && in->mnemonic != ZYDIS_MNEMONIC_LEAVE) {
-		if (in->mnemonic == ZYDIS_MNEMONIC_MOV && is_reg(&ops[0], ZYDIS_REGISTER_RBP) &&
-		    is_reg(&ops[1], ZYDIS_REGISTER_RSP)) {
-			out->rbp_from_rsp = 1;
-		} else if (in->mnemonic == ZYDIS_MNEMONIC_LEA && is_reg(&ops[0], ZYDIS_REGISTER_RBP) &&
-			   ops[1].mem.base == ZYDIS_REGISTER_RSP && ops[1].mem.index == ZYDIS_REGISTER_NONE) {
-			out->rbp_from_rsp = 1;
-			out->rbp_delta = ops[1].mem.disp.value;
-		} else {
-			out->rbp_clobbered = 1;
+	if (!(out->writes & (1u << ZP_REG_RSP)))
+		return;
+	out->sp = ZP_SP_UNKNOWN;
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_PUSH:
+	case ZYDIS_MNEMONIC_PUSHFQ:
+		out->sp = ZP_SP_DELTA;
+		out->sp_delta = -(int64_t)(in->operand_width / 8);
+		break;
+	case ZYDIS_MNEMONIC_POP:
+	case ZYDIS_MNEMONIC_POPFQ:
+		if (!is_reg(&ops[0], ZYDIS_REGISTER_RSP)) {
+			out->sp = ZP_SP_DELTA;
+			out->sp_delta = in->operand_width / 8;
 		}
+		break;
+	case ZYDIS_MNEMONIC_CALL:
+		out->sp = ZP_SP_NONE;    /* the callee pops what the call pushed */
+		break;
+	case ZYDIS_MNEMONIC_RET:
+		out->sp = ZP_SP_DELTA;
+		out->sp_delta = 8;
+		break;
+	case ZYDIS_MNEMONIC_SUB:
+	case ZYDIS_MNEMONIC_ADD:
+		if (is_reg(&ops[0], ZYDIS_REGISTER_RSP) && ops[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+			out->sp = ZP_SP_DELTA;
+			out->sp_delta = in->mnemonic == ZYDIS_MNEMONIC_ADD ? imm_of(&ops[1]) : -imm_of(&ops[1]);
+		} else if (is_reg(&ops[0], ZYDIS_REGISTER_RSP) && in->mnemonic == ZYDIS_MNEMONIC_SUB) {
+			out->sp = ZP_SP_DOWN;   /* alloca: sub %reg,%rsp with a size >= 0 */
+		}
+		break;
+	case ZYDIS_MNEMONIC_AND:
+		/* Aligning down: rsp only gets lower. */
+		if (is_reg(&ops[0], ZYDIS_REGISTER_RSP) && ops[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE &&
+		    imm_of(&ops[1]) < 0)
+			out->sp = ZP_SP_DOWN;
+		break;
+	case ZYDIS_MNEMONIC_LEAVE:
+		out->sp = ZP_SP_LEAVE;
+		break;
+	case ZYDIS_MNEMONIC_MOV:
+	case ZYDIS_MNEMONIC_LEA:
+		if (out->copy_dst == ZP_REG_RSP) {
+			if (out->copy_src == ZP_REG_RSP) {
+				out->sp = ZP_SP_DELTA;
+				out->sp_delta = out->copy_delta;
+			} else {
+				out->sp = ZP_SP_FROM_REG;
+				out->sp_reg = out->copy_src;
+				out->sp_delta = out->copy_delta;
+			}
+		}
+		break;
+	default:
+		break;
 	}
 }
 
-/* Explicit memory operands based on rsp or rbp (pushes and calls are
- * accounted for by the stack-pointer effect instead). */
+/* Explicit memory operands based on a general register (pushes and calls
+ * are accounted for by the stack-pointer effect instead). */
 static void stack_accesses(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
 			   struct zp_insn *out)
 {
@@ -162,15 +181,16 @@ static void stack_accesses(const ZydisDecodedInstruction *in, const ZydisDecoded
 		if (op->type != ZYDIS_OPERAND_TYPE_MEMORY ||
 		    (op->mem.type != ZYDIS_MEMOP_TYPE_MEM && op->mem.type != ZYDIS_MEMOP_TYPE_AGEN))
 			continue;
-		if (op->mem.base != ZYDIS_REGISTER_RSP && op->mem.base != ZYDIS_REGISTER_RBP)
+		int base = gpr(op->mem.base);
+		if (base == ZP_NO_REG)
 			continue;
 		int lea = op->mem.type == ZYDIS_MEMOP_TYPE_AGEN;
 		if (lea && op->mem.disp.value >= 0)
 			continue;   /* a pointer into the frame, not below its base */
-		if (lea && is_reg(&ops[0], ZYDIS_REGISTER_RSP))
+		if (lea && out->copy_dst == ZP_REG_RSP)
 			continue;   /* setting rsp (stack_effects), not taking an address */
 		struct zp_stack_access *a = &out->access[out->naccess++];
-		a->base_rbp = op->mem.base == ZYDIS_REGISTER_RBP;
+		a->base = base;
 		a->is_address = lea;
 		a->disp = op->mem.disp.value;
 		a->size = op->size ? op->size / 8 : 8;
@@ -228,14 +248,9 @@ int zp_decode_full(struct zp_decoder *d, const unsigned char *bytes, size_t avai
 	}
 	stack_effects(&in, ops, out);
 	stack_accesses(&in, ops, out);
-	for (int i = 0; i < in.operand_count; i++) {
-		const ZydisDecodedOperand *op = &ops[i];
-		if (op->type == ZYDIS_OPERAND_TYPE_REGISTER && (op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) &&
-		    ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, op->reg.value) == ZYDIS_REGISTER_RAX)
-			out->writes_rax = 1;
-		if (op->type == ZYDIS_OPERAND_TYPE_MEMORY && op->mem.base == ZYDIS_REGISTER_RIP)
+	for (int i = 0; i < in.operand_count; i++)
+		if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY && ops[i].mem.base == ZYDIS_REGISTER_RIP)
 			out->rip_relative = 1;
-	}
 	if (in.attributes & ZYDIS_ATTRIB_IS_RELATIVE)
 		out->rip_relative = 1;
 	if (in.mnemonic == ZYDIS_MNEMONIC_MOV && ops[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE &&

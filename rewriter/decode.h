@@ -5,9 +5,9 @@
  * only lengths and "is this syscall/sysenter", which Zydis's minimal mode gives
  * quickly; the red-zone analysis of the code around a site (decide.c) also
  * needs control flow and the instruction's stack effects, which
- * zp_decode_full() adds: how it moves rsp, which stack-relative memory it
- * touches, and whether it makes rbp a copy of rsp (frame-pointer code reaches
- * below rsp through rbp).
+ * zp_decode_full() adds: how it moves rsp, which registers it writes or copies
+ * (frame-pointer code reaches the stack through rbp, alloca code saves rsp in
+ * another register), and which register-based memory it touches.
  */
 #ifndef ZP_DECODE_H
 #define ZP_DECODE_H
@@ -31,21 +31,28 @@ enum zp_flow {
 	ZP_FLOW_STOP,        /* hlt, ud2, int3: does not continue */
 };
 
+/* General registers by their encoding number (rax 0, rcx 1, rdx 2, rbx 3,
+ * rsp 4, rbp 5, rsi 6, rdi 7, r8..r15 8..15). */
+#define ZP_REG_RSP 4
+#define ZP_REG_RBP 5
+#define ZP_NO_REG (-1)
+
 enum zp_sp_effect {
 	ZP_SP_NONE,          /* rsp unchanged */
 	ZP_SP_DELTA,         /* rsp += sp_delta (push, pop, add/sub/lea with a constant) */
 	ZP_SP_DOWN,          /* rsp lowered by an unknown amount (alloca: sub %reg; and $-16) */
-	ZP_SP_FROM_RBP,      /* rsp = rbp + sp_delta (mov %rbp,%rsp; lea d(%rbp),%rsp) */
+	ZP_SP_FROM_REG,      /* rsp = sp_reg + sp_delta (mov %rbp,%rsp; lea d(%rbx),%rsp) */
 	ZP_SP_LEAVE,         /* leave: rsp = rbp + 8, rbp = what was at rbp */
 	ZP_SP_UNKNOWN,       /* rsp set in a way not followed */
 };
 
-/* Stack-relative memory access: base register rsp (or rbp) with a
- * displacement.  `lea` of such an address counts as an access of everything
- * from it up to the base: the pointer may be handed to anything (the kernel,
- * as a system call's buffer, for one). */
+/* A memory operand based on a general register, with a displacement.  The
+ * analysis uses those whose base holds a known stack address.  `lea` of such
+ * an address counts as an access of everything from it up to the base: the
+ * pointer may be handed to anything (the kernel, as a system call's buffer,
+ * for one). */
 struct zp_stack_access {
-	int base_rbp;        /* 0: rsp-based, 1: rbp-based */
+	int base;            /* register number */
 	int is_address;      /* lea: the address is taken, not accessed here */
 	int64_t disp;        /* displacement of the lowest byte accessed */
 	uint64_t size;       /* bytes */
@@ -60,13 +67,13 @@ struct zp_insn {
 	enum zp_flow flow;
 	uint64_t target;
 	enum zp_sp_effect sp;
+	int sp_reg;
 	int64_t sp_delta;
-	int rbp_from_rsp;    /* rbp = rsp + rbp_delta (mov %rsp,%rbp / lea d(%rsp),%rbp) */
-	int64_t rbp_delta;
-	int rbp_clobbered;   /* rbp written some other way */
+	int copy_dst, copy_src;   /* copy_dst = copy_src + copy_delta (64-bit mov/lea) */
+	int64_t copy_delta;
+	uint16_t writes;     /* general registers written (bit = register number) */
 	int naccess;
 	struct zp_stack_access access[2];
-	int writes_rax;      /* any write to rax (or eax, ax, al, ah) */
 	int rax_imm_valid;   /* mov $imm, %eax/%rax: rax = rax_imm afterwards */
 	int64_t rax_imm;
 	int rip_relative;    /* uses rip: cannot be copied elsewhere as is */

@@ -163,6 +163,8 @@ void zp_init(unsigned long *sp)
 			a[1] = zp_orig_entry;
 
 	struct zp_tramp_result r = zp_trampoline_install(zp_entry);
+	if (r.status == ZP_TRAMP_SHARED)
+		return;   /* the runtime that owns it finds this object at its first call */
 	if (r.status != ZP_TRAMP_OK)
 		trampoline_failed(r);
 	if (zp_objects_add(d, bias)) {

@@ -104,6 +104,7 @@ int zp_site_known(uintptr_t site) ZP_HIDDEN;
 #define ZP_TRAMP_LOW_SIZE 8192
 enum zp_tramp_status {
 	ZP_TRAMP_OK = 0,
+	ZP_TRAMP_SHARED,           /* another rewritten object installed it already */
 	ZP_TRAMP_PAGE0_DENIED,     /* mmap at 0 refused: mmap_min_addr or an LSM */
 	ZP_TRAMP_PAGE0_TAKEN,      /* something is already mapped at address 0 */
 	ZP_TRAMP_JUMPS_TAKEN,      /* the jump pages' fixed address is in use */

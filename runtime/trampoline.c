@@ -52,6 +52,11 @@
 #define JUMPS_LO   (LAND_FIRST & ~4095UL)
 #define JUMPS_HI   ((TAIL + 64 + 4095) & ~4095UL)
 
+/* At JUMPS_LO, before the landing spots: a function returning this in rdx,
+ * by which a second rewritten object of the process recognizes that the
+ * trampoline is already in place (zp_trampoline_install). */
+#define PROBE_MAGIC 0x7a70726577726974ULL   /* "zprewrit" */
+
 static void put32(unsigned char *p, uint32_t v)
 {
 	p[0] = (unsigned char)v;
@@ -84,6 +89,10 @@ static void fill_jumps(unsigned char *page, void (*entry)(void))
 	/* Unused bytes trap (int3) rather than run into something. */
 	for (uintptr_t a = JUMPS_LO; a < JUMPS_HI; a++)
 		base[a] = 0xcc;
+	unsigned char *p = page;
+	p[0] = 0x48; p[1] = 0xba;                /* movabs $PROBE_MAGIC, %rdx */
+	put64(p + 2, PROBE_MAGIC);
+	p[10] = 0xc3;                            /* ret */
 	for (uintptr_t a = LAND_FIRST; a <= LAND_LAST; a += GROUP) {
 		base[a] = 0xe9;                  /* jmp rel32 to the tail */
 		put32(base + a + 1, (uint32_t)(TAIL - (a + GROUP)));
@@ -107,12 +116,33 @@ static long map_fixed(uintptr_t addr, size_t len)
 	return r;
 }
 
+/* Is what occupies address 0 a trampoline installed by another rewritten
+ * object of this process (the dynamic loader, say)? */
+static int already_ours(void)
+{
+	long r = map_fixed(JUMPS_LO, JUMPS_HI - JUMPS_LO);
+	if (!zp_is_err(r)) {
+		zp_sys2(__NR_munmap, JUMPS_LO, JUMPS_HI - JUMPS_LO);
+		return 0;
+	}
+	if (r != -EEXIST)
+		return 0;
+	uint64_t magic;
+	/* Call the probe; it clobbers only rdx (and flags, memory is left alone). */
+	__asm__ volatile("call *%1" : "=d"(magic) : "r"(JUMPS_LO) : "memory", "cc");
+	return magic == PROBE_MAGIC;
+}
+
 struct zp_tramp_result zp_trampoline_install(void (*entry)(void))
 {
 	struct zp_tramp_result res = { ZP_TRAMP_OK, 0, 0 };
 	long r;
 
 	r = map_fixed(0, ZP_TRAMP_LOW_SIZE);
+	if (r == -EEXIST && already_ours()) {
+		res.status = ZP_TRAMP_SHARED;
+		return res;
+	}
 	if (zp_is_err(r)) {
 		res.status = r == -EEXIST ? ZP_TRAMP_PAGE0_TAKEN :
 			     (r == -EPERM || r == -EACCES) ? ZP_TRAMP_PAGE0_DENIED :
