@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle.h"
 #include "rewrite.h"
 #include "warn.h"
 
@@ -21,6 +22,7 @@ static void usage(FILE *to)
 {
 	fputs("Usage: zprewrite [OPTION]... INPUT OUTPUT\n"
 	      "       zprewrite --list [--verify] INPUT\n"
+	      "       zprewrite --bundle DIR [OPTION]... PROGRAM\n"
 	      "Rewrite every system call site of the x86-64 ELF program INPUT into a call\n"
 	      "through a trampoline at address 0, and write the result to OUTPUT: the\n"
 	      "rewritten program carries its own runtime (and hook) and needs no LD_PRELOAD.\n"
@@ -31,6 +33,12 @@ static void usage(FILE *to)
 	      "                     <zprewrite/hook.h>, that sees every system call\n"
 	      "      --verify       cross-check every site with binutils' disassembler\n"
 	      "                     (libopcodes); sites it disagrees on are not patched\n"
+	      "  -b, --bundle=DIR   rewrite PROGRAM, its dynamic loader and every library it\n"
+	      "                     needs into DIR; DIR/PROGRAM then runs hooked from the\n"
+	      "                     loader's first system call\n"
+	      "  -a, --add-lib=LIB  with --bundle: also bundle LIB (a name or a path) and\n"
+	      "                     what it needs, for libraries the program dlopen()s\n"
+	      "  -f, --force        with --bundle: replace DIR if it is not empty\n"
 	      "  -q, --quiet        do not print warnings\n"
 	      "  -h, --help         show this help and exit\n"
 	      "  -V, --version      show the version and exit\n"
@@ -56,18 +64,27 @@ int main(int argc, char **argv)
 		{ "list", no_argument, NULL, 'l' },
 		{ "hook", required_argument, NULL, 'k' },
 		{ "verify", no_argument, NULL, 'v' },
+		{ "bundle", required_argument, NULL, 'b' },
+		{ "add-lib", required_argument, NULL, 'a' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct zp_options o = { 0 };
-	int list = 0, c;
+	int list = 0, force = 0, c;
+	const char *bundle = NULL;
+	const char **extra = calloc((size_t)argc + 1, sizeof *extra);
+	size_t nextra = 0;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+lk:qhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+lk:qhVb:a:f", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l': list = 1; break;
+		case 'b': bundle = optarg; break;
+		case 'a': extra[nextra++] = optarg; break;
+		case 'f': force = 1; break;
 		case 'k': o.hook = optarg; break;
 		case 'v': o.verify = 1; break;
 		case 'q': zp_quiet = 1; break;
@@ -86,7 +103,15 @@ int main(int argc, char **argv)
 	}
 	int nargs = argc - optind;
 	int rc;
-	if (list) {
+	if ((nextra || force) && !bundle)
+		return usage_error("--add-lib and --force go with --bundle");
+	if (bundle) {
+		if (list)
+			return usage_error("--bundle and --list do not go together");
+		if (nargs != 1)
+			return usage_error(nargs ? "--bundle takes one PROGRAM" : "missing PROGRAM");
+		rc = zp_bundle(bundle, argv[optind], extra, nextra, &o, force);
+	} else if (list) {
 		if (nargs != 1)
 			return usage_error(nargs ? "--list takes one INPUT" : "missing INPUT");
 		if (o.hook)
@@ -99,6 +124,7 @@ int main(int argc, char **argv)
 			return usage_error("empty file name");
 		rc = zp_rewrite_file(argv[optind], argv[optind + 1], &o);
 	}
+	free(extra);
 	if (rc) {
 		const char *msg = zp_error_message();
 		fprintf(stderr, "zprewrite: %s\n", msg ? msg : "failed");

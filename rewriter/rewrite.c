@@ -60,6 +60,7 @@ int zp_rewrite_file(const char *in, const char *out, const struct zp_options *o)
 	struct zp_embed hook;
 	struct zp_image im = { 0 };
 	struct zp_layout layout;
+	struct zp_dynedit dyn = { .interp = o->interp, .search = o->search };
 	struct stat st;
 	int have_hook = 0, rc = -1;
 
@@ -83,12 +84,18 @@ int zp_rewrite_file(const char *in, const char *out, const struct zp_options *o)
 		zp_error(in, "out of memory");
 		goto out;
 	}
-	if (zp_patch_sites(&a.elf, &a.sites, &im) ||
-	    zp_segment_add(&a.elf, &blob, &a.sites, have_hook ? &hook : NULL, &im, &layout) ||
+	if (o->interp && !a.elf.has_interp) {
+		zp_error(in, "has no interpreter to replace");
+		goto out;
+	}
+	if (zp_dynedit_prepare(&a.elf, &dyn) ||
+	    zp_patch_sites(&a.elf, &a.sites, &im) ||
+	    zp_segment_add(&a.elf, &blob, &a.sites, have_hook ? &hook : NULL, &dyn, &im, &layout) ||
 	    zp_output_write(out, st.st_mode, im.buf, im.size))
 		goto out;
 	rc = 0;
 out:
+	zp_dynedit_free(&dyn);
 	zp_image_free(&im);
 	if (have_hook)
 		zp_embed_free(&hook);

@@ -20,6 +20,9 @@
 struct zp_options {
 	int verify;            /* cross-check every site with libopcodes */
 	const char *hook;      /* --hook HOOK.so, or NULL */
+	/* For bundles (bundle.c): */
+	const char *interp;    /* new PT_INTERP, or NULL */
+	const char *search;    /* library directories to search first, or NULL */
 };
 
 /* What the analysis of one file found. */

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynamic.h"
 #include "segment.h"
 #include "stub.h"
 #include "warn.h"
@@ -58,13 +59,15 @@ struct plan {
 	struct newseg seg[MAXSEG];
 	size_t nseg;
 	/* inside the R segment */
-	uint64_t desc_off, phdr_off, sites_off, hash_off, relocs_off, r_size;
+	uint64_t desc_off, phdr_off, sites_off, hash_off, relocs_off, interp_off, dynstr_off, r_size;
 	size_t phnum;
 	uint32_t hash_bits;
 	size_t npatched;         /* sites in the table: in place and in stubs */
 	uint64_t hook_base;
 	int stub_seg;            /* index of the stubs' segment, -1 if none */
 	uint64_t stubs_size;
+	int dyn_seg;             /* index of the new .dynamic's segment, -1 if none */
+	const struct zp_dynedit *dyn;
 };
 
 static void hash_insert(uint32_t *table, uint32_t bits, uint32_t off)
@@ -121,10 +124,11 @@ static void add_seg(struct plan *pl, const char *name, uint32_t flags, uint64_t 
 /* Decide every address and offset. */
 static int plan_layout(const struct zp_elf *e, const struct zp_blob *blob,
 		       const struct zp_sites *sites, const struct zp_embed *hook,
-		       struct plan *pl)
+		       const struct zp_dynedit *dyn, struct plan *pl)
 {
 	memset(pl, 0, sizeof *pl);
-	pl->stub_seg = -1;
+	pl->stub_seg = pl->dyn_seg = -1;
+	pl->dyn = dyn;
 	for (size_t i = 0; i < sites->n; i++) {
 		pl->npatched += sites->v[i].decision == ZP_PATCH || sites->v[i].decision == ZP_STUB;
 		if (sites->v[i].decision == ZP_STUB)
@@ -134,7 +138,7 @@ static int plan_layout(const struct zp_elf *e, const struct zp_blob *blob,
 	while ((1ull << pl->hash_bits) < 2 * (uint64_t)pl->npatched)
 		pl->hash_bits++;
 
-	size_t nnew = 3 + (pl->stubs_size ? 1 : 0) + (hook ? hook->nseg : 0);
+	size_t nnew = 3 + (pl->stubs_size ? 1 : 0) + (dyn && dyn->dynamic ? 1 : 0) + (hook ? hook->nseg : 0);
 	pl->phnum = e->phnum + nnew;
 	if (pl->phnum >= PN_XNUM)
 		return zp_error(e->path, "too many program headers (%zu)", e->phnum);
@@ -151,6 +155,12 @@ static int plan_layout(const struct zp_elf *e, const struct zp_blob *blob,
 	r = align_up(r + (4ull << pl->hash_bits), 8);
 	pl->relocs_off = r;
 	r += (hook ? hook->nrelocs : 0) * sizeof(struct zp_reloc);
+	pl->interp_off = r;
+	if (dyn && dyn->interp)
+		r += strlen(dyn->interp) + 1;
+	pl->dynstr_off = r;
+	if (dyn && dyn->dynstr)
+		r += dyn->dynstr_size;
 	pl->r_size = r;
 
 	/* Where the R segment goes: above everything, at the offset that keeps
@@ -180,6 +190,12 @@ static int plan_layout(const struct zp_elf *e, const struct zp_blob *blob,
 
 	uint64_t base = align_up(v2 + blob->data_memsz, PAGE);
 	uint64_t off = align_up(o2 + blob->data_filesz, PAGE);
+	if (dyn && dyn->dynamic) {
+		pl->dyn_seg = (int)pl->nseg;
+		add_seg(pl, ".dynamic", PF_R | PF_W, base, off, dyn->dynamic_size, dyn->dynamic_size);
+		base = align_up(base + dyn->dynamic_size, PAGE);
+		off = align_up(off + dyn->dynamic_size, PAGE);
+	}
 	if (pl->stubs_size) {
 		pl->stub_seg = (int)pl->nseg;
 		add_seg(pl, ".zprewrite.stubs", PF_R | PF_X, base, off, pl->stubs_size, pl->stubs_size);
@@ -308,6 +324,17 @@ static void fill_r(const struct zp_elf *e, const struct zp_blob *blob, const str
 			p.p_vaddr = p.p_paddr = rs->vaddr + pl->phdr_off;
 			p.p_filesz = p.p_memsz = pl->phnum * sizeof(Elf64_Phdr);
 		}
+		if (p.p_type == PT_INTERP && pl->dyn && pl->dyn->interp) {
+			p.p_offset = rs->offset + pl->interp_off;
+			p.p_vaddr = p.p_paddr = rs->vaddr + pl->interp_off;
+			p.p_filesz = p.p_memsz = strlen(pl->dyn->interp) + 1;
+		}
+		if (p.p_type == PT_DYNAMIC && pl->dyn_seg >= 0) {
+			const struct newseg *ds = &pl->seg[pl->dyn_seg];
+			p.p_offset = ds->offset;
+			p.p_vaddr = p.p_paddr = ds->vaddr;
+			p.p_filesz = p.p_memsz = ds->filesz;
+		}
 		put_phdr(ph + n++ * sizeof(Elf64_Phdr), &p);
 		if (i == last_load)
 			for (size_t s = 0; s < pl->nseg; s++) {
@@ -319,6 +346,32 @@ static void fill_r(const struct zp_elf *e, const struct zp_blob *blob, const str
 				};
 				put_phdr(ph + n++ * sizeof(Elf64_Phdr), &np);
 			}
+	}
+}
+
+/* Sections whose contents dynamic.c moved: point them at the copies. */
+static void moved_section(const struct zp_elf *e, const struct plan *pl,
+			  const struct zp_section *sec, GElf_Shdr *s)
+{
+	const struct newseg *rs = &pl->seg[0];
+	(void)e;
+	if (!pl->dyn)
+		return;
+	if (pl->dyn->interp && !strcmp(sec->name, ".interp") && s->sh_type == SHT_PROGBITS) {
+		s->sh_offset = rs->offset + pl->interp_off;
+		s->sh_addr = rs->vaddr + pl->interp_off;
+		s->sh_size = strlen(pl->dyn->interp) + 1;
+	}
+	if (pl->dyn->dynstr && !strcmp(sec->name, ".dynstr") && s->sh_type == SHT_STRTAB) {
+		s->sh_offset = rs->offset + pl->dynstr_off;
+		s->sh_addr = rs->vaddr + pl->dynstr_off;
+		s->sh_size = pl->dyn->dynstr_size;
+	}
+	if (pl->dyn_seg >= 0 && s->sh_type == SHT_DYNAMIC) {
+		const struct newseg *ds = &pl->seg[pl->dyn_seg];
+		s->sh_offset = ds->offset;
+		s->sh_addr = ds->vaddr;
+		s->sh_size = ds->filesz;
 	}
 }
 
@@ -334,6 +387,8 @@ static int add_sections(const struct zp_elf *e, const struct plan *pl, struct zp
 
 	for (size_t i = 0; i < pl->nseg; i++) {
 		const struct newseg *s = &pl->seg[i];
+		if ((int)i == pl->dyn_seg)
+			continue;   /* the input's .dynamic section now describes it */
 		uint64_t fl = SHF_ALLOC | (s->flags & PF_X ? SHF_EXECINSTR : 0) | (s->flags & PF_W ? SHF_WRITE : 0);
 		if (s->filesz) {
 			names[nnew] = s->name;
@@ -375,6 +430,7 @@ static int add_sections(const struct zp_elf *e, const struct plan *pl, struct zp
 			s.sh_offset = (uint64_t)stroff;
 			s.sh_size = len;
 		}
+		moved_section(e, pl, &e->secs[i], &s);
 		if (i == 0 && total >= SHN_LORESERVE)
 			s.sh_size = total;   /* extended section count */
 		put_shdr(im->buf + shoff + i * sizeof(Elf64_Shdr), &s);
@@ -388,11 +444,11 @@ static int add_sections(const struct zp_elf *e, const struct plan *pl, struct zp
 
 int zp_segment_add(const struct zp_elf *e, const struct zp_blob *blob,
 		   const struct zp_sites *sites, const struct zp_embed *hook,
-		   struct zp_image *im, struct zp_layout *out)
+		   struct zp_dynedit *dyn, struct zp_image *im, struct zp_layout *out)
 {
 	struct plan pl;
 
-	if (plan_layout(e, blob, sites, hook, &pl))
+	if (plan_layout(e, blob, sites, hook, dyn, &pl))
 		return -1;
 	const struct newseg *rs = &pl.seg[0], *text = &pl.seg[1], *data = &pl.seg[2];
 
@@ -415,8 +471,15 @@ int zp_segment_add(const struct zp_elf *e, const struct zp_blob *blob,
 	memcpy(im->buf + text->offset, blob->text, blob->text_size);
 	if (blob->data_filesz)
 		memcpy(im->buf + data->offset, blob->data, blob->data_filesz);
+	if (dyn && dyn->interp)
+		memcpy(im->buf + rs->offset + pl.interp_off, dyn->interp, strlen(dyn->interp) + 1);
+	if (dyn && dyn->dynstr) {
+		memcpy(im->buf + rs->offset + pl.dynstr_off, dyn->dynstr, dyn->dynstr_size);
+		zp_dynedit_set_strtab(dyn, rs->vaddr + pl.dynstr_off);
+		memcpy(im->buf + pl.seg[pl.dyn_seg].offset, dyn->dynamic, dyn->dynamic_size);
+	}
 	if (hook) {
-		size_t first = 3 + (pl.stub_seg >= 0);
+		size_t first = 3 + (pl.stub_seg >= 0) + (pl.dyn_seg >= 0);
 		for (size_t i = 0; i < hook->nseg; i++)
 			if (hook->seg[i].filesz)
 				memcpy(im->buf + pl.seg[first + i].offset, hook->seg[i].bytes, hook->seg[i].filesz);

@@ -21,6 +21,7 @@
 #define ZP_SEGMENT_H
 
 #include "blob.h"
+#include "dynamic.h"
 #include "elffile.h"
 #include "embed.h"
 #include "image.h"
@@ -33,9 +34,10 @@ struct zp_layout {
 	size_t nsites;
 };
 
+/* dyn: a new interpreter / library path (bundles), or NULL. */
 int zp_segment_add(const struct zp_elf *e, const struct zp_blob *blob,
 		   const struct zp_sites *sites, const struct zp_embed *hook,
-		   struct zp_image *im, struct zp_layout *out);
+		   struct zp_dynedit *dyn, struct zp_image *im, struct zp_layout *out);
 
 /* Does the file already carry zprewrite's segments? */
 int zp_segment_is_rewritten(const struct zp_elf *e);

@@ -1,0 +1,44 @@
+/*
+ * dynamic.h - change a dynamically linked object's interpreter and library
+ * search path (for bundles, see bundle.c).
+ *
+ * Neither fits in place (new strings, a new entry), so both move into the
+ * segments zprewrite adds: the new interpreter path and a copy of .dynstr
+ * with the new search path go into the R segment, a copy of .dynamic with
+ * the new entry into a RW segment of its own (the loader writes DT_DEBUG
+ * there).  PT_INTERP, PT_DYNAMIC, DT_STRTAB/DT_STRSZ and the sections .interp,
+ * .dynamic and .dynstr are pointed at the copies; the originals stay, unused.
+ */
+#ifndef ZP_DYNAMIC_H
+#define ZP_DYNAMIC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elffile.h"
+
+struct zp_dynedit {
+	const char *interp;        /* new PT_INTERP path, or NULL */
+	const char *search;        /* directories to search first ("$ORIGIN/lib"), or NULL */
+	/* computed by zp_dynedit_prepare: */
+	unsigned char *dynstr;     /* the new .dynstr (NULL if unchanged) */
+	size_t dynstr_size;
+	unsigned char *dynamic;    /* the new .dynamic, to patch DT_STRTAB into */
+	size_t dynamic_size;
+	size_t strtab_entry;       /* index of DT_STRTAB in it */
+};
+
+/* Read the object's dynamic section and build the new tables. */
+int zp_dynedit_prepare(const struct zp_elf *e, struct zp_dynedit *d);
+void zp_dynedit_free(struct zp_dynedit *d);
+
+/* Point the new .dynamic's DT_STRTAB at where the new .dynstr was placed. */
+void zp_dynedit_set_strtab(struct zp_dynedit *d, uint64_t vaddr);
+
+/* The object's DT_NEEDED names and search path, for resolving its
+ * dependencies: calls fn for each NEEDED; *rpath and *runpath are set to
+ * the strings (or NULL). */
+int zp_dynamic_needed(const struct zp_elf *e, void (*fn)(const char *name, void *arg), void *arg,
+		      const char **rpath, const char **runpath);
+
+#endif /* ZP_DYNAMIC_H */
