@@ -17,6 +17,7 @@
 #include <asm/errno.h>
 #include <asm/unistd.h>
 #include <linux/sched.h>
+#include <asm/signal.h>
 
 #include "runtime.h"
 #include "sys.h"
@@ -136,8 +137,13 @@ struct zp_action zp_dispatch(struct zp_frame *f)
 	}
 	if (c.nr == __NR_exit_group && zp_hooks.exit)
 		hook_exit((int)c.args[0]);
-	a.result = zp_sys6(c.nr, c.args[0], c.args[1], c.args[2], c.args[3], c.args[4], c.args[5]);
-	if (zp_hooks.leave)
+	if (c.nr == __NR_rt_sigaction && c.args[0] == SIGSEGV)
+		a.result = zp_sigaction(c.args);   /* the runtime keeps SIGSEGV (signals.c) */
+	else
+		a.result = zp_sys6(c.nr, c.args[0], c.args[1], c.args[2], c.args[3], c.args[4], c.args[5]);
+	/* The child of a fork returns here too (with 0): leave is for the parent. */
+	int child = a.result == 0 && (c.nr == __NR_fork || c.nr == __NR_clone || c.nr == __NR_clone3);
+	if (zp_hooks.leave && !child)
 		a.result = hook_leave(&c, a.result);
 	return a;
 }

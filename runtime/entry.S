@@ -266,3 +266,14 @@ zp_entry:
 	call	zp_dispatch_leave		/* rax = result */
 	jmp	.Lreturn
 	.size	zp_entry, .-zp_entry
+
+/* The return path of the runtime's own signal handler (signals.c): x86-64
+ * needs a restorer that makes rt_sigreturn, and the runtime has no libc. */
+	.globl	zp_restore_rt
+	.hidden	zp_restore_rt
+	.type	zp_restore_rt, @function
+zp_restore_rt:
+	mov	$__NR_rt_sigreturn, %eax	/* rsp is at the signal frame */
+	syscall					/* the runtime's own, never patched */
+	ud2
+	.size	zp_restore_rt, .-zp_restore_rt

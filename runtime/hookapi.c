@@ -27,6 +27,16 @@ long zp_forward(const struct zp_syscall *c)
 	return zp_sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
 }
 
+long zp_read_app(void *dst, const void *src, size_t len)
+{
+	struct { void *base; size_t len; } local = { dst, len }, remote = { (void *)src, len };
+	if (!len)
+		return 0;
+	long r = zp_sys6(__NR_process_vm_readv, zp_sys0(__NR_getpid), (long)&local, 1,
+			 (long)&remote, 1, 0);
+	return r == (long)len ? 0 : -EFAULT;
+}
+
 const char *zp_getenv(const char *name)
 {
 	size_t n = zp_strlen(name);

@@ -172,6 +172,7 @@ void zp_init(unsigned long *sp)
 		zp_fatal_exit(127);
 	}
 	zp_xsave_init();
+	zp_signals_init();
 	if (d->flags & ZP_DESC_HOOK)
 		start_hook(d, bias, &p);
 }

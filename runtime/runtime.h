@@ -118,6 +118,10 @@ struct zp_tramp_result {
 struct zp_tramp_result zp_trampoline_install(void (*entry)(void)) ZP_HIDDEN;
 uintptr_t zp_trampoline_jumps_addr(void) ZP_HIDDEN;
 
+/* signals.c: system calls whose number jumps outside the trampoline */
+void zp_signals_init(void) ZP_HIDDEN;
+long zp_sigaction(const long *args) ZP_HIDDEN;
+
 /* init.c */
 extern uintptr_t zp_orig_entry ZP_HIDDEN;
 void zp_init(unsigned long *sp) ZP_HIDDEN;

@@ -95,11 +95,13 @@ struct zp_process {
  *                and returns the result the application sees.  It is not
  *                called for calls that do not return: rt_sigreturn, exit,
  *                exit_group, a successful execve; nor in the child of a
- *                fork/clone/vfork (only in the parent).
+ *                fork/clone/vfork (only in the parent); nor for a call the
+ *                hook answered itself (zp_hook_enter did not return ZP_PASS).
  * zp_hook_exit   optional; called when the process is about to end through
  *                exit_group (what exit() and a return from main use), with
  *                the exit status, before the call is made: the place to write
- *                a summary.  zp_hook_enter sees the exit_group call first.
+ *                a summary.  zp_hook_enter sees the exit_group call first,
+ *                then zp_hook_exit runs (if enter returned ZP_PASS).
  */
 #define ZP_HOOK_EXPORT __attribute__((visibility("default"), used))
 
@@ -121,6 +123,15 @@ static inline long zp_syscall2(long nr, long a1, long a2)
 { return zp_syscall6(nr, a1, a2, 0, 0, 0, 0); }
 static inline long zp_syscall3(long nr, long a1, long a2, long a3)
 { return zp_syscall6(nr, a1, a2, a3, 0, 0, 0); }
+static inline long zp_syscall4(long nr, long a1, long a2, long a3, long a4)
+{ return zp_syscall6(nr, a1, a2, a3, a4, 0, 0); }
+static inline long zp_syscall5(long nr, long a1, long a2, long a3, long a4, long a5)
+{ return zp_syscall6(nr, a1, a2, a3, a4, a5, 0); }
+
+/* Copy len bytes of the application's memory at src into dst without
+ * faulting on a bad pointer (through process_vm_readv: one system call).
+ * Returns 0, or -EFAULT if any of it is not readable. */
+long zp_read_app(void *dst, const void *src, size_t len);
 
 /* Make the call as it stands in *call (for zp_hook_enter to forward a call
  * and look at the result itself).  Not for calls that change the stack or the

@@ -1,0 +1,24 @@
+# hooks.mk - build the sample hooks (included from samples/samples.mk).
+#
+# Each samples/hooks/NAME.c becomes $(BUILD)/samples/NAME.so, a freestanding
+# position-independent object for `zprewrite --hook`.  ZP_HOOK_CFLAGS are the
+# flags any hook needs (see runtime/include/zprewrite/hook.h); the samples add
+# warnings and a per-function stack check, since a hook may run on a small
+# signal stack (ZP_HOOK_STACK_BUDGET).
+
+ZP_HOOK_CFLAGS ?= -fPIC -shared -nostdlib -ffreestanding -fno-stack-protector \
+	-mgeneral-regs-only -fvisibility=hidden -fno-asynchronous-unwind-tables \
+	-Iruntime/include
+ZP_SAMPLE_HOOK_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -Wframe-larger-than=1024
+
+ZP_SAMPLE_HOOKS    := trace count deny fakepid
+ZP_SAMPLE_HOOK_SOS := $(patsubst %,$(BUILD)/samples/%.so,$(ZP_SAMPLE_HOOKS))
+ZP_SAMPLE_HOOK_DEPS := runtime/include/zprewrite/hook.h samples/hooks/hookutil.h
+SAMPLE_HOOK_SOS    += $(ZP_SAMPLE_HOOK_SOS)
+
+$(ZP_SAMPLE_HOOK_SOS): $(BUILD)/samples/%.so: samples/hooks/%.c $(ZP_SAMPLE_HOOK_DEPS) | $(DEPS_BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(ZP_SAMPLE_HOOK_CFLAGS) $(ZP_HOOK_CFLAGS) -o $@ $< $(ZP_HOOK_LDFLAGS)
+
+.PHONY: sample-hooks
+sample-hooks: $(ZP_SAMPLE_HOOK_SOS)
