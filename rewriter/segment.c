@@ -59,9 +59,8 @@ struct plan {
 	struct newseg seg[MAXSEG];
 	size_t nseg;
 	/* inside the R segment */
-	uint64_t desc_off, phdr_off, sites_off, hash_off, relocs_off, interp_off, dynstr_off, r_size;
+	uint64_t desc_off, phdr_off, sites_off, relocs_off, interp_off, dynstr_off, r_size;
 	size_t phnum;
-	uint32_t hash_bits;
 	size_t npatched;         /* sites in the table: in place and in stubs */
 	uint64_t hook_base;
 	int stub_seg;            /* index of the stubs' segment, -1 if none */
@@ -69,15 +68,6 @@ struct plan {
 	int dyn_seg;             /* index of the new .dynamic's segment, -1 if none */
 	const struct zp_dynedit *dyn;
 };
-
-static void hash_insert(uint32_t *table, uint32_t bits, uint32_t off)
-{
-	uint32_t mask = (1u << bits) - 1;
-	uint32_t i = zp_site_hash(off, bits);
-	while (table[i])
-		i = (i + 1) & mask;
-	table[i] = off + 1;
-}
 
 static void put_phdr(unsigned char *at, const GElf_Phdr *p)
 {
@@ -134,9 +124,6 @@ static int plan_layout(const struct zp_elf *e, const struct zp_blob *blob,
 		if (sites->v[i].decision == ZP_STUB)
 			pl->stubs_size += align_up(zp_stub_size(&sites->v[i]), 16);
 	}
-	pl->hash_bits = 4;
-	while ((1ull << pl->hash_bits) < 2 * (uint64_t)pl->npatched)
-		pl->hash_bits++;
 
 	size_t nnew = 3 + (pl->stubs_size ? 1 : 0) + (dyn && dyn->dynamic ? 1 : 0) + (hook ? hook->nseg : 0);
 	pl->phnum = e->phnum + nnew;
@@ -151,8 +138,6 @@ static int plan_layout(const struct zp_elf *e, const struct zp_blob *blob,
 	r = align_up(r + pl->phnum * sizeof(Elf64_Phdr), 8);
 	pl->sites_off = r;
 	r = align_up(r + pl->npatched * 4, 8);
-	pl->hash_off = r;
-	r = align_up(r + (4ull << pl->hash_bits), 8);
 	pl->relocs_off = r;
 	r += (hook ? hook->nrelocs : 0) * sizeof(struct zp_reloc);
 	pl->interp_off = r;
@@ -245,7 +230,7 @@ static int fill_stubs(const struct zp_elf *e, const struct zp_sites *sites, cons
 	return 0;
 }
 
-/* Fill the R segment: descriptor, program headers, sites, hash, relocations. */
+/* Fill the R segment: descriptor, program headers, sites, relocations. */
 static void fill_r(const struct zp_elf *e, const struct zp_blob *blob, const struct zp_sites *sites,
 		   const struct zp_embed *hook, const struct plan *pl, const uint64_t *stub_calls,
 		   unsigned char *r)
@@ -256,7 +241,6 @@ static void fill_r(const struct zp_elf *e, const struct zp_blob *blob, const str
 	/* Sites as offsets from the first: those patched in place (sorted, as
 	 * sites->v is), then the stubs' calls, which lie above all code. */
 	uint32_t *offs = (uint32_t *)(r + pl->sites_off);
-	uint32_t *hash = (uint32_t *)(r + pl->hash_off);
 	size_t k = 0, nstub = 0;
 	for (size_t i = 0; i < sites->n; i++)
 		nstub += sites->v[i].decision == ZP_STUB;
@@ -274,8 +258,6 @@ static void fill_r(const struct zp_elf *e, const struct zp_blob *blob, const str
 		site_end = a + 2;
 		offs[k++] = (uint32_t)(a - site_base);
 	}
-	for (size_t i = 0; i < k; i++)
-		hash_insert(hash, pl->hash_bits, offs[i]);
 
 	struct zp_desc d;
 	memset(&d, 0, sizeof d);
@@ -288,9 +270,7 @@ static void fill_r(const struct zp_elf *e, const struct zp_blob *blob, const str
 	d.site_base = site_base;
 	d.site_end = site_end;
 	d.sites_vaddr = rs->vaddr + pl->sites_off;
-	d.hash_vaddr = rs->vaddr + pl->hash_off;
 	d.nsites = (uint32_t)k;
-	d.hash_bits = pl->hash_bits;
 	if (hook) {
 		uint64_t hb = pl->hook_base;
 		d.flags |= ZP_DESC_HOOK | (hook->uses_vector ? ZP_DESC_HOOK_XSAVE : 0);

@@ -6,7 +6,7 @@
  * segment's does), the output gains:
  *
  *   R    .zprewrite        struct zp_desc, the new program header table, the
- *                          patched sites and their hash table, hook relocations
+ *                          patched sites, hook relocations
  *   R+X  .zprewrite.text   the runtime
  *   RW   .zprewrite.data   the runtime's variables
  *   ...  .zprewrite.hook*  the hook's segments, with --hook

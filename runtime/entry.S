@@ -51,6 +51,8 @@
 
 #include <asm/unistd.h>
 
+#include "entry.h"
+
 	.set FRAME_SIZE, 72		/* sizeof(struct zp_frame) */
 	.set REDZONE_SKIP, 120		/* from S-8 down to S-128 */
 	.set OFF_NR, 0			/* struct zp_frame offsets */
@@ -79,14 +81,22 @@
 	.set RBX_TO_S, RBX_TO_RET+8	/* the application's stack pointer S */
 
 /*
- * SAVE_FRAME: from [rsp] = return address, build the frame above and leave
+ * SAVE_FLAGS: from [rsp] = return address, step below the red zone and save
+ * the flags (pushfq is cheap; popfq costs ~15 ns, so the way back restores
+ * the flags with sahf instead: RESTORE_FLAGS).
+ */
+.macro SAVE_FLAGS
+	lea	-REDZONE_SKIP(%rsp), %rsp	/* step below the red zone (lea: flags intact) */
+	pushfq					/* the application's flags, at S-136 */
+.endm
+
+/*
+ * SAVE_FRAME_REST: after SAVE_FLAGS, build the rest of the frame and leave
  * rbx = address of the saved rbx (frame - 8), rsp aligned to 16 below it.
  * Uses r11 as scratch; rcx is left alone (the leave path passes a value in it).
  */
-.macro SAVE_FRAME
-	lea	-REDZONE_SKIP(%rsp), %rsp	/* step below the red zone (lea: flags intact) */
-	pushfq					/* the application's flags */
-	cld					/* C code expects DF=0; popfq restores the app's */
+.macro SAVE_FRAME_REST
+	cld					/* C code expects DF=0; RESTORE_FLAGS puts it back */
 	mov	REDZONE_SKIP+8(%rsp), %r11	/* the return address ... */
 	sub	$2, %r11			/* ... minus 2 is the site */
 	push	%r11				/* frame.site */
@@ -100,6 +110,32 @@
 	push	%rbx				/* rbx is callee-saved, but we use it below */
 	mov	%rsp, %rbx			/* rbx = &saved rbx; the frame is at rbx + 8 */
 	and	$-16, %rsp			/* the C ABI wants a 16-byte aligned stack */
+.endm
+
+.macro SAVE_FRAME
+	SAVE_FLAGS
+	SAVE_FRAME_REST
+.endm
+
+/*
+ * RESTORE_FLAGS: with rsp at the saved flags and the result in rax, put back
+ * the flags the application had: DF (std if it was set: the slow path ran
+ * cld), OF through an addition that overflows exactly when OF was set, then
+ * SF ZF AF PF CF with sahf.  rcx is clobbered (syscall clobbers it too).
+ * Only flag-neutral instructions may follow.
+ */
+.macro RESTORE_FLAGS
+	mov	%rax, %rcx			/* keep the result */
+	testb	$0x04, 1(%rsp)			/* DF (bit 10) was set? */
+	jz	1f
+	std					/* (rare) */
+1:	movzbl	1(%rsp), %eax			/* flags bits 8..15 */
+	shr	$3, %eax			/* OF (bit 11) to bit 0 */
+	and	$1, %eax
+	add	$0x7f, %al			/* 0x7f + 1 overflows: OF = old OF */
+	movb	(%rsp), %ah			/* flags bits 0..7 */
+	sahf					/* SF ZF AF PF CF (OF untouched) */
+	mov	%rcx, %rax			/* the result again */
 .endm
 
 /*
@@ -121,7 +157,56 @@
 	.type	zp_entry, @function
 	.balign	64
 zp_entry:
-	SAVE_FRAME
+	SAVE_FLAGS
+	/* Is the caller a patched site?  Look its address up in the process's
+	 * site table (sites.c: open addressing, Fibonacci hash; the table is
+	 * never changed once published, only replaced). */
+	push	%rdx				/* two scratch registers */
+	push	%rsi
+	mov	REDZONE_SKIP+8+16(%rsp), %r11	/* return address */
+	sub	$2, %r11			/* the site */
+	mov	zp_site_table(%rip), %rsi	/* struct zp_site_table */
+	imul	$-0x61c8864f, %r11, %rdx	/* hash (0x9e3779b1, sign-extended) */
+	mov	(%rsi), %ecx			/* shift */
+	shr	%cl, %rdx			/* slot */
+1:	mov	16(%rsi,%rdx,8), %rcx		/* the site in that slot, or 0 */
+	cmp	%rcx, %r11
+	je	2f				/* found */
+	test	%rcx, %rcx
+	jz	.Lunknown_site			/* empty slot: not (yet) known */
+	add	$1, %rdx			/* next slot */
+	and	8(%rsi), %rdx			/* (mask) */
+	jmp	1b
+2:	pop	%rsi
+	pop	%rdx
+	/* A plain pass-through?  Not if a hook is installed or the call is one
+	 * entry.S makes itself (zp_slow_nr: 1 for those, for every number
+	 * when a hook is installed). */
+	cmp	$ZP_SLOW_NR_SIZE, %rax
+	jae	.Lslow
+	lea	zp_slow_nr(%rip), %rcx
+	cmpb	$0, (%rcx,%rax)
+	jne	.Lslow
+	syscall					/* the runtime's own syscall instruction */
+	RESTORE_FLAGS
+	lea	8+REDZONE_SKIP(%rsp), %rsp	/* past the flags, back to the return address */
+	ret
+
+/* Not in the table: an object not seen yet (found by zp_site_discover, then
+ * retried), or not a patched site at all: fault like a bad call. */
+.Lunknown_site:
+	pop	%rsi
+	pop	%rdx
+	SAVE_FRAME_REST
+	mov	8+OFF_SITE(%rbx), %rdi
+	call	zp_site_discover		/* 1: now known */
+	test	%eax, %eax
+	jz	.Lfault
+	jmp	.Ldispatch
+
+.Lslow:
+	SAVE_FRAME_REST
+.Ldispatch:
 	lea	8(%rbx), %rdi			/* zp_dispatch(frame) */
 	call	zp_dispatch			/* rax = result, rdx = action */
 	test	%rdx, %rdx			/* ACT_DONE? (flags are saved in the frame) */
@@ -139,8 +224,8 @@ zp_entry:
 	pop	%r8
 	pop	%r9
 	lea	8(%rsp), %rsp			/* skip frame.site */
-	popfq					/* the application's flags */
-	lea	REDZONE_SKIP(%rsp), %rsp	/* back up to the return address */
+	RESTORE_FLAGS
+	lea	8+REDZONE_SKIP(%rsp), %rsp	/* past the flags, back to the return address */
 	ret					/* to the instruction after the site */
 
 .Lspecial:
@@ -152,6 +237,7 @@ zp_entry:
 	je	.Lclone3_stack
 	cmp	$ACT_VFORK, %rdx
 	je	.Lvfork
+.Lfault:
 	/* ACT_FAULT: not called from a patched site, e.g. a call through a NULL
 	 * function pointer.  Fault as such a call would: restore the registers
 	 * and the stack as the call left them, then jump to a non-canonical

@@ -125,6 +125,8 @@ static void start_hook(const struct zp_desc *d, uintptr_t bias, struct zp_proces
 	}
 	/* Last: from here on, system calls go through the hook. */
 	__atomic_store_n(&zp_hooks.enter, HOOK_FN(hook_enter), __ATOMIC_RELEASE);
+	if (zp_hooks.enter || zp_hooks.leave || zp_hooks.exit)
+		zp_slow_nr_init(1);
 #undef HOOK_FN
 }
 
@@ -162,6 +164,8 @@ void zp_init(unsigned long *sp)
 		if (a[0] == AT_ENTRY && a[1] == (uintptr_t)zp_start)
 			a[1] = zp_orig_entry;
 
+	zp_sites_init();
+	zp_slow_nr_init(0);
 	struct zp_tramp_result r = zp_trampoline_install(zp_entry);
 	if (r.status == ZP_TRAMP_SHARED)
 		return;   /* the runtime that owns it finds this object at its first call */

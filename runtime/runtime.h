@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "entry.h"
 #include "zp_abi.h"
 #include "zprewrite/hook.h"
 
@@ -87,11 +88,27 @@ struct zp_hooks {
 };
 extern struct zp_hooks zp_hooks ZP_HIDDEN;
 
+/* sites.c: the process's table of patched sites, read by entry.S's fast
+ * path: open addressing over absolute site addresses, slot =
+ * (site * 0xffffffff9e3779b1) >> shift, next slot on collision, 0 = empty.
+ * Published whole (the pointer changes, the table never does). */
+struct zp_site_table {
+	uint32_t shift;      /* 64 - log2(slots) */
+	uint32_t pad;
+	uint64_t mask;       /* slots - 1 */
+	uint64_t slots[];
+};
+extern const struct zp_site_table *zp_site_table ZP_HIDDEN;
+int zp_site_discover(uintptr_t site) ZP_HIDDEN;
+void zp_sites_init(void) ZP_HIDDEN;
+
+/* dispatch.c: numbers entry.S must not pass straight through (1 = slow path) */
+extern unsigned char zp_slow_nr[ZP_SLOW_NR_SIZE] ZP_HIDDEN;
+void zp_slow_nr_init(int hooked) ZP_HIDDEN;
+
 /* sites.c: patched objects of this process and the lookup of a site. */
 struct zp_object {
 	uintptr_t lo, hi;           /* run-time range of its sites */
-	const uint32_t *hash;       /* zp_desc hash table (offsets + 1) */
-	uint32_t hash_bits;
 	uint32_t nsites;
 	const struct zp_desc *desc;
 	uintptr_t bias;

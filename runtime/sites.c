@@ -5,7 +5,7 @@
  * rax, not only by the sites zprewrite wrote: a call through a NULL function
  * pointer gets there too, and must fault instead of making a system call.
  * zp_dispatch therefore checks every call's site against the site tables the
- * rewriter stored in each object (zp_desc: a hash table of site offsets).
+ * rewriter stored in each object (zp_desc: the list of its sites).
  *
  * A process may hold several rewritten objects (the dynamic loader, libc,
  * the program...).  The runtime of the one that started first owns the
@@ -28,8 +28,59 @@
 
 static struct zp_object zp_objects[ZP_MAX_OBJECTS];
 static int zp_nobjects;
-
 static int zp_objects_lock;
+
+const struct zp_site_table *zp_site_table;
+
+/* The table of no sites: every lookup ends at an empty slot. */
+static struct { struct zp_site_table t; uint64_t slots[2]; } empty_table;
+
+#define HASH_MULT 0xffffffff9e3779b1ull   /* entry.S: imul $-0x61c8864f */
+
+static void table_insert(struct zp_site_table *t, uint64_t site)
+{
+	uint64_t i = (site * HASH_MULT) >> t->shift;
+	while (t->slots[i] && t->slots[i] != site)
+		i = (i + 1) & t->mask;
+	t->slots[i] = site;
+}
+
+/* Rebuild the process's site table with every object's sites (under the
+ * lock).  At most a quarter full, so lookups rarely take a second probe. */
+static int rebuild_table(int n)
+{
+	uint64_t total = 0;
+	for (int i = 0; i < n; i++)
+		total += zp_objects[i].nsites;
+	uint32_t bits = 1;
+	while ((1ull << bits) < 4 * total)
+		bits++;
+	size_t size = sizeof(struct zp_site_table) + (8ull << bits);
+	long m = zp_sys6(__NR_mmap, 0, (long)size, 3 /* PROT_READ|WRITE */,
+			 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
+	if (zp_is_err(m))
+		return -1;
+	struct zp_site_table *t = (struct zp_site_table *)m;
+	t->shift = 64 - bits;
+	t->mask = (1ull << bits) - 1;
+	for (int i = 0; i < n; i++) {
+		const struct zp_object *o = &zp_objects[i];
+		const uint32_t *offs = (const uint32_t *)(o->desc->sites_vaddr + o->bias);
+		for (uint32_t k = 0; k < o->nsites; k++)
+			table_insert(t, o->lo + offs[k]);
+	}
+	zp_sys3(__NR_mprotect, m, (long)size, 1 /* PROT_READ */);
+	/* The old table stays mapped: a thread may still be reading it. */
+	__atomic_store_n(&zp_site_table, t, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void zp_sites_init(void)
+{
+	empty_table.t.shift = 63;
+	empty_table.t.mask = 1;
+	__atomic_store_n(&zp_site_table, &empty_table.t, __ATOMIC_RELEASE);
+}
 
 int zp_objects_add(const struct zp_desc *d, uintptr_t bias)
 {
@@ -48,41 +99,27 @@ int zp_objects_add(const struct zp_desc *d, uintptr_t bias)
 	struct zp_object *o = &zp_objects[n];
 	o->lo = d->site_base + bias;
 	o->hi = d->site_end + bias;
-	o->hash = (const uint32_t *)(d->hash_vaddr + bias);
-	o->hash_bits = d->hash_bits;
 	o->nsites = d->nsites;
 	o->desc = d;
 	o->bias = bias;
 	__atomic_store_n(&zp_nobjects, n + 1, __ATOMIC_RELEASE);
+	r = rebuild_table(n + 1);
 out:
 	__atomic_store_n(&zp_objects_lock, 0, __ATOMIC_RELEASE);
 	return r;
 }
 
-static int in_object(const struct zp_object *o, uintptr_t site)
-{
-	uint32_t off = (uint32_t)(site - o->lo);
-	uint32_t mask = (1u << o->hash_bits) - 1;
-
-	for (uint32_t i = zp_site_hash(off, o->hash_bits);; i = (i + 1) & mask) {
-		uint32_t v = o->hash[i];
-		if (v == 0)
-			return 0;
-		if (v == off + 1)
-			return 1;
-	}
-}
-
 static int lookup(uintptr_t site)
 {
-	int n = __atomic_load_n(&zp_nobjects, __ATOMIC_ACQUIRE);
+	const struct zp_site_table *t = __atomic_load_n(&zp_site_table, __ATOMIC_ACQUIRE);
+	uint64_t i = ((uint64_t)site * HASH_MULT) >> t->shift;
 
-	for (int i = 0; i < n; i++) {
-		const struct zp_object *o = &zp_objects[i];
-		if (site >= o->lo && site < o->hi && o->nsites)
-			return in_object(o, site) ? 1 : -1;
+	for (;; i = (i + 1) & t->mask) {
+		if (t->slots[i] == site)
+			return 1;
+		if (!t->slots[i])
+			return 0;
 	}
-	return 0;   /* in no known object */
 }
 
 /* Copy application memory that may not be mapped: 0 if all of it was read. */
@@ -136,7 +173,7 @@ static int discover(uintptr_t site)
 			}
 			uintptr_t bias = at - d.self_vaddr;
 			if (site < d.site_base + bias || site >= d.site_end + bias)
-				return 0;   /* its object, but not one of its sites */
+				return 0;   /* its object, but outside its sites */
 			return zp_objects_add((const struct zp_desc *)at, bias) ? 0 : 1;
 		}
 		return 0;   /* the object is not rewritten */
@@ -144,11 +181,12 @@ static int discover(uintptr_t site)
 	return 0;
 }
 
+int zp_site_discover(uintptr_t site)
+{
+	return discover(site) && lookup(site);
+}
+
 int zp_site_known(uintptr_t site)
 {
-	int r = lookup(site);
-
-	if (r == 0 && discover(site))
-		r = lookup(site);
-	return r > 0;
+	return lookup(site) || zp_site_discover(site);
 }

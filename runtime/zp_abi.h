@@ -11,7 +11,7 @@
  * A rewritten file gains these loadable segments, above all the others:
  *
  *   R    .zprewrite        struct zp_desc, the new program header table, the
- *                          site list and its hash table
+ *                          site list
  *   R+X  .zprewrite.text   the runtime (code and read-only data) and the
  *                          initializer that e_entry now points to
  *   RW   .zprewrite.data   the runtime's variables (.data and .bss)
@@ -37,9 +37,8 @@
 /*
  * Where the runtime finds a patched object's sites: `nsites` entries of
  * `sites_vaddr`, sorted, each the address of a patched instruction minus
- * `site_base`.  The hash table has 1 << hash_bits uint32_t slots holding
- * (offset + 1), 0 for an empty slot; a site's first slot is
- * zp_site_hash(offset, hash_bits), collisions go to the next slot (wrapping).
+ * `site_base` (the runtime builds its lookup table from them, for all the
+ * rewritten objects of the process together).
  */
 struct zp_desc {
 	char     magic[ZP_MAGIC_LEN];
@@ -51,9 +50,8 @@ struct zp_desc {
 	uint64_t site_base;       /* lowest site address; offsets are relative to it */
 	uint64_t site_end;        /* one past the highest site address */
 	uint64_t sites_vaddr;     /* uint32_t[nsites] */
-	uint64_t hash_vaddr;      /* uint32_t[1 << hash_bits] */
 	uint32_t nsites;
-	uint32_t hash_bits;
+	uint32_t reserved1;
 	/* Embedded hook (ZP_DESC_HOOK): its entry points (0 if not defined) and
 	 * the relocations the runtime applies before calling zp_hook_init. */
 	uint64_t hook_init;
@@ -71,12 +69,5 @@ struct zp_reloc {
 	uint64_t where;
 	uint64_t value;
 };
-
-static inline uint32_t zp_site_hash(uint32_t offset, uint32_t bits)
-{
-	/* Fibonacci hashing: sites are 2-byte instructions spread over the
-	 * text, so the low bits alone would cluster. */
-	return (uint32_t)(offset * 0x9e3779b1u) >> (32 - bits);
-}
 
 #endif /* ZP_ABI_H */
