@@ -12,6 +12,7 @@
  * Anything else (TLS, COPY, IFUNC, text relocations, other libraries) is
  * refused with a message saying what and how to rebuild.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,6 +189,17 @@ int zp_embed_load(const char *path, const struct zp_blob *blob, struct zp_embed 
 	size_t cap = 0;
 
 	memset(h, 0, sizeof *h);
+	/* A .o is the usual mistake: say how to make a hook of it. */
+	unsigned char id[18];
+	FILE *f = fopen(path, "rb");
+	if (f) {
+		size_t n = fread(id, 1, sizeof id, f);
+		fclose(f);
+		if (n == sizeof id && !memcmp(id, ELFMAG, SELFMAG) && id[EI_CLASS] == ELFCLASS64 &&
+		    id[EI_DATA] == ELFDATA2LSB && id[16] == ET_REL && id[17] == 0)
+			return zp_error(path, "a relocatable object (.o), not a hook: link it with "
+					"-shared -fPIC -nostdlib (see zprewrite/hook.h)");
+	}
 	if (zp_elf_open(path, &h->elf))
 		return -1;
 	const struct zp_elf *e = &h->elf;

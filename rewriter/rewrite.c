@@ -57,7 +57,7 @@ int zp_rewrite_file(const char *in, const char *out, const struct zp_options *o)
 {
 	struct zp_analysis a;
 	struct zp_blob blob;
-	struct zp_embed hook;
+	struct zp_embed hook;   /* zeroed: freeing it is always safe */
 	struct zp_image im = { 0 };
 	struct zp_layout layout;
 	struct zp_dynedit dyn = { .interp = o->interp, .search = o->search };
@@ -76,9 +76,9 @@ int zp_rewrite_file(const char *in, const char *out, const struct zp_options *o)
 	if (zp_blob_load(&blob))
 		goto out;
 	if (o->hook) {
+		have_hook = 1;
 		if (zp_embed_load(o->hook, &blob, &hook))
 			goto out;
-		have_hook = 1;
 	}
 	if (zp_image_init(&im, a.elf.bytes, a.elf.size)) {
 		zp_error(in, "out of memory");

@@ -11,7 +11,7 @@ ZP_HOOK_CFLAGS ?= -fPIC -shared -nostdlib -ffreestanding -fno-stack-protector \
 	-Iruntime/include
 ZP_SAMPLE_HOOK_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -Wframe-larger-than=1024
 
-ZP_SAMPLE_HOOKS    := trace count deny fakepid
+ZP_SAMPLE_HOOKS    := trace count deny fakepid example-openlog
 ZP_SAMPLE_HOOK_SOS := $(patsubst %,$(BUILD)/samples/%.so,$(ZP_SAMPLE_HOOKS))
 ZP_SAMPLE_HOOK_DEPS := runtime/include/zprewrite/hook.h samples/hooks/hookutil.h
 SAMPLE_HOOK_SOS    += $(ZP_SAMPLE_HOOK_SOS)
