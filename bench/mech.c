@@ -1,0 +1,684 @@
+/*
+ * mech.c - what one system call costs through each interception mechanism.
+ *
+ * One run measures, side by side, the cost per call in ns of:
+ *   native     the raw `syscall` instruction in a loop
+ *   floor      the same system call inside a directly called `syscall; ret`
+ *   floor-ind  the same, reached by an indirect call (what `call *%rax` does)
+ *   cached     a plain call returning a stored value (a hook that answers
+ *              without the kernel)
+ *   ptrace     getpid in a child stopped by its tracer at every entry and exit
+ *   seccomp    getpid trapped by a seccomp-bpf SECCOMP_RET_TRAP filter and
+ *              emulated by a SIGSYS handler
+ *   sud        getpid trapped by Syscall User Dispatch and emulated by a
+ *              SIGSYS handler
+ * native, floor and floor-ind run for several system call numbers (a patched
+ * build is later compared per number); the others run getpid only.
+ *
+ * Every (mechanism, number) pair is one "item".  Items are calibrated once to
+ * last about -t ms, then run round-robin for -r repetitions, the start of the
+ * round rotating each time, so that the noise of a shared machine falls on
+ * all of them alike.  The output is one line per item: median, min and max
+ * ns/call over the repetitions, and the median of the per-repetition ratio and
+ * difference against native for the same number (paired within a repetition,
+ * so slow phases of the machine cancel out).
+ *
+ * Build: gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o mech mech.c mech_loops.S
+ * See bench/README.md for how to read the table.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+/* Older headers lack these; the values are the kernel ABI. */
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#define PR_SYS_DISPATCH_OFF 0
+#define PR_SYS_DISPATCH_ON 1
+#define SYSCALL_DISPATCH_FILTER_ALLOW 0
+#define SYSCALL_DISPATCH_FILTER_BLOCK 1
+#endif
+/* si_code values of SIGSYS (glibc does not export them by these names). */
+#define ZPB_SYS_SECCOMP 1
+#define ZPB_SYS_USER_DISPATCH 2
+
+/* mech_loops.S */
+typedef long loop_fn(long nr, long a1, long a2, long a3, unsigned long n);
+extern loop_fn zpb_loop_native, zpb_loop_floor, zpb_loop_floor_ind,
+	zpb_loop_cached;
+extern long zpb_cached_value;
+
+/* ---- system calls measured ---------------------------------------------- */
+
+struct sysc {
+	long nr;
+	const char *name;
+	long a1, a2, a3;
+	long expect; /* what the kernel returns for these arguments */
+};
+
+static char scratch[64];
+
+/*
+ * Each one returns at once without side effects, so the loop measures the
+ * entry/exit path plus a trivial body.  exit_group (231) is replaced by
+ * getrandom of 0 bytes; 500 is above every real number (-ENOSYS), the case
+ * a slide-based trampoline must still survive.
+ */
+static struct sysc sysc_tab[] = {
+	{ 0, "read", -1, 0, 1, -EBADF },
+	{ 1, "write", -1, 0, 1, -EBADF },
+	{ 39, "getpid", 0, 0, 0, 0 },
+	{ 110, "getppid", 0, 0, 0, 0 },
+	{ 318, "getrandom", 0, 0, 0, 0 },
+	{ 500, "nosys", 0, 0, 0, -ENOSYS },
+};
+#define NSYSC (sizeof sysc_tab / sizeof sysc_tab[0])
+#define GETPID_IDX 2
+
+static void sysc_init(void)
+{
+	sysc_tab[0].a2 = (long)scratch;
+	sysc_tab[1].a2 = (long)scratch;
+	sysc_tab[2].expect = getpid();
+	sysc_tab[3].expect = getppid();
+	sysc_tab[4].a1 = (long)scratch;
+	zpb_cached_value = getpid();
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("mech: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* A result a child process sends back through a pipe. */
+struct child_res {
+	double ns;
+	long last;             /* value of the last call */
+	long want;             /* what it should be, as the child sees it */
+	unsigned long handled; /* SIGSYS handler invocations */
+	int err;               /* nonzero: what went wrong in the child */
+};
+
+static void write_all(int fd, const void *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			_exit(20);
+		p = (const char *)p + w;
+		n -= (size_t)w;
+	}
+}
+
+static int read_res(int fd, struct child_res *r)
+{
+	size_t got = 0;
+	while (got < sizeof *r) {
+		ssize_t n = read(fd, (char *)r + got, sizeof *r - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static void wait_child_ok(pid_t pid, const char *what)
+{
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			die("%s: waitpid: %s", what, strerror(errno));
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		die("%s: child failed (status %#x)", what, st);
+}
+
+static void check_last(const char *mech, const struct sysc *s, long got, long want)
+{
+	if (got != want)
+		die("%s %s: last call returned %ld, expected %ld", mech, s->name, got, want);
+}
+
+/* ---- 1-3: loops in the measuring process --------------------------------- */
+
+static double time_loop(loop_fn *fn, const struct sysc *s, unsigned long n, long *last)
+{
+	double t0 = now_ns();
+	*last = fn(s->nr, s->a1, s->a2, s->a3, n);
+	return now_ns() - t0;
+}
+
+static double run_native(const struct sysc *s, unsigned long n)
+{
+	long last;
+	double ns = time_loop(zpb_loop_native, s, n, &last);
+	check_last("native", s, last, s->expect);
+	return ns;
+}
+
+static double run_floor(const struct sysc *s, unsigned long n)
+{
+	long last;
+	double ns = time_loop(zpb_loop_floor, s, n, &last);
+	check_last("floor", s, last, s->expect);
+	return ns;
+}
+
+static double run_floor_ind(const struct sysc *s, unsigned long n)
+{
+	long last;
+	double ns = time_loop(zpb_loop_floor_ind, s, n, &last);
+	check_last("floor-ind", s, last, s->expect);
+	return ns;
+}
+
+static double run_cached(const struct sysc *s, unsigned long n)
+{
+	long last;
+	double ns = time_loop(zpb_loop_cached, s, n, &last);
+	check_last("cached", s, last, zpb_cached_value);
+	return ns;
+}
+
+/* ---- 4: ptrace ----------------------------------------------------------- */
+
+/*
+ * A fresh child per repetition: it asks to be traced, stops itself so that
+ * the tracer can set its options, then times its own native loop (the clock
+ * is read through the vDSO, so the timing makes no stops of its own).  The
+ * tracer resumes it with PTRACE_SYSCALL at every stop, as strace does, so
+ * each call costs two round trips through the tracer.
+ */
+static double run_ptrace(const struct sysc *s, unsigned long n)
+{
+	int p[2];
+	if (pipe(p))
+		die("ptrace: pipe: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0)
+		die("ptrace: fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct child_res r = { 0 };
+		close(p[0]);
+		if (ptrace(PTRACE_TRACEME, 0, 0, 0))
+			_exit(10);
+		r.want = getpid();
+		raise(SIGSTOP);
+		r.ns = time_loop(zpb_loop_native, s, n, &r.last);
+		write_all(p[1], &r, sizeof r);
+		_exit(0);
+	}
+	close(p[1]);
+
+	unsigned long stops = 0;
+	int st, sig = 0;
+	if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGSTOP)
+		die("ptrace: child did not stop (status %#x)", st);
+	/* EXITKILL: a tracer killed by ^C does not leave a stopped child. */
+	if (ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL))
+		die("ptrace: PTRACE_SETOPTIONS: %s", strerror(errno));
+	for (;;) {
+		if (ptrace(PTRACE_SYSCALL, pid, 0, sig))
+			die("ptrace: PTRACE_SYSCALL: %s", strerror(errno));
+		sig = 0;
+		while (waitpid(pid, &st, 0) < 0)
+			if (errno != EINTR)
+				die("ptrace: waitpid: %s", strerror(errno));
+		if (WIFEXITED(st) || WIFSIGNALED(st))
+			break;
+		if (WSTOPSIG(st) == (SIGTRAP | 0x80))
+			stops++;
+		else
+			sig = WSTOPSIG(st); /* a real signal: deliver it */
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		die("ptrace: child failed (status %#x)", st);
+
+	struct child_res r;
+	if (read_res(p[0], &r))
+		die("ptrace: no result from child");
+	close(p[0]);
+	check_last("ptrace", s, r.last, s->nr == SYS_getpid ? r.want : s->expect);
+	/* Entry and exit of every loop call, plus the write of the result. */
+	if (stops < 2 * n)
+		die("ptrace: only %lu syscall stops for %lu calls", stops, n);
+	return r.ns;
+}
+
+/* ---- 5: seccomp-bpf SECCOMP_RET_TRAP -------------------------------------- */
+
+static volatile unsigned long sigsys_count;
+static volatile unsigned long sigsys_bad;
+
+/* The filter skipped the system call: make it look as if getpid answered. */
+static void seccomp_handler(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	(void)sig;
+	if (si->si_code == ZPB_SYS_SECCOMP && si->si_syscall == SYS_getpid) {
+		uc->uc_mcontext.gregs[REG_RAX] = zpb_cached_value;
+		sigsys_count++;
+	} else {
+		uc->uc_mcontext.gregs[REG_RAX] = -ENOSYS;
+		sigsys_bad++;
+	}
+}
+
+/*
+ * A seccomp filter cannot be removed once installed, and it would slow down
+ * (and trap) every later measurement, so it is installed in a fresh child
+ * for each repetition.  The filter traps getpid only: the handler's own
+ * rt_sigreturn and the child's write of its result pass.
+ */
+static double run_seccomp(const struct sysc *s, unsigned long n)
+{
+	int p[2];
+	if (pipe(p))
+		die("seccomp: pipe: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0)
+		die("seccomp: fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct child_res r = { 0 };
+		struct sock_filter f[] = {
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)s->nr, 0, 1),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		struct sock_fprog prog = { sizeof f / sizeof f[0], f };
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_sigaction = seccomp_handler;
+		sa.sa_flags = SA_SIGINFO;
+		close(p[0]);
+		/* The handler answers with the child's own pid. */
+		zpb_cached_value = r.want = getpid();
+		sigsys_count = sigsys_bad = 0; /* copied from the parent's sud runs */
+		if (sigaction(SIGSYS, &sa, NULL))
+			r.err = 1;
+		else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+			r.err = 2;
+		else if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+			r.err = 3;
+		else {
+			r.ns = time_loop(zpb_loop_native, s, n, &r.last);
+			r.handled = sigsys_count;
+			if (sigsys_bad)
+				r.err = 4;
+		}
+		write_all(p[1], &r, sizeof r);
+		_exit(0);
+	}
+	close(p[1]);
+	struct child_res r;
+	if (read_res(p[0], &r))
+		die("seccomp: no result from child");
+	close(p[0]);
+	wait_child_ok(pid, "seccomp");
+	if (r.err)
+		die("seccomp: setup or handler failed in the child (step %d)", r.err);
+	check_last("seccomp", s, r.last, r.want);
+	if (r.handled != n)
+		die("seccomp: %lu of %lu calls trapped", r.handled, n);
+	return r.ns;
+}
+
+/* ---- 6: Syscall User Dispatch ------------------------------------------------ */
+
+/*
+ * How the handler's own return gets past the dispatch: a SIGSYS handler
+ * returns through libc's restorer, whose rt_sigreturn is a system call like
+ * any other and would be trapped again (forever) while the selector says
+ * BLOCK.  Flipping the selector to ALLOW inside the handler would need the
+ * loop to set BLOCK again before every call, which changes the loop being
+ * measured.  Instead the restorer itself is the region that
+ * PR_SET_SYSCALL_USER_DISPATCH always allows: sigaction() reports the
+ * restorer glibc installed (sa_restorer), and the region runs from its
+ * start to just past its `syscall` instruction, because the kernel tests
+ * the address *after* the instruction (the saved rip).  The handler makes no
+ * system call itself, so nothing else needs to pass.
+ *
+ * The selector is BLOCK only around the timed loop (the clock is read outside,
+ * in case it ever falls back to a system call), and dispatch is switched off
+ * between repetitions because merely having it on sends every system call of
+ * the process through the slow entry path, which would tax the other items.
+ */
+static volatile char sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+static unsigned long sud_start, sud_len;
+
+static void sud_handler(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	(void)sig;
+	if (si->si_code == ZPB_SYS_USER_DISPATCH && si->si_syscall == SYS_getpid) {
+		uc->uc_mcontext.gregs[REG_RAX] = zpb_cached_value;
+		sigsys_count++;
+	} else {
+		uc->uc_mcontext.gregs[REG_RAX] = -ENOSYS;
+		sigsys_bad++;
+	}
+}
+
+static void sud_setup(void)
+{
+	struct sigaction sa, cur;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = sud_handler;
+	sa.sa_flags = SA_SIGINFO;
+	if (sigaction(SIGSYS, &sa, NULL) || sigaction(SIGSYS, NULL, &cur))
+		die("sud: sigaction: %s", strerror(errno));
+	const unsigned char *r = (const unsigned char *)cur.sa_restorer;
+	if (!r)
+		die("sud: libc reports no signal restorer");
+	for (unsigned i = 0; i + 1 < 32; i++)
+		if (r[i] == 0x0f && r[i + 1] == 0x05) {
+			sud_start = (unsigned long)r;
+			sud_len = i + 2 + 1; /* saved rip = r + i + 2 must be inside */
+			return;
+		}
+	die("sud: no syscall instruction in the restorer at %p", (const void *)r);
+}
+
+static double run_sud(const struct sysc *s, unsigned long n)
+{
+	if (!sud_len)
+		sud_setup();
+	sigsys_count = sigsys_bad = 0;
+	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, sud_start, sud_len,
+		  &sud_selector))
+		die("sud: PR_SET_SYSCALL_USER_DISPATCH: %s (Linux >= 5.11 needed)",
+		    strerror(errno));
+	double t0 = now_ns();
+	sud_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+	/* The loop is an external call: the store above is done before it. */
+	long last = zpb_loop_native(s->nr, s->a1, s->a2, s->a3, n);
+	sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	double ns = now_ns() - t0;
+	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0))
+		die("sud: switching dispatch off: %s", strerror(errno));
+	check_last("sud", s, last, zpb_cached_value);
+	if (sigsys_bad || sigsys_count != n)
+		die("sud: %lu of %lu calls trapped, %lu unexpected", sigsys_count, n,
+		    sigsys_bad);
+	return ns;
+}
+
+/* ---- mechanisms and items ------------------------------------------------------- */
+
+struct mech {
+	const char *name;
+	double (*run)(const struct sysc *, unsigned long n);
+	int all_nrs;          /* every number in sysc_tab, or getpid only */
+	unsigned long probe;  /* calls in a calibration run */
+	const char *what;
+};
+
+static const struct mech mechs[] = {
+	{ "native", run_native, 1, 20000, "raw syscall instruction in a loop" },
+	{ "floor", run_floor, 1, 20000, "syscall inside a directly called function" },
+	{ "floor-ind", run_floor_ind, 1, 20000, "the same, via an indirect call" },
+	{ "cached", run_cached, 0, 200000, "plain call returning a cached value" },
+	{ "ptrace", run_ptrace, 0, 300, "PTRACE_SYSCALL tracer, stop at entry and exit" },
+	{ "seccomp", run_seccomp, 0, 5000, "SECCOMP_RET_TRAP + SIGSYS handler" },
+	{ "sud", run_sud, 0, 5000, "Syscall User Dispatch + SIGSYS handler" },
+};
+#define NMECH (sizeof mechs / sizeof mechs[0])
+
+struct item {
+	const struct mech *m;
+	const struct sysc *s;
+	unsigned long calls;
+	double *ns;        /* ns per call, one per repetition */
+	struct item *base; /* native item for the same number, or NULL */
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(const double *v, int n)
+{
+	double *t = malloc(n * sizeof *t);
+	if (!t)
+		die("out of memory");
+	memcpy(t, v, n * sizeof *t);
+	qsort(t, n, sizeof *t, cmp_double);
+	double m = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+	free(t);
+	return m;
+}
+
+/* Run the item twice briefly (the first run warms it up) and size it. */
+static unsigned long calibrate(struct item *it, double target_ns, double scale)
+{
+	unsigned long n = it->m->probe;
+	double best = 0;
+	for (int i = 0; i < 2; i++) {
+		double per = it->m->run(it->s, n) / n;
+		if (i == 0 || per < best)
+			best = per;
+	}
+	double calls = target_ns / best * scale;
+	if (calls < 10)
+		calls = 10;
+	if (calls > 4e9)
+		calls = 4e9;
+	return (unsigned long)calls;
+}
+
+static int parse_list(const char *arg, const char *what, int (*find)(const char *),
+		      unsigned char *sel)
+{
+	char *copy = strdup(arg), *save = NULL;
+	if (!copy)
+		die("out of memory");
+	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		int i = find(w);
+		if (i < 0)
+			die("unknown %s '%s' (try -l)", what, w);
+		sel[i] = 1;
+	}
+	free(copy);
+	return 0;
+}
+
+static int find_mech(const char *name)
+{
+	for (unsigned i = 0; i < NMECH; i++)
+		if (!strcmp(name, mechs[i].name))
+			return i;
+	return -1;
+}
+
+static int find_sysc(const char *w)
+{
+	char *end;
+	long nr = strtol(w, &end, 10);
+	for (unsigned i = 0; i < NSYSC; i++)
+		if ((*end == 0 && end != w && nr == sysc_tab[i].nr) ||
+		    !strcmp(w, sysc_tab[i].name))
+			return i;
+	return -1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mech [-r REPS] [-n SCALE] [-t MS] [-s NRS] [-m MECHS] [-o FILE] [MECH...]\n"
+		"  -r REPS   repetitions, run round-robin over all items (default 11)\n"
+		"  -n SCALE  multiply every item's calibrated call count (default 1)\n"
+		"  -t MS     calibrate each item to last about MS ms per repetition (default 100)\n"
+		"  -s NRS    system calls, by number or name, comma-separated (default all)\n"
+		"  -m MECHS  mechanisms, comma-separated, or as arguments (default all)\n"
+		"  -o FILE   write the table to FILE instead of stdout\n"
+		"  -l        list mechanisms and system calls\n");
+}
+
+int main(int argc, char **argv)
+{
+	int reps = 11;
+	double scale = 1, target_ms = 100;
+	const char *out_path = NULL;
+	unsigned char msel[NMECH] = { 0 }, ssel[NSYSC] = { 0 };
+	int any_m = 0, any_s = 0, opt;
+
+	while ((opt = getopt(argc, argv, "r:n:t:s:m:o:lh")) != -1) {
+		switch (opt) {
+		case 'r': reps = atoi(optarg); break;
+		case 'n': scale = atof(optarg); break;
+		case 't': target_ms = atof(optarg); break;
+		case 's': parse_list(optarg, "system call", find_sysc, ssel); any_s = 1; break;
+		case 'm': parse_list(optarg, "mechanism", find_mech, msel); any_m = 1; break;
+		case 'o': out_path = optarg; break;
+		case 'l':
+			for (unsigned i = 0; i < NMECH; i++)
+				printf("mech %-10s %s%s\n", mechs[i].name, mechs[i].what,
+				       mechs[i].all_nrs ? "" : " (getpid only)");
+			for (unsigned i = 0; i < NSYSC; i++)
+				printf("nr   %-10ld %s\n", sysc_tab[i].nr, sysc_tab[i].name);
+			return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	for (int i = optind; i < argc; i++) {
+		parse_list(argv[i], "mechanism", find_mech, msel);
+		any_m = 1;
+	}
+	if (reps < 1 || !(scale > 0) || !(target_ms > 0))
+		die("-r, -n and -t must be positive");
+	for (unsigned i = 0; i < NMECH; i++)
+		msel[i] |= !any_m;
+	for (unsigned i = 0; i < NSYSC; i++)
+		ssel[i] |= !any_s;
+
+	FILE *out = stdout;
+	if (out_path && !(out = fopen(out_path, "w")))
+		die("%s: %s", out_path, strerror(errno));
+	sysc_init();
+
+	/* Items in output order: by mechanism, then by number. */
+	struct item items[NMECH * NSYSC];
+	int nitems = 0;
+	for (unsigned m = 0; m < NMECH; m++) {
+		if (!msel[m])
+			continue;
+		for (unsigned s = 0; s < NSYSC; s++) {
+			if (!mechs[m].all_nrs && s != GETPID_IDX)
+				continue;
+			if (!ssel[s])
+				continue;
+			struct item *it = &items[nitems++];
+			it->m = &mechs[m];
+			it->s = &sysc_tab[s];
+			it->ns = calloc(reps, sizeof *it->ns);
+			it->base = NULL;
+			if (!it->ns)
+				die("out of memory");
+		}
+	}
+	if (!nitems)
+		die("nothing selected (getpid-only mechanisms need -s 39)");
+	for (int i = 0; i < nitems; i++)
+		for (int j = 0; j < nitems; j++)
+			if (items[j].m == &mechs[0] && items[j].s == items[i].s)
+				items[i].base = &items[j];
+
+	fprintf(stderr, "mech: calibrating %d items to %.0f ms each\n", nitems, target_ms);
+	for (int i = 0; i < nitems; i++)
+		items[i].calls = calibrate(&items[i], target_ms * 1e6, scale);
+
+	int tty = isatty(2);
+	for (int r = 0; r < reps; r++) {
+		if (tty)
+			fprintf(stderr, "\rmech: repetition %d/%d", r + 1, reps);
+		for (int k = 0; k < nitems; k++) {
+			struct item *it = &items[(k + r) % nitems];
+			it->ns[r] = it->m->run(it->s, it->calls) / it->calls;
+		}
+	}
+	if (tty)
+		fputc('\n', stderr);
+
+	struct utsname u;
+	uname(&u);
+	fprintf(out,
+		"# zprewrite bench/mech: ns per system call, %d repetitions round-robin\n"
+		"# kernel %s %s, %ld cpus online\n"
+		"# ratio, delta_ns: median over repetitions of (this / native) and\n"
+		"#   (this - native) for the same number, paired within each repetition\n"
+		"# mech       nr  syscall         calls reps  median_ns     min_ns     max_ns   ratio  delta_ns\n",
+		reps, u.release, u.machine, sysconf(_SC_NPROCESSORS_ONLN));
+	double *tmp = calloc(reps, sizeof *tmp);
+	if (!tmp)
+		die("out of memory");
+	for (int i = 0; i < nitems; i++) {
+		struct item *it = &items[i];
+		double lo = it->ns[0], hi = it->ns[0];
+		for (int r = 1; r < reps; r++) {
+			lo = it->ns[r] < lo ? it->ns[r] : lo;
+			hi = it->ns[r] > hi ? it->ns[r] : hi;
+		}
+		fprintf(out, "%-10s %4ld  %-10s %10lu %4d %10.2f %10.2f %10.2f", it->m->name,
+			it->s->nr, it->s->name, it->calls, reps, median(it->ns, reps), lo, hi);
+		if (it->base) {
+			for (int r = 0; r < reps; r++)
+				tmp[r] = it->ns[r] / it->base->ns[r];
+			fprintf(out, " %7.3f", median(tmp, reps));
+			for (int r = 0; r < reps; r++)
+				tmp[r] = it->ns[r] - it->base->ns[r];
+			fprintf(out, " %9.2f\n", median(tmp, reps));
+		} else {
+			fprintf(out, " %7s %9s\n", "-", "-");
+		}
+	}
+	free(tmp);
+	for (int i = 0; i < nitems; i++)
+		free(items[i].ns);
+	if (out != stdout && fclose(out))
+		die("%s: %s", out_path, strerror(errno));
+	return 0;
+}
