@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# t-rewrite-props.sh - properties of every rewritten file, on several kinds of
+# input (static, static-pie, musl, a dynamic PIE program, a shared library,
+# the dynamic loader):
+#   - eu-elflint --gnu-ld passes on the output wherever it passes on the input;
+#   - readelf -lW shows the new R, R+X and RW segments, above the old ones;
+#   - the same input gives byte-identical output (twice, and --verify too);
+#   - the output has the input's mode bits, the input is unchanged;
+#   - rewriting a rewritten file is refused with a clear message.
+# zp-test: rewriter
+source "$TESTS/lib.sh"
+cat >prog.c <<'C'
+#include <stdio.h>
+int main(void) { puts("props"); return 0; }
+C
+gcc -static -O2 -o static prog.c
+gcc -static-pie -fPIE -O2 -o static-pie prog.c
+inputs=(static static-pie /bin/ls /lib/x86_64-linux-gnu/libc.so.6 /lib64/ld-linux-x86-64.so.2 /bin/busybox)
+if command -v musl-gcc >/dev/null; then musl-gcc -static -O2 -o musl prog.c; inputs+=(musl); fi
+
+for in in "${inputs[@]}"; do
+	name=$(basename "$in")
+	sum_before=$(sha256sum "$in" | cut -d' ' -f1)
+	cp -p "$in" "$name.in"
+	chmod 0751 "$name.in"
+	"$ZPREWRITE" -q "$name.in" "$name.1" || fail "$name: rewrite failed"
+	"$ZPREWRITE" -q --verify "$name.in" "$name.2" || fail "$name: rewrite --verify failed"
+	cmp -s "$name.1" "$name.2" || fail "$name: two rewrites differ"
+	[ "$(sha256sum "$in" | cut -d' ' -f1)" = "$sum_before" ] || fail "$name: the input changed"
+	[ "$(stat -c %a "$name.1")" = 751 ] || fail "$name: mode $(stat -c %a "$name.1"), expected 751"
+	if eu-elflint --gnu-ld "$name.in" >/dev/null 2>&1; then
+		eu-elflint --gnu-ld "$name.1" >lint.txt 2>&1 || { cat lint.txt >&2; fail "$name: elflint fails on the output only"; }
+	fi
+	# The new segments, and nothing below them moved.
+	readelf -lW "$name.1" >ph.txt
+	grep -q '\.zprewrite$\|\.zprewrite ' ph.txt || fail "$name: no .zprewrite segment in readelf -lW"
+	grep -q '\.zprewrite\.text' ph.txt || fail "$name: no .zprewrite.text segment"
+	diff <(readelf -lW "$name.in" | awk '$1 == "LOAD"') <(awk '$1 == "LOAD"' ph.txt | head -n "$(readelf -lW "$name.in" | awk '$1 == "LOAD"' | wc -l)") \
+		|| fail "$name: the original segments changed"
+	set +e
+	"$ZPREWRITE" "$name.1" "$name.3" 2>err.txt; rc=$?
+	set -e
+	[ $rc = 1 ] || fail "$name: rewriting a rewritten file: status $rc"
+	grep -q "^zprewrite: $name.1: already rewritten" err.txt || fail "$name: message: $(cat err.txt)"
+	[ ! -e "$name.3" ] || fail "$name: output left after refusal"
+done
