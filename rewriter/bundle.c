@@ -280,6 +280,26 @@ static int resolve(struct bundle *b, const struct zp_elf *prog, const char **exe
 	return 0;
 }
 
+static void count_needed(const char *name, void *arg)
+{
+	(void)name;
+	++*(int *)arg;
+}
+
+/* Does the library have DT_NEEDED entries (besides the loader)? */
+static int needs_libraries(const char *path)
+{
+	struct zp_elf e;
+	const char *rp, *rup;
+	int n = 0;
+
+	if (zp_elf_open(path, &e) == 0)
+		zp_dynamic_needed(&e, count_needed, &n, &rp, &rup);
+	zp_elf_close(&e);
+	zp_error_clear();
+	return n > 0;
+}
+
 /* PROGRAM as the shell would find it. */
 static char *find_program(const char *prog)
 {
@@ -452,7 +472,11 @@ int zp_bundle(const char *dir, const char *program, const char *const *extra, si
 		zp_error(dir, "cannot create the bundle: %s", strerror(errno));
 		goto fail;
 	}
-	char interp[PATH_MAX + 64];
+	/* Library paths: the bundle's absolute directory too, since the loader
+	 * ignores $ORIGIN in secure mode (setuid or file capabilities). */
+	char interp[PATH_MAX + 64], exe_search[2 * PATH_MAX], lib_search[2 * PATH_MAX];
+	pathf(exe_search, sizeof exe_search, "$ORIGIN/lib:%s/lib", absdir);
+	pathf(lib_search, sizeof lib_search, "$ORIGIN:%s/lib", absdir);
 	for (size_t i = 0; i < b.n; i++) {
 		struct zp_options oo = *o;
 		const struct object *ob = &b.obj[i];
@@ -462,21 +486,14 @@ int zp_bundle(const char *dir, const char *program, const char *const *extra, si
 				const char *ib = strrchr(b.interp_path, '/') + 1;
 				pathf(interp, sizeof interp, "%s/lib/%s", absdir, ib);
 				oo.interp = interp;
-				oo.search = "$ORIGIN/lib";
+				oo.search = exe_search;
 			}
 		} else {
 			pathf(path, sizeof path, "%s/lib/%s", tmp, ob->name);
-			/* A library with its own path searches it before the
-			 * program's: put its own directory first there. */
-			struct zp_elf le;
-			const char *rp = NULL, *rup = NULL;
-			if (!ob->is_interp && zp_elf_open(ob->path, &le) == 0) {
-				zp_dynamic_needed(&le, NULL, NULL, &rp, &rup);
-				if (rp || rup)
-					oo.search = "$ORIGIN";
-			}
-			if (!ob->is_interp)
-				zp_elf_close(&le);
+			/* Every library that needs others finds them in the
+			 * bundle first, whatever its own path says. */
+			if (!ob->is_interp && needs_libraries(ob->path))
+				oo.search = lib_search;
 		}
 		if (zp_rewrite_file(ob->path, path, &oo))
 			goto fail;

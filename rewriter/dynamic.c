@@ -70,21 +70,27 @@ int zp_dynamic_needed(const struct zp_elf *e, void (*fn)(const char *name, void 
 	if (read_dynamic(e, &d, &n))
 		return -1;
 	const char *strs = d ? dynstr_of(e, d, n, &size) : NULL;
-	for (size_t i = 0; d && i < n; i++) {
-		if (d[i].d_tag != DT_NEEDED && d[i].d_tag != DT_RPATH && d[i].d_tag != DT_RUNPATH)
-			continue;
-		const char *s = strs ? str_at(strs, size, d[i].d_un.d_val) : NULL;
-		if (!s) {
-			free(d);
-			return zp_error(e->path, "corrupt dynamic section: a name outside its string table");
+	/* The paths first: linkers write them after the NEEDED entries, and
+	 * the callback searches them. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; d && i < n; i++) {
+			int64_t tag = d[i].d_tag;
+			if (tag != (pass ? DT_NEEDED : DT_RPATH) && (pass || tag != DT_RUNPATH))
+				continue;
+			const char *s = strs ? str_at(strs, size, d[i].d_un.d_val) : NULL;
+			if (!s) {
+				free(d);
+				return zp_error(e->path, "corrupt dynamic section: a name outside its string table");
+			}
+			if (tag == DT_NEEDED) {
+				if (fn)
+					fn(s, arg);
+			} else if (tag == DT_RPATH) {
+				*rpath = s;
+			} else {
+				*runpath = s;
+			}
 		}
-		if (d[i].d_tag == DT_NEEDED && fn)
-			fn(s, arg);
-		else if (d[i].d_tag == DT_RPATH)
-			*rpath = s;
-		else
-			*runpath = s;
-	}
 	free(d);
 	return 0;
 }
@@ -103,23 +109,29 @@ int zp_dynedit_prepare(const struct zp_elf *e, struct zp_dynedit *de)
 	if (!d)
 		return zp_error(e->path, "has no dynamic section to add a library path to");
 	const char *strs = dynstr_of(e, d, n, &size);
-	int64_t st = find_tag(d, n, DT_STRTAB);
-	if (!strs || st < 0) {
+	int64_t st = find_tag(d, n, DT_STRTAB), sz = find_tag(d, n, DT_STRSZ);
+	if (!strs || st < 0 || sz < 0) {
 		free(d);
 		return zp_error(e->path, "corrupt dynamic section: no string table");
 	}
-	/* An existing RUNPATH (or RPATH) keeps its kind and gets our directories
-	 * first; otherwise DT_RPATH, which the loader also applies to the
-	 * dependencies of dependencies. */
-	int64_t at = find_tag(d, n, DT_RUNPATH);
-	if (at < 0)
-		at = find_tag(d, n, DT_RPATH);
-	const char *old = at >= 0 ? str_at(strs, size, d[at].d_un.d_val) : NULL;
-	if (at >= 0 && !old) {
+	/* The new strings: our directories before the old path (RUNPATH, or
+	 * RPATH if there is no RUNPATH: the loader ignores RPATH then), and
+	 * the file names of NEEDED entries given as paths (the bundle has them
+	 * in its library directory). */
+	int64_t rp = find_tag(d, n, DT_RUNPATH);
+	if (rp < 0)
+		rp = find_tag(d, n, DT_RPATH);
+	const char *old = rp >= 0 ? str_at(strs, size, d[rp].d_un.d_val) : NULL;
+	if (rp >= 0 && !old) {
 		free(d);
 		return zp_error(e->path, "corrupt dynamic section: its library path is outside its string table");
 	}
 	size_t add = strlen(de->search) + (old && *old ? 1 + strlen(old) : 0) + 1;
+	for (size_t i = 0; i < n; i++) {
+		const char *nd = d[i].d_tag == DT_NEEDED ? str_at(strs, size, d[i].d_un.d_val) : NULL;
+		if (nd && strchr(nd, '/'))
+			add += strlen(strrchr(nd, '/') + 1) + 1;
+	}
 	de->dynstr_size = size + add;
 	de->dynstr = malloc(de->dynstr_size);
 	/* Room for the new entry and a spare DT_NULL (tools like patchelf use one). */
@@ -130,23 +142,39 @@ int zp_dynedit_prepare(const struct zp_elf *e, struct zp_dynedit *de)
 		return zp_error(e->path, "out of memory");
 	}
 	memcpy(de->dynstr, strs, size);
-	char *s = (char *)de->dynstr + size;
-	strcpy(s, de->search);
+	char *end = (char *)de->dynstr + size;
+	for (size_t i = 0; i < n; i++) {
+		const char *nd = d[i].d_tag == DT_NEEDED ? str_at(strs, size, d[i].d_un.d_val) : NULL;
+		if (!nd || !strchr(nd, '/'))
+			continue;
+		d[i].d_un.d_val = (uint64_t)(end - (char *)de->dynstr);
+		strcpy(end, strrchr(nd, '/') + 1);
+		end += strlen(end) + 1;
+	}
+	uint64_t path_off = (uint64_t)(end - (char *)de->dynstr);
+	strcpy(end, de->search);
 	if (old && *old) {
-		strcat(s, ":");
-		strcat(s, old);
+		strcat(end, ":");
+		strcat(end, old);
 	}
-	if (at >= 0) {
-		d[at].d_un.d_val = size;
-	} else {
-		d[n].d_tag = DT_RPATH;
-		d[n].d_un.d_val = size;
-		n++;
+	/* Always DT_RPATH: the loader searches it before LD_LIBRARY_PATH and
+	 * for the dependencies of dependencies too, where RUNPATH would not. */
+	size_t k = 0;
+	Elf64_Dyn *out = (Elf64_Dyn *)de->dynamic;
+	for (size_t i = 0; i < n; i++) {
+		if ((d[i].d_tag == DT_RPATH || d[i].d_tag == DT_RUNPATH) && (int64_t)i != rp)
+			continue;   /* a second path would be ignored or override ours */
+		out[k] = d[i];
+		if ((int64_t)i == rp)
+			out[k] = (Elf64_Dyn){ .d_tag = DT_RPATH, .d_un.d_val = path_off };
+		if ((int64_t)i == st)
+			de->strtab_entry = k;
+		if ((int64_t)i == sz)
+			out[k].d_un.d_val = de->dynstr_size;
+		k++;
 	}
-	int64_t sz = find_tag(d, n, DT_STRSZ);
-	d[sz].d_un.d_val = de->dynstr_size;
-	memcpy(de->dynamic, d, n * sizeof *d);   /* the rest stays DT_NULL */
-	de->strtab_entry = (size_t)st;
+	if (rp < 0)
+		out[k++] = (Elf64_Dyn){ .d_tag = DT_RPATH, .d_un.d_val = path_off };
 	free(d);
 	return 0;
 }

@@ -52,9 +52,12 @@ static void usage(FILE *to)
 	      "See zprewrite(1) and docs/ for how it works.\n", to);
 }
 
+static const char **extra;   /* --add-lib arguments */
+
 static int usage_error(const char *msg)
 {
 	fprintf(stderr, "zprewrite: %s (try 'zprewrite --help')\n", msg);
+	free(extra);
 	return 2;
 }
 
@@ -75,11 +78,16 @@ int main(int argc, char **argv)
 	struct zp_options o = { 0 };
 	int list = 0, force = 0, c;
 	const char *bundle = NULL;
-	const char **extra = calloc((size_t)argc + 1, sizeof *extra);
 	size_t nextra = 0;
 
+	extra = calloc((size_t)argc + 1, sizeof *extra);
+	if (!extra) {
+		fprintf(stderr, "zprewrite: out of memory\n");
+		return 1;
+	}
+
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+lk:qhVb:a:f", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:lk:qhVb:a:f", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l': list = 1; break;
 		case 'b': bundle = optarg; break;
@@ -88,8 +96,8 @@ int main(int argc, char **argv)
 		case 'k': o.hook = optarg; break;
 		case 'v': o.verify = 1; break;
 		case 'q': zp_quiet = 1; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("zprewrite %s\n", ZP_VERSION); return 0;
+		case 'h': usage(stdout); free(extra); return 0;
+		case 'V': printf("zprewrite %s\n", ZP_VERSION); free(extra); return 0;
 		case ':': return usage_error("an option needs an argument");
 		default: {
 			char msg[128];

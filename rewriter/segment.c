@@ -355,6 +355,29 @@ static void moved_section(const struct zp_elf *e, const struct plan *pl,
 	}
 }
 
+/* The symbol _DYNAMIC names the dynamic section: point it at the copy (tools
+ * such as elflint check it; the program itself finds the section through
+ * PT_DYNAMIC). */
+static void move_dynamic_symbol(const struct zp_elf *e, uint64_t vaddr, struct zp_image *im)
+{
+	for (size_t i = 0; i < e->shnum; i++) {
+		const GElf_Shdr *sh = &e->secs[i].shdr;
+		if ((sh->sh_type != SHT_SYMTAB && sh->sh_type != SHT_DYNSYM) ||
+		    sh->sh_entsize != sizeof(Elf64_Sym) || sh->sh_link >= e->shnum)
+			continue;
+		const GElf_Shdr *str = &e->secs[sh->sh_link].shdr;
+		for (uint64_t k = 0; k + sizeof(Elf64_Sym) <= sh->sh_size; k += sizeof(Elf64_Sym)) {
+			Elf64_Sym sym;
+			memcpy(&sym, im->buf + sh->sh_offset + k, sizeof sym);
+			if (sym.st_name + sizeof "_DYNAMIC" > str->sh_size ||
+			    memcmp(im->buf + str->sh_offset + sym.st_name, "_DYNAMIC", sizeof "_DYNAMIC"))
+				continue;
+			sym.st_value = vaddr;
+			memcpy(im->buf + sh->sh_offset + k, &sym, sizeof sym);
+		}
+	}
+}
+
 /* Copy the section header table to the end, with sections for the new
  * segments and a section name table that includes their names. */
 static int add_sections(const struct zp_elf *e, const struct plan *pl, struct zp_image *im,
@@ -457,6 +480,7 @@ int zp_segment_add(const struct zp_elf *e, const struct zp_blob *blob,
 		memcpy(im->buf + rs->offset + pl.dynstr_off, dyn->dynstr, dyn->dynstr_size);
 		zp_dynedit_set_strtab(dyn, rs->vaddr + pl.dynstr_off);
 		memcpy(im->buf + pl.seg[pl.dyn_seg].offset, dyn->dynamic, dyn->dynamic_size);
+		move_dynamic_symbol(e, pl.seg[pl.dyn_seg].vaddr, im);
 	}
 	if (hook) {
 		size_t first = 3 + (pl.stub_seg >= 0) + (pl.dyn_seg >= 0);

@@ -122,61 +122,96 @@ static int lookup(uintptr_t site)
 	}
 }
 
+struct iov {
+	const void *base;
+	size_t len;
+};
+
 /* Copy application memory that may not be mapped: 0 if all of it was read. */
-static int peek(void *dst, uintptr_t src, size_t len)
+static int peek(long pid, void *dst, uintptr_t src, size_t len)
 {
-	struct { void *base; size_t len; } local = { dst, len }, remote = { (void *)src, len };
-	long r = zp_sys6(__NR_process_vm_readv, zp_sys0(__NR_getpid), (long)&local, 1,
-			 (long)&remote, 1, 0);
+	struct iov local = { dst, len }, remote = { (void *)src, len };
+	long r = zp_sys6(__NR_process_vm_readv, pid, (long)&local, 1, (long)&remote, 1, 0);
 	return r == (long)len ? 0 : -1;
+}
+
+#define PROBE_BATCH 128
+
+/* The first 4 bytes of up to PROBE_BATCH pages from `page` downwards, in one
+ * system call: the kernel stops at the first page it cannot read.  Returns
+ * how many pages were read. */
+static int probe_pages(long pid, uintptr_t page, uint32_t *heads)
+{
+	struct iov local = { heads, PROBE_BATCH * sizeof *heads }, remote[PROBE_BATCH];
+	int n = 0;
+
+	for (; n < PROBE_BATCH && page >= 4096; n++, page -= 4096)
+		remote[n] = (struct iov){ (const void *)page, sizeof *heads };
+	long r = zp_sys6(__NR_process_vm_readv, pid, (long)&local, 1, (long)remote, n, 0);
+	return r > 0 ? (int)(r / (long)sizeof *heads) : 0;
 }
 
 /* How far below a call to look for its object's ELF header. */
 #define DISCOVER_SPAN (256ul << 20)
 
-/* Find and register the rewritten object that contains `site`. */
+/* The ELF header at `page` heads the object holding `site`: register it if
+ * zprewrite rewrote it.  1 if registered. */
+static int register_object(long pid, uintptr_t page, uintptr_t site)
+{
+	Elf64_Ehdr eh;
+	if (peek(pid, &eh, page, sizeof eh))
+		return 0;
+	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 64)
+		return 0;
+	/* zprewrite places the program headers where their offset says,
+	 * relative to the ELF header's page (segment.c). */
+	Elf64_Phdr ph[64];
+	if (peek(pid, ph, page + eh.e_phoff, eh.e_phnum * sizeof *ph))
+		return 0;
+	uintptr_t first = 0;
+	int have_first = 0;
+	for (int i = 0; i < eh.e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && !have_first) {
+			first = ph[i].p_vaddr - ph[i].p_offset;
+			have_first = 1;
+		}
+	for (int i = 0; i < eh.e_phnum; i++) {
+		struct zp_desc d;
+		if (ph[i].p_type != PT_LOAD || ph[i].p_filesz < sizeof d)
+			continue;
+		uintptr_t at = page + (ph[i].p_vaddr - first);
+		if (peek(pid, &d, at, sizeof d) || zp_memcmp(d.magic, ZP_MAGIC, ZP_MAGIC_LEN))
+			continue;
+		if (d.abi_version != ZP_ABI_VERSION) {
+			zp_msg("an object at %#lx was rewritten by an incompatible zprewrite "
+			       "(interface %u, this runtime has %u): rewrite it again",
+			       (unsigned long)page, d.abi_version, ZP_ABI_VERSION);
+			zp_fatal_exit(127);
+		}
+		uintptr_t bias = at - d.self_vaddr;
+		if (site < d.site_base + bias || site >= d.site_end + bias)
+			return 0;   /* its object, but outside its sites */
+		return zp_objects_add((const struct zp_desc *)at, bias) ? 0 : 1;
+	}
+	return 0;   /* the object is not rewritten */
+}
+
+/* Find and register the rewritten object that contains `site`: the nearest
+ * ELF header below it. */
 static int discover(uintptr_t site)
 {
 	uintptr_t page = site & ~4095ul;
 	uintptr_t stop = page > DISCOVER_SPAN ? page - DISCOVER_SPAN : 0;
+	long pid = zp_sys0(__NR_getpid);
+	uint32_t heads[PROBE_BATCH];
 
-	for (; page > stop; page -= 4096) {
-		Elf64_Ehdr eh;
-		if (peek(&eh, page, sizeof eh) || zp_memcmp(eh.e_ident, ELFMAG, SELFMAG))
-			continue;
-		if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 64)
-			return 0;
-		/* zprewrite places the program headers where their offset
-		 * says, relative to the ELF header's page (segment.c). */
-		Elf64_Phdr ph[64];
-		if (peek(ph, page + eh.e_phoff, eh.e_phnum * sizeof *ph))
-			return 0;
-		uintptr_t first = 0;
-		int have_first = 0;
-		for (int i = 0; i < eh.e_phnum; i++)
-			if (ph[i].p_type == PT_LOAD && !have_first) {
-				first = ph[i].p_vaddr - ph[i].p_offset;
-				have_first = 1;
-			}
-		for (int i = 0; i < eh.e_phnum; i++) {
-			struct zp_desc d;
-			if (ph[i].p_type != PT_LOAD || ph[i].p_filesz < sizeof d)
-				continue;
-			uintptr_t at = page + (ph[i].p_vaddr - first);
-			if (peek(&d, at, sizeof d) || zp_memcmp(d.magic, ZP_MAGIC, ZP_MAGIC_LEN))
-				continue;
-			if (d.abi_version != ZP_ABI_VERSION) {
-				zp_msg("an object at %#lx was rewritten by an incompatible zprewrite "
-				       "(interface %u, this runtime has %u): rewrite it again",
-				       (unsigned long)page, d.abi_version, ZP_ABI_VERSION);
-				zp_fatal_exit(127);
-			}
-			uintptr_t bias = at - d.self_vaddr;
-			if (site < d.site_base + bias || site >= d.site_end + bias)
-				return 0;   /* its object, but outside its sites */
-			return zp_objects_add((const struct zp_desc *)at, bias) ? 0 : 1;
-		}
-		return 0;   /* the object is not rewritten */
+	while (page > stop) {
+		int n = probe_pages(pid, page, heads);
+		for (int k = 0; k < n; k++, page -= 4096)
+			if (!zp_memcmp(&heads[k], ELFMAG, SELFMAG))
+				return register_object(pid, page, site);
+		if (n < PROBE_BATCH)
+			page -= 4096;   /* an unreadable page (a gap, PROT_NONE): skip it */
 	}
 	return 0;
 }

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# t-bundle-errors.sh - `zprewrite --bundle` refuses what it cannot bundle,
+# cleanly, and never leaves a half-written bundle behind.
+# zp-test: rewriter
+#
+# Each refusal must: exit with status 1 (not killed, within the timeout),
+# print exactly one line on stderr, "zprewrite: ..." naming what is wrong (a
+# pattern per case), print nothing on stdout, and leave the bundle's parent
+# directory exactly as it was (no DIR, no temporary `.DIR.zprewrite-*`
+# directory, an existing DIR untouched: compared entry by entry, inode and
+# checksum, before and after).
+# Cases: a needed library that is not found; a needed library that is a text
+# file or an ELF file of another architecture (in the program's RPATH); the
+# bundle's parent missing, a file, or on a read-only file system; DIR a file;
+# a non-empty DIR without --force (and, with --force, a failing bundle keeps
+# the old DIR); a script; an --add-lib that does not exist; usage errors
+# (exit 2).  Positive controls: each program that is refused for a missing
+# or bad library bundles fine when the library is in place, so that a
+# bundler that refuses everything fails this test too; a non-empty DIR is
+# replaced with --force; an empty DIR is used without --force.
+source "$TESTS/lib.sh"
+ulimit -c 0
+
+ROOT=$PWD
+ZP=$ZPREWRITE
+case $ZP in /*) ;; *) ZP=$ROOT/$ZP ;; esac
+T=${ZP_TIMEOUT:-30}
+FAILED=()
+CASE="" CASE_BAD=0
+bad() { echo "FAIL $CASE: $*" >&2; [ $CASE_BAD = 1 ] || FAILED+=("$CASE"); CASE_BAD=1; }
+ok() { [ $CASE_BAD = 1 ] || echo "ok   $CASE${1:+: $1}"; }
+
+snapshot() { # DIR: every entry below it, with inode, mode, link, checksum
+	(cd "$1" && find . -mindepth 1 -printf '%P %y ino=%i mode=%m ->%l\n' | LC_ALL=C sort &&
+		find . -type f -exec sha256sum {} + | LC_ALL=C sort -k 2)
+}
+
+# refuse NAME PATTERN PARENT [zprewrite args...]: zprewrite must refuse, in
+# the way described above; PARENT is the directory that must not change.
+refuse() {
+	CASE=$1 CASE_BAD=0; local pat=$2 parent=$3; shift 3
+	local before rc
+	before=$(snapshot "$parent")
+	set +e
+	timeout "$T" "$ZP" "$@" >log/out.txt 2>log/err.txt; rc=$?
+	set -e
+	[ $rc = 1 ] || bad "exit status $rc, expected 1 (stderr: $(head -c 300 log/err.txt))"
+	[ "$(wc -l <log/err.txt)" = 1 ] || bad "stderr has $(wc -l <log/err.txt) lines: $(head -c 300 log/err.txt)"
+	grep -q '^zprewrite: ' log/err.txt || bad "stderr does not start with 'zprewrite: ': $(head -c 300 log/err.txt)"
+	grep -Eqi -- "$pat" log/err.txt || bad "stderr does not match /$pat/: $(head -c 300 log/err.txt)"
+	! grep -qiE 'success|\(null\)|AddressSanitizer|runtime error' log/err.txt || bad "stderr: $(head -c 300 log/err.txt)"
+	[ ! -s log/out.txt ] || bad "stdout not empty: $(head -c 200 log/out.txt)"
+	[ "$(snapshot "$parent")" = "$before" ] || bad "$parent changed: $(diff <(echo "$before") <(snapshot "$parent") | head -5)"
+	if ls -A "$parent" | grep -q '\.zprewrite-'; then bad "temporary directory left in $parent"; fi
+	ok "$(cat log/err.txt)"
+}
+
+# accept NAME [zprewrite args...]: zprewrite must succeed quietly.
+accept() {
+	CASE=$1 CASE_BAD=0; shift
+	local rc
+	set +e
+	timeout "$T" "$ZP" -q "$@" >log/out.txt 2>log/err.txt; rc=$?
+	set -e
+	[ $rc = 0 ] || { bad "refused (status $rc): $(head -c 300 log/err.txt)"; return 0; }
+	[ ! -s log/err.txt ] || bad "stderr with -q: $(head -c 300 log/err.txt)"
+	ok
+}
+
+# ---- programs --------------------------------------------------------------
+mkdir build libs rp log
+cat >build/libzm.c <<'EOF'
+int zm_value(void) { return 42; }
+EOF
+cat >build/m.c <<'EOF'
+#include <stdio.h>
+int zm_value(void);
+int main(void) { printf("%d\n", zm_value()); return 0; }
+EOF
+gcc -shared -fPIC -Wl,-soname,libzm.so -o build/libzm.so build/libzm.c || fail "cannot build libzm.so"
+# m finds libzm.so through its RUNPATH (gcc's default) in libs/ ...
+cp build/libzm.so libs/
+gcc -o m build/m.c -Lbuild -lzm -Wl,-rpath,"$ROOT/libs" || fail "cannot build m"
+# ... and m_rp through its RPATH, in rp/.
+gcc -o m_rp build/m.c -Lbuild -lzm -Wl,--disable-new-dtags -Wl,-rpath,"$ROOT/rp" || fail "cannot build m_rp"
+cp build/libzm.so rp/
+
+# plain needs only libc: the cases about where the bundle goes use it, so
+# that they do not depend on RPATH handling.
+printf '#include <stdio.h>\nint main(void) { puts("plain"); return 0; }\n' >build/plain.c
+gcc -o plain build/plain.c || fail "cannot build plain"
+
+mkdir out
+accept "control: RUNPATH library found" --bundle out/m ./m
+[ -f out/m/lib/libzm.so ] || bad "out/m/lib/libzm.so missing"
+accept "control: RPATH library found" --bundle out/m_rp ./m_rp
+[ -f out/m_rp/lib/libzm.so ] || bad "out/m_rp/lib/libzm.so missing"
+
+# The library is gone.
+mv libs/libzm.so libs/libzm.so.away
+refuse "missing library" 'libzm\.so.*not found|not found.*libzm\.so' out --bundle out/x ./m
+mv libs/libzm.so.away libs/libzm.so
+
+# The library in the RPATH directory is a text file, or for another machine.
+echo 'not a library' >rp/libzm.so
+refuse "text file as library" 'libzm\.so.*x86-64|x86-64.*libzm\.so' out --bundle out/x ./m_rp
+python3 - build/libzm.so rp/libzm.so <<'EOF'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[18:20] = (183).to_bytes(2, "little")     # e_machine = EM_AARCH64
+open(sys.argv[2], "wb").write(b)
+EOF
+refuse "AArch64 library" 'libzm\.so.*x86-64|x86-64.*libzm\.so' out --bundle out/x ./m_rp
+python3 - build/libzm.so rp/libzm.so <<'EOF'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[4] = 1                                    # EI_CLASS = ELFCLASS32
+open(sys.argv[2], "wb").write(b)
+EOF
+refuse "32-bit library" 'libzm\.so.*x86-64|x86-64.*libzm\.so' out --bundle out/x ./m_rp
+cp build/libzm.so rp/
+
+# Where the bundle cannot go.
+mkdir place; echo file >place/afile
+refuse "parent missing" 'nodir' place --bundle place/nodir/sub/b ./plain
+refuse "parent is a file" 'afile' place --bundle place/afile/b ./plain
+refuse "DIR is a file" 'afile.*(not a directory|exists)' place --bundle place/afile ./plain
+mkdir ro
+trap 'umount "$ROOT/ro" 2>/dev/null || true' EXIT
+if mount -t tmpfs -o ro,size=1m zp-ro ro 2>/dev/null; then
+	refuse "read-only file system" 'read-only|permission|cannot' ro --bundle ro/b ./plain
+	umount ro
+else
+	echo "skip read-only file system: cannot mount a tmpfs here"
+fi
+
+# A non-empty DIR.
+mkdir -p out/full/keep; echo precious >out/full/keep/file
+refuse "non-empty DIR" 'not empty|--force' out --bundle out/full ./plain
+mv libs/libzm.so libs/libzm.so.away   # ./m cannot be bundled now
+refuse "non-empty DIR, --force, failing bundle" 'libzm\.so' out --force --bundle out/full ./m
+mv libs/libzm.so.away libs/libzm.so
+accept "non-empty DIR replaced with --force" --force --bundle out/full ./plain
+[ ! -e out/full/keep ] || bad "--force kept the old content"
+[ -x out/full/plain ] && [ -f out/full/lib/libc.so.6 ] || bad "--force: no new bundle"
+mkdir out/empty
+accept "empty DIR" --bundle out/empty ./plain
+[ -x out/empty/plain ] || bad "empty DIR: no bundle"
+ls -A out | grep -q zprewrite && bad "temporary directory left in out/"
+
+# Not a program zprewrite can bundle.
+printf '#!/bin/sh\necho hi\n' >script.sh; chmod +x script.sh
+refuse "script" 'script|#!' out --bundle out/x ./script.sh
+refuse "no such program" 'no-such-prog' out --bundle out/x ./no-such-prog
+echo 'plain text' >text; chmod +x text
+refuse "text program" 'ELF' out --bundle out/x ./text
+refuse "--add-lib not found" 'libnothere' out --add-lib libnothere.so.9 --bundle out/x ./plain
+refuse "--add-lib text file" 'text' out --add-lib "$ROOT/text" --bundle out/x ./plain
+
+# Usage errors: status 2, nothing written.
+CASE="usage" CASE_BAD=0
+for args in "--bundle" "--bundle out/x" "--bundle out/x ./m ./m" "--force ./m out/y" \
+	"--add-lib libz.so.1 ./m out/y" "--list --bundle out/x ./m"; do
+	set +e; $ZP $args >log/out.txt 2>log/err.txt; rc=$?; set -e
+	[ $rc = 2 ] || bad "'zprewrite $args': status $rc, expected 2: $(head -c 300 log/err.txt)"
+	[ ! -e out/x ] && [ ! -e out/y ] || bad "'zprewrite $args' wrote something"
+done
+ok
+
+[ ${#FAILED[@]} = 0 ] || fail "${#FAILED[@]} failed: ${FAILED[*]}"
