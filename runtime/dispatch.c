@@ -39,6 +39,9 @@ void zp_slow_nr_init(int hooked)
 	zp_slow_nr[__NR_clone3] = 1;
 	zp_slow_nr[__NR_vfork] = 1;
 	zp_slow_nr[__NR_rt_sigaction] = 1;
+	zp_slow_nr[__NR_execve] = 1;       /* SIGSEGV's disposition across exec */
+	zp_slow_nr[__NR_execveat] = 1;
+	zp_slow_nr[__NR_munmap] = 1;       /* it may remove the stack under the call */
 }
 
 static struct zp_vfork_slot zp_vfork_slots[ZP_VFORK_SLOTS];
@@ -53,11 +56,23 @@ static long read_app(void *dst, const void *src, size_t len)
 	return r == (long)len ? 0 : -EFAULT;
 }
 
-#define CLONE3_MAX 256   /* entry.S reserves this much for our copy */
+#define CLONE3_MAX 4096  /* the kernel refuses larger struct clone_args (E2BIG) */
 
-static enum zp_act classify(long nr, const long *a)
+/* The application's stack pointer at the site: entry.S put the frame right
+ * below its red zone (runtime.h, struct zp_frame). */
+static uintptr_t site_sp(const struct zp_frame *f)
+{
+	return (uintptr_t)f + sizeof *f + 128;
+}
+
+static enum zp_act classify(const struct zp_frame *f, long nr, const long *a)
 {
 	switch (nr) {
+	case __NR_munmap: {         /* munmap(addr, len) of the stack the call is on */
+		uintptr_t slot = site_sp(f) - 8;   /* where the return address is */
+		uintptr_t lo = (uintptr_t)a[0], len = (uintptr_t)a[1];
+		return slot >= lo && slot - lo < len ? ZP_ACT_NOSTACK : ZP_ACT_DONE;
+	}
 	case __NR_rt_sigreturn:
 		return ZP_ACT_SIGRETURN;
 	case __NR_vfork:
@@ -135,7 +150,7 @@ struct zp_action zp_dispatch(struct zp_frame *f)
 
 	/* entry.S (or signals.c) has checked that the call comes from a site. */
 	frame_to_call(f, &c);
-	enum zp_act act = classify(c.nr, c.args);
+	enum zp_act act = classify(f, c.nr, c.args);
 	if (zp_hooks.enter) {
 		long r = hook_enter(&c);
 		if (r != ZP_PASS) {
@@ -150,15 +165,31 @@ struct zp_action zp_dispatch(struct zp_frame *f)
 	}
 	if (c.nr == __NR_exit_group && zp_hooks.exit)
 		hook_exit((int)c.args[0]);
-	if (c.nr == __NR_rt_sigaction && c.args[0] == SIGSEGV)
-		a.result = zp_sigaction(c.args);   /* the runtime keeps SIGSEGV (signals.c) */
-	else
-		a.result = zp_sys6(c.nr, c.args[0], c.args[1], c.args[2], c.args[3], c.args[4], c.args[5]);
+	a.result = zp_make_call(&c);
 	/* The child of a fork returns here too (with 0): leave is for the parent. */
 	int child = a.result == 0 && (c.nr == __NR_fork || c.nr == __NR_clone || c.nr == __NR_clone3);
 	if (zp_hooks.leave && !child)
 		a.result = hook_leave(&c, a.result);
 	return a;
+}
+
+long zp_make_call(const struct zp_syscall *c)
+{
+	long r;
+
+	switch (c->nr) {
+	case __NR_rt_sigaction:
+		if (c->args[0] == SIGSEGV)
+			return zp_sigaction(c->args);   /* the runtime keeps SIGSEGV (signals.c) */
+		break;
+	case __NR_execve:
+	case __NR_execveat:
+		zp_signals_before_exec();
+		r = zp_sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
+		zp_signals_after_exec();   /* it failed: this program goes on */
+		return r;
+	}
+	return zp_sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
 }
 
 long zp_dispatch_leave(struct zp_frame *f, long result)

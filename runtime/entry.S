@@ -74,7 +74,7 @@
 	.set ACT_CLONE3_STACK, 3
 	.set ACT_VFORK, 4
 	.set ACT_FAULT, 5
-	.set CLONE3_BUF, 272		/* room for a copy of struct clone_args (256) + 16 */
+	.set ACT_NOSTACK, 6
 	/* Distances from rbx (the saved rbx, S-208) once SAVE_FRAME has run: */
 	.set RBX_TO_FLAGS, 8+OFF_FLAGS	/* frame.flags, S-136 */
 	.set RBX_TO_RET, 8+FRAME_SIZE+REDZONE_SKIP	/* return address, S-8 */
@@ -237,6 +237,8 @@ zp_entry:
 	je	.Lclone3_stack
 	cmp	$ACT_VFORK, %rdx
 	je	.Lvfork
+	cmp	$ACT_NOSTACK, %rdx
+	je	.Lnostack
 .Lfault:
 	/* ACT_FAULT: not called from a patched site, e.g. a call through a NULL
 	 * function pointer.  Fault as such a call would: restore the registers
@@ -250,7 +252,10 @@ zp_entry:
 	popfq					/* flags as they were */
 	lea	REDZONE_SKIP(%rsp), %rsp	/* rsp = S - 8, as after the call */
 	movabs	$0xdead000000000000, %r11	/* non-canonical */
-	jmp	*%r11				/* -> SIGSEGV */
+	.globl	zp_entry_fault
+	.hidden	zp_entry_fault
+zp_entry_fault:					/* signals.c makes the fault look native */
+	jmp	*%r11				/* -> SIGSEGV (general protection) */
 
 /* rt_sigreturn: the kernel restores every register and the stack from the
  * signal frame at the stack pointer, so only rsp = S and rax matter. */
@@ -287,15 +292,18 @@ zp_entry:
  * arguments into a buffer on our stack, puts the return address and the
  * application's rdi on top of the child's stack and shrinks stack_size by
  * 16; the child pops rdi and returns.  The parent's stack pointer does not
- * matter to the kernel here, so the call is made with rsp below the buffer:
+ * matter to the kernel here, so the call is made with rsp at the buffer:
  * the frame stays above rsp, where a signal cannot overwrite it, and the
- * parent finds it again through the pointer kept at buffer + 256. */
+ * parent finds it again through the pointer kept at the buffer's start. */
 .Lclone3_stack:
-	sub	$CLONE3_BUF, %rsp		/* buffer below everything (keeps alignment) */
-	mov	%rbx, 256(%rsp)			/* how the parent finds the frame again */
+	mov	8+OFF_RSI(%rbx), %rcx		/* size (at most 4096: dispatch.c) */
+	add	$16+15, %rcx			/* + the frame pointer, rounded up */
+	and	$-16, %rcx
+	sub	%rcx, %rsp			/* room below everything (keeps alignment) */
+	mov	%rbx, (%rsp)			/* how the parent finds the frame again */
 	lea	8(%rbx), %rdi			/* frame */
-	mov	%rsp, %rsi			/* buffer */
-	mov	RBX_TO_RET(%rbx), %rdx	/* return address */
+	lea	16(%rsp), %rsi			/* buffer */
+	mov	RBX_TO_RET(%rbx), %rdx		/* return address */
 	call	zp_clone3_prepare		/* rax = buffer */
 	RESTORE_ARGS
 	mov	%rax, %rdi			/* our copy of struct clone_args */
@@ -306,7 +314,7 @@ zp_entry:
 	syscall
 	mov	%rax, %rcx			/* child: rax == 0 */
 	jrcxz	1f
-	mov	256(%rsp), %r11			/* parent: the frame */
+	mov	(%rsp), %r11			/* parent: the frame */
 	mov	8+OFF_RDI(%r11), %rdi		/* the application's rdi */
 	lea	RBX_TO_RET(%r11), %rsp	/* rsp = S-8: [rsp] = return address */
 	mov	$__NR_clone3, %eax		/* rax = number, rcx = result */
@@ -341,6 +349,28 @@ zp_entry:
 	jmp	.Lleave_special
 1:	mov	SLOT_RET(%r11), %rcx		/* child: leaves rcx = site + 2, as `syscall` */
 	jmp	*%rcx				/* to the site; the parent still owns the slot */
+
+/* munmap of the memory holding the return address (a thread freeing its own
+ * stack, then exiting, as musl does): nothing may touch the stack after the
+ * call, so the return address waits in a slot as for vfork.  No leave. */
+.Lnostack:
+	lea	8(%rbx), %rdi			/* frame */
+	mov	RBX_TO_RET(%rbx), %rsi		/* return address */
+	mov	(%rbx), %rdx			/* the application's rbx */
+	call	zp_vfork_claim			/* rax = slot */
+	RESTORE_ARGS
+	mov	8+OFF_NR(%rbx), %rcx		/* the number */
+	lea	RBX_TO_FLAGS(%rbx), %rsp	/* rsp = flags slot */
+	mov	%rax, %rbx			/* rbx = slot */
+	mov	%rcx, %rax			/* the number */
+	popfq					/* the application's flags */
+	lea	REDZONE_SKIP+8(%rsp), %rsp	/* rsp = S */
+	syscall
+	mov	%rbx, %r11			/* the slot */
+	mov	SLOT_RBX(%r11), %rbx		/* the application's rbx */
+	mov	SLOT_RET(%r11), %rcx		/* the return address (rcx as syscall leaves it) */
+	movl	$0, SLOT_BUSY(%r11)		/* release the slot */
+	jmp	*%rcx				/* to the site, with rsp = S */
 
 /* After a special call, in the parent: rax = number, rcx = result, [rsp] =
  * return address, every other register the application's.  Build a frame

@@ -24,7 +24,7 @@ long zp_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
 
 long zp_forward(const struct zp_syscall *c)
 {
-	return zp_sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
+	return zp_make_call(c);   /* with what the runtime keeps (SIGSEGV) */
 }
 
 long zp_read_app(void *dst, const void *src, size_t len)
@@ -151,6 +151,9 @@ uint64_t zp_clock_ns(void)
 /* ---- extended state size (xsave.h) ---- */
 
 uint32_t zp_xsave_size;
+uint64_t zp_xsave_mask;
+
+#define XSAVE_COMPILED_STATE 0xe7   /* x87, SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM */
 
 void zp_xsave_init(void)
 {
@@ -159,6 +162,17 @@ void zp_xsave_init(void)
 	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
 	if (!(c & (1u << 27)))     /* OSXSAVE: XSAVE enabled by the kernel */
 		return;
-	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(0));
-	zp_xsave_size = b;         /* for the components enabled in XCR0 */
+	__asm__("xgetbv" : "=a"(a), "=d"(d) : "c"(0));
+	zp_xsave_mask = (((uint64_t)d << 32) | a) & XSAVE_COMPILED_STATE;
+	/* Standard format: legacy area and header (576 bytes), then each
+	 * component at the offset CPUID 0xd.i gives. */
+	uint32_t size = 576;
+	for (uint32_t i = 2; i < 8; i++) {
+		if (!(zp_xsave_mask & (1u << i)))
+			continue;
+		__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(i));
+		if (a + b > size)
+			size = a + b;      /* eax: size, ebx: offset */
+	}
+	zp_xsave_size = size;
 }

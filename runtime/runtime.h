@@ -51,6 +51,7 @@ enum zp_act {
 	ZP_ACT_CLONE3_STACK,/* clone3 with a new stack */
 	ZP_ACT_VFORK,       /* vfork, or clone/clone3 sharing memory and stack */
 	ZP_ACT_FAULT,       /* not from a patched site: fault like a bad call */
+	ZP_ACT_NOSTACK,     /* munmap of the stack under the call (a thread ending) */
 };
 
 struct zp_action {
@@ -133,11 +134,17 @@ struct zp_tramp_result {
 	uintptr_t addr;            /* the address that could not be mapped */
 };
 struct zp_tramp_result zp_trampoline_install(void (*entry)(void)) ZP_HIDDEN;
-uintptr_t zp_trampoline_jumps_addr(void) ZP_HIDDEN;
+int zp_trampoline_contains(uintptr_t addr) ZP_HIDDEN;
 
 /* signals.c: system calls whose number jumps outside the trampoline */
 void zp_signals_init(void) ZP_HIDDEN;
 long zp_sigaction(const long *args) ZP_HIDDEN;
+void zp_signals_before_exec(void) ZP_HIDDEN;
+void zp_signals_after_exec(void) ZP_HIDDEN;
+
+/* dispatch.c: make one call for the application (also for zp_forward):
+ * the real system call, or the runtime's answer for the few it keeps. */
+long zp_make_call(const struct zp_syscall *c) ZP_HIDDEN;
 
 /* init.c */
 extern uintptr_t zp_orig_entry ZP_HIDDEN;

@@ -74,13 +74,10 @@ static int peek8(uintptr_t addr, uintptr_t *out)
 		       (long)&remote, 1, 0) == 8 ? 0 : -1;
 }
 
-/* A fault from `call *%rax` at a patched site: finish it as the system call. */
-static int finish_bad_number(struct sigcontext *sc)
+/* Finish the call of a patched site as the system call it was: `ret` is
+ * the address after the site. */
+static int finish_call(struct sigcontext *sc, uintptr_t ret)
 {
-	uintptr_t ret;
-
-	if (sc->rip != sc->rax || peek8(sc->rsp, &ret) || !zp_site_known(ret - 2))
-		return 0;
 	struct zp_frame f = {
 		.nr = (long)sc->rax,
 		.args = { (long)sc->rdi, (long)sc->rsi, (long)sc->rdx, (long)sc->r10, (long)sc->r8, (long)sc->r9 },
@@ -93,9 +90,56 @@ static int finish_bad_number(struct sigcontext *sc)
 	sc->rax = (unsigned long)a.result;
 	sc->rcx = ret;              /* as `syscall` leaves them */
 	sc->r11 = sc->eflags;
-	sc->rsp += 8;               /* pop the call's return address */
 	sc->rip = ret;
 	return 1;
+}
+
+/* A fault from `call *%rax` at a patched site: finish it as the system call.
+ * Either the call jumped to an unmapped rax (the fault is at the target, the
+ * return address was pushed), or rax was not canonical (the call itself
+ * faults, nothing pushed). */
+static int finish_bad_number(struct sigcontext *sc)
+{
+	uintptr_t ret;
+
+	if (sc->rip == sc->rax && !peek8(sc->rsp, &ret) && zp_site_known(ret - 2)) {
+		sc->rsp += 8;       /* pop the call's return address */
+		return finish_call(sc, ret);
+	}
+	if (sc->rip != sc->rax && zp_site_known(sc->rip)) {
+		uint64_t hi = sc->rax >> 47;
+		if (hi != 0 && hi != 0x1ffff)   /* not canonical */
+			return finish_call(sc, sc->rip + 2);
+	}
+	return 0;
+}
+
+/* Where entry.S makes a call from outside any site fault (zp_entry_fault). */
+void zp_entry_fault(void) ZP_HIDDEN;
+
+#define ZP_SI_KERNEL 0x80
+#define ZP_SEGV_MAPERR 1
+#define ZP_SEGV_PKUERR 4
+
+struct siginfo_min {
+	int si_signo, si_errno, si_code, pad;
+	void *si_addr;
+};
+
+/* Make a fault the runtime caused or shaped look as it would without it:
+ * a call through a bad pointer faults at the pointer, with the return
+ * address pushed (entry.S stops just before that with the registers as the
+ * call left them); an access to the execute-only trampoline pages is a
+ * mapping error, as for the unmapped page they stand for. */
+static void make_native(struct siginfo_min *si, struct sigcontext *sc)
+{
+	if (si->si_code == ZP_SI_KERNEL && sc->rip == (uintptr_t)zp_entry_fault) {
+		sc->rip = sc->rax;
+		si->si_code = ZP_SEGV_MAPERR;
+		si->si_addr = (void *)sc->rax;
+	} else if (si->si_code == ZP_SEGV_PKUERR && zp_trampoline_contains((uintptr_t)si->si_addr)) {
+		si->si_code = ZP_SEGV_MAPERR;
+	}
 }
 
 static void on_segv(int sig, void *info, void *ucv)
@@ -117,14 +161,34 @@ static void on_segv(int sig, void *info, void *ucv)
 		install((void *)SIG_DFL, 0, 0);
 		return;
 	}
+	make_native(info, &uc->uc_mcontext);
 	if (app.flags & SA_SIGINFO)
 		((void (*)(int, void *, void *))app.handler)(sig, info, ucv);
 	else
 		((void (*)(int))app.handler)(sig);
 }
 
+/* Around execve: an ignored SIGSEGV stays ignored in the new program, as
+ * the kernel would keep it (a handler does not survive exec, SIG_IGN does). */
+void zp_signals_before_exec(void)
+{
+	if (__atomic_load_n(&app_segv.handler, __ATOMIC_ACQUIRE) == (void *)SIG_IGN)
+		install((void *)SIG_IGN, 0, 0);
+}
+
+void zp_signals_after_exec(void)
+{
+	if (__atomic_load_n(&app_segv.handler, __ATOMIC_ACQUIRE) == (void *)SIG_IGN)
+		install(on_segv, SA_SIGINFO | SA_ONSTACK | SA_NODEFER, 0);
+}
+
 void zp_signals_init(void)
 {
+	/* Start from what the program inherited (SIG_IGN survives exec). */
+	struct ksigaction old;
+	if (zp_sys4(__NR_rt_sigaction, SIGSEGV, 0, (long)&old, 8) == 0 &&
+	    old.handler == (void *)SIG_IGN)
+		app_segv.handler = (void *)SIG_IGN;
 	install(on_segv, SA_SIGINFO | SA_ONSTACK | SA_NODEFER, 0);
 }
 

@@ -177,7 +177,8 @@ struct zp_tramp_result zp_trampoline_install(void (*entry)(void))
 	return res;
 }
 
-uintptr_t zp_trampoline_jumps_addr(void)
+/* Is addr in the trampoline's pages (which stand for unmapped memory)? */
+int zp_trampoline_contains(uintptr_t addr)
 {
-	return JUMPS_LO;
+	return addr < ZP_TRAMP_LOW_SIZE || (addr >= JUMPS_LO && addr < JUMPS_HI);
 }
