@@ -378,9 +378,10 @@ static int stub_safe_number(long nr)
 }
 
 /* Choose the instructions to move with the site: whole instructions before
- * it (preferably) or after it, at least 5 bytes in all for the jump, none of
- * them (but the first) a branch target, none using rip or changing flow. */
-static const char *plan_stub(const struct walk *w, struct zp_site *s)
+ * it (preferably) or after it (not for a stackless exit: nothing runs after
+ * it), at least 5 bytes in all for the jump, none of them (but the first) a
+ * branch target, none using rip or changing flow. */
+static const char *plan_stub(const struct walk *w, struct zp_site *s, enum zp_stub_kind kind)
 {
 	size_t si = index_of(w, s->addr);
 	if (si == SIZE_MAX)
@@ -398,7 +399,7 @@ static const char *plan_stub(const struct walk *w, struct zp_site *s)
 		first--;
 		pre += w->insn[first].len;
 	}
-	if (pre + 2 < 5) {
+	if (pre + 2 < 5 && kind == ZP_STUB_REDZONE) {
 		/* Not enough before it: take instructions after it too. */
 		size_t last = si;
 		while (pre + 2 + post < 5 && last + 1 < w->n && movable(w, last + 1) &&
@@ -408,7 +409,8 @@ static const char *plan_stub(const struct walk *w, struct zp_site *s)
 		}
 	}
 	if (pre + 2 + post < 5)
-		return "red zone, and no room around the site for a jump";
+		return kind == ZP_STUB_REDZONE ? "red zone, and no room around the site for a jump" :
+		       "exit without a stack, and no room before the site for a jump";
 	/* Everything after the first instruction must be reached only from it. */
 	for (uint64_t a = s->addr - pre; a < s->addr + 2 + post;) {
 		size_t i = index_of(w, a);
@@ -417,6 +419,7 @@ static const char *plan_stub(const struct walk *w, struct zp_site *s)
 		a += w->insn[i].len;
 	}
 	s->decision = ZP_STUB;
+	s->stub_kind = kind;
 	s->win_start = s->addr - pre;
 	s->win_len = (uint8_t)(pre + 2 + post);
 	s->pre_len = (uint8_t)pre;
@@ -447,6 +450,31 @@ static uint64_t analysis_end(const struct zp_funcs *f, const struct zp_site *s)
 	return end;
 }
 
+/*
+ * A thread that unmaps its own stack and then exits (musl's __unmapself:
+ * `munmap(stack); exit(0)`, straight-line, no stack in between) reaches its
+ * exit site with no stack for `call *%rax` to push on.  Such an exit site
+ * gets a stub that moves to a stack of the runtime's first.
+ */
+static int exit_without_stack(const struct walk *w, size_t si)
+{
+	if (si == SIZE_MAX)
+		return 0;
+	long nr = known_number(w, si);
+	if (nr != __NR_exit && nr != __NR_exit_group)
+		return 0;
+	for (size_t i = si; i-- > 0;) {
+		const struct zp_insn *in = &w->insn[i];
+		if (in->flow != ZP_FLOW_NEXT || in->sp != ZP_SP_NONE || in->naccess)
+			return 0;   /* not straight-line, or it uses the stack */
+		if (in->kind == ZP_INSN_SYSCALL)
+			return known_number(w, i) == __NR_munmap;
+		if (is_target(w, w->insn[i + 1].addr) && i + 1 != si)
+			return 0;
+	}
+	return 0;
+}
+
 int zp_decide(const struct zp_elf *e, const struct zp_funcs *f, struct zp_decoder *d,
 	      struct zp_sites *sites)
 {
@@ -467,12 +495,22 @@ int zp_decide(const struct zp_elf *e, const struct zp_funcs *f, struct zp_decode
 		}
 		if (conflict) {
 			s->container = at;
-			const char *why = conflict > 0 ? plan_stub(&w, s) : "red zone: its code cannot be analysed";
+			const char *why = conflict > 0 ? plan_stub(&w, s, ZP_STUB_REDZONE) :
+				"red zone: its code cannot be analysed";
 			if (why) {
 				s->decision = ZP_SKIP;
 				s->reason = why;
 			} else {
 				s->reason = "red zone: jump to a stub that steps below it";
+			}
+		} else if (conflict == 0 && exit_without_stack(&w, index_of(&w, s->addr))) {
+			const char *why = plan_stub(&w, s, ZP_STUB_STACKLESS);
+			if (why) {
+				s->decision = ZP_SKIP;
+				s->reason = why;
+			} else {
+				s->reason = "exit after unmapping its stack: jump to a stub with a stack";
+				s->container = 0;
 			}
 		}
 	}

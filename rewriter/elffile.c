@@ -206,10 +206,16 @@ static int load_sections(struct zp_elf *e)
 	}
 	if (h->e_shentsize != sizeof(Elf64_Shdr))
 		return zp_error(e->path, "corrupt ELF header: e_shentsize is %u", h->e_shentsize);
+	/* Check the table against the file before asking libelf, which
+	 * reports a table that does not fit as no table at all. */
+	uint64_t raw = h->e_shnum ? h->e_shnum : 1;   /* 0: the count is in entry 0 */
+	if (!in_range(h->e_shoff, raw * sizeof(Elf64_Shdr), e->size))
+		return zp_error(e->path, "section header table lies outside the file (offset %#lx): truncated?",
+				(unsigned long)h->e_shoff);
 	if (elf_getshdrnum(e->elf, &e->shnum) != 0)
 		return zp_error(e->path, "corrupt section header table: %s", elf_errmsg(-1));
 	if (e->shnum == 0)
-		return 0;
+		return zp_error(e->path, "corrupt ELF header: a section header table with no entries");
 	if (e->shnum > 1000000 || !in_range(h->e_shoff, (uint64_t)e->shnum * sizeof(Elf64_Shdr), e->size))
 		return zp_error(e->path, "section header table lies outside the file");
 	if (elf_getshdrstrndx(e->elf, &e->shstrndx) != 0 || e->shstrndx >= e->shnum)

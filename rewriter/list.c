@@ -61,9 +61,12 @@ void zp_list_print(const struct zp_analysis *a, FILE *to)
 				 s->container);
 		else if (s->decision == ZP_PATCH)
 			snprintf(why, sizeof why, "%s (%s)", s->reason, s->func_source);
-		else if (s->decision == ZP_STUB)
+		else if (s->decision == ZP_STUB && s->stub_kind == ZP_STUB_REDZONE)
 			snprintf(why, sizeof why, "%s (data used at %#" PRIx64 "; moves %#" PRIx64 "..%#" PRIx64 ")",
 				 s->reason, s->container, s->win_start, s->win_start + s->win_len);
+		else if (s->decision == ZP_STUB)
+			snprintf(why, sizeof why, "%s (moves %#" PRIx64 "..%#" PRIx64 ")",
+				 s->reason, s->win_start, s->win_start + s->win_len);
 		else if (s->container)
 			snprintf(why, sizeof why, "%s (at %#" PRIx64 ")", s->reason, s->container);
 		else

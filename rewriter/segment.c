@@ -203,12 +203,19 @@ static int plan_layout(const struct zp_elf *e, const struct zp_blob *blob,
 
 /* Write the stubs of red-zone sites and the jumps to them; the address of
  * each stub's call *%rax goes to calls[] in site order. */
-static int fill_stubs(const struct zp_elf *e, const struct zp_sites *sites, const struct plan *pl,
-		      struct zp_image *im, uint64_t *calls)
+static int fill_stubs(const struct zp_elf *e, const struct zp_blob *blob, const struct zp_sites *sites,
+		      const struct plan *pl, struct zp_image *im, uint64_t *calls)
 {
 	if (pl->stub_seg < 0)
 		return 0;
 	const struct newseg *ss = &pl->seg[pl->stub_seg];
+	/* The runtime's data, as linked in this output (stub.h). */
+	struct zp_stub_env env;
+	uint64_t counter, stacks;
+	if (zp_blob_symbol(blob, "zp_exit_counter", &counter) || zp_blob_symbol(blob, "zp_exit_stacks", &stacks))
+		ZP_BUG("the runtime lacks its exit stacks");
+	env.exit_counter = pl->seg[2].vaddr + (counter - blob->data_vaddr);
+	env.exit_stacks = pl->seg[2].vaddr + (stacks - blob->data_vaddr);
 	uint64_t at = 0;
 	size_t n = 0;
 	for (size_t i = 0; i < sites->n; i++) {
@@ -223,7 +230,7 @@ static int fill_stubs(const struct zp_elf *e, const struct zp_sites *sites, cons
 		if (dist > INT32_MAX - 4096 || dist < INT32_MIN + 4096)
 			return zp_error(e->path, "the stub for the site at %#lx would be out of a jump's reach",
 					(unsigned long)s->addr);
-		calls[n++] = zp_stub_emit(s, e->bytes + woff, vaddr, im->buf + ss->offset + at);
+		calls[n++] = zp_stub_emit(s, e->bytes + woff, vaddr, &env, im->buf + ss->offset + at);
 		zp_stub_jump(s, im->buf + woff, vaddr);
 		at += align_up(zp_stub_size(s), 16);
 	}
@@ -465,7 +472,7 @@ int zp_segment_add(const struct zp_elf *e, const struct zp_blob *blob,
 	uint64_t *stub_calls = calloc(sites->n + 1, sizeof *stub_calls);
 	if (!stub_calls)
 		return zp_error(e->path, "out of memory");
-	if (fill_stubs(e, sites, &pl, im, stub_calls)) {
+	if (fill_stubs(e, blob, sites, &pl, im, stub_calls)) {
 		free(stub_calls);
 		return -1;
 	}

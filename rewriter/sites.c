@@ -50,12 +50,17 @@ static struct cursor *cursor_for(struct finder *fd, uint64_t start)
 	return c;
 }
 
+/* A sweep also notes an instruction boundary at least this far before the
+ * site (`anchor`), so that later stages decode from there, not from the
+ * start of a long stretch of code with no functions. */
+#define ANCHOR_DISTANCE 512
+
 /*
  * Decode from `start` up to `addr`.  sweep: an undecodable byte is skipped
  * (resynchronising like a disassembler) instead of ending the decoding.
  */
 static enum verdict decode_to(struct finder *fd, uint64_t start, uint64_t addr, int sweep,
-			      uint64_t *container, int *mnemonic)
+			      uint64_t *container, int *mnemonic, uint64_t *anchor)
 {
 	const struct zp_code *code = fd->code;
 	uint64_t code_end = code->addr + code->size;
@@ -63,7 +68,10 @@ static enum verdict decode_to(struct finder *fd, uint64_t start, uint64_t addr, 
 
 	if (c->pos > addr && c->last > addr)
 		*c = (struct cursor){ start, start, start, 0, 1 };   /* went past: restart */
+	*anchor = c->pos <= addr ? c->pos : start;   /* the cursor stands on a boundary */
 	while (c->pos < addr) {
+		if (c->pos + ANCHOR_DISTANCE <= addr)
+			*anchor = c->pos;
 		struct zp_insn in;
 		if (c->pos < code->addr || c->pos >= code_end)
 			return V_BAD;
@@ -90,12 +98,12 @@ static enum verdict decode_to(struct finder *fd, uint64_t start, uint64_t addr, 
 static void visit_func(const struct zp_func *f, void *arg)
 {
 	struct finder *fd = arg;
-	uint64_t container = 0;
+	uint64_t container = 0, anchor;
 	int mnemonic = 0;
 
 	if (f->start < fd->code->addr)
 		return;   /* starts outside this section: not a decoding start here */
-	switch (decode_to(fd, f->start, fd->cand, 0, &container, &mnemonic)) {
+	switch (decode_to(fd, f->start, fd->cand, 0, &container, &mnemonic, &anchor)) {
 	case V_BOUNDARY:
 		if (!fd->n_boundary++) {
 			fd->decode_start = f->start;
@@ -212,12 +220,13 @@ static void judge(struct finder *fd, const struct covered *cv, const struct zp_f
 	uint64_t start = covered_before(cv, addr);
 	if (start < fd->code->addr)
 		start = fd->code->addr;
-	uint64_t container = 0;
+	uint64_t container = 0, anchor;
 	int mnemonic = 0;
 	site->found = ZP_FOUND_SWEEP;
-	site->decode_start = start;
 	site->func_source = "sweep";
-	if (decode_to(fd, start, addr, 1, &container, &mnemonic) == V_BOUNDARY) {
+	enum verdict v = decode_to(fd, start, addr, 1, &container, &mnemonic, &anchor);
+	site->decode_start = anchor;
+	if (v == V_BOUNDARY) {
 		site->decision = ZP_PATCH;
 		site->reason = "linear sweep outside functions";
 	} else {

@@ -22,6 +22,11 @@ enum zp_site_found {
 	ZP_FOUND_SWEEP,      /* decoded by a linear sweep of code outside functions */
 };
 
+enum zp_stub_kind {
+	ZP_STUB_REDZONE,     /* steps below the red zone around the call */
+	ZP_STUB_STACKLESS,   /* an exit with no stack left: uses the runtime's */
+};
+
 enum zp_decision {
 	ZP_PATCH,            /* rewritten to call *%rax */
 	ZP_STUB,             /* red zone: a jump to a stub that steps below it first */
@@ -44,6 +49,7 @@ struct zp_site {
 	/* ZP_STUB: the bytes [win_start, win_start + win_len) (>= 5, the site
 	 * and whole instructions around it) become a jump to a stub that runs
 	 * the moved instructions with the call in the middle. */
+	enum zp_stub_kind stub_kind;
 	uint64_t win_start;
 	uint8_t win_len;
 	uint8_t pre_len;                 /* bytes before the site in the window */

@@ -14,6 +14,11 @@
  *     jmp  <back after the window>
  *
  * The rest of the window is filled with int3: nothing jumps there.
+ *
+ * A thread's exit after it unmapped its own stack (decide.c) has no stack for
+ * the call: its stub takes one of the runtime's exit stacks first (picked
+ * round-robin with an atomic counter; the exit never comes back), then
+ * `call *%rax`.
  */
 #ifndef ZP_STUB_H
 #define ZP_STUB_H
@@ -23,13 +28,19 @@
 
 #include "sites.h"
 
+/* Where the runtime's exit stacks are (link-time addresses in the output). */
+struct zp_stub_env {
+	uint64_t exit_counter;     /* uint64_t zp_exit_counter */
+	uint64_t exit_stacks;      /* ZP_EXIT_STACKS stacks of ZP_EXIT_STACK_SIZE bytes */
+};
+
 /* Bytes the stub for s takes. */
 size_t zp_stub_size(const struct zp_site *s);
 
 /* Write the stub for s, to be placed at `vaddr`, into out; `window` holds the
  * original bytes of s's window.  Returns the address of its call *%rax. */
 uint64_t zp_stub_emit(const struct zp_site *s, const unsigned char *window, uint64_t vaddr,
-		      unsigned char *out);
+		      const struct zp_stub_env *env, unsigned char *out);
 
 /* Overwrite s's window (at `window` in the output) with the jump to vaddr. */
 void zp_stub_jump(const struct zp_site *s, unsigned char *window, uint64_t vaddr);

@@ -46,6 +46,10 @@ void zp_slow_nr_init(int hooked)
 
 static struct zp_vfork_slot zp_vfork_slots[ZP_VFORK_SLOTS];
 
+/* Stacks for an exit whose thread unmapped its own (rewriter/stub.c). */
+__attribute__((used, aligned(16))) unsigned char zp_exit_stacks[ZP_EXIT_STACKS][ZP_EXIT_STACK_SIZE];
+__attribute__((used)) uint64_t zp_exit_counter;
+
 /* Read application memory without faulting on a bad pointer: the kernel
  * answers -EFAULT where a plain load would crash the process. */
 static long read_app(void *dst, const void *src, size_t len)
@@ -65,13 +69,14 @@ static uintptr_t site_sp(const struct zp_frame *f)
 	return (uintptr_t)f + sizeof *f + 128;
 }
 
-static enum zp_act classify(const struct zp_frame *f, long nr, const long *a)
+/* What kind of call: `stack` is an address on the stack the call is made on
+ * (to see whether a munmap removes it). */
+static enum zp_act classify(uintptr_t stack, long nr, const long *a)
 {
 	switch (nr) {
 	case __NR_munmap: {         /* munmap(addr, len) of the stack the call is on */
-		uintptr_t slot = site_sp(f) - 8;   /* where the return address is */
 		uintptr_t lo = (uintptr_t)a[0], len = (uintptr_t)a[1];
-		return slot >= lo && slot - lo < len ? ZP_ACT_NOSTACK : ZP_ACT_DONE;
+		return stack >= lo && stack - lo < len ? ZP_ACT_NOSTACK : ZP_ACT_DONE;
 	}
 	case __NR_rt_sigreturn:
 		return ZP_ACT_SIGRETURN;
@@ -150,7 +155,7 @@ struct zp_action zp_dispatch(struct zp_frame *f)
 
 	/* entry.S (or signals.c) has checked that the call comes from a site. */
 	frame_to_call(f, &c);
-	enum zp_act act = classify(f, c.nr, c.args);
+	enum zp_act act = classify(site_sp(f) - 8 /* the return address */, c.nr, c.args);
 	if (zp_hooks.enter) {
 		long r = hook_enter(&c);
 		if (r != ZP_PASS) {
@@ -171,6 +176,14 @@ struct zp_action zp_dispatch(struct zp_frame *f)
 	if (zp_hooks.leave && !child)
 		a.result = hook_leave(&c, a.result);
 	return a;
+}
+
+long zp_forward(const struct zp_syscall *c)
+{
+	/* The calls entry.S must make itself are handed back (hook.h). */
+	if (classify((uintptr_t)__builtin_frame_address(0), c->nr, c->args) != ZP_ACT_DONE)
+		return ZP_PASS;
+	return zp_make_call(c);   /* with what the runtime keeps (SIGSEGV) */
 }
 
 long zp_make_call(const struct zp_syscall *c)

@@ -22,11 +22,6 @@ long zp_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
 	return zp_sys6(nr, a1, a2, a3, a4, a5, a6);
 }
 
-long zp_forward(const struct zp_syscall *c)
-{
-	return zp_make_call(c);   /* with what the runtime keeps (SIGSEGV) */
-}
-
 long zp_read_app(void *dst, const void *src, size_t len)
 {
 	struct { void *base; size_t len; } local = { dst, len }, remote = { (void *)src, len };

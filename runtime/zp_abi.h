@@ -64,6 +64,13 @@ struct zp_desc {
 	uint64_t reserved[4];
 };
 
+/* The runtime's stacks for an exit after a thread unmapped its own stack
+ * (rewriter/stub.c uses them from stubs; runtime/dispatch.c defines them as
+ * zp_exit_stacks and zp_exit_counter). */
+#define ZP_EXIT_STACKS 32
+#define ZP_EXIT_STACK_SHIFT 12
+#define ZP_EXIT_STACK_SIZE (1 << ZP_EXIT_STACK_SHIFT)
+
 /* One relocation of an embedded hook: *(uint64_t *)(where + bias) = value + bias. */
 struct zp_reloc {
 	uint64_t where;

@@ -134,8 +134,12 @@ static inline long zp_syscall5(long nr, long a1, long a2, long a3, long a4, long
 long zp_read_app(void *dst, const void *src, size_t len);
 
 /* Make the call as it stands in *call (for zp_hook_enter to forward a call
- * and look at the result itself).  Not for calls that change the stack or the
- * process (clone, vfork, rt_sigreturn): return ZP_PASS for those. */
+ * and look at the result itself).  The few calls only the runtime can make
+ * (those that change the stack or the process: clone or clone3 with a new
+ * stack or shared memory, vfork, rt_sigreturn, a munmap of the stack the
+ * call is made on) are not made: zp_forward returns ZP_PASS for them, which
+ * the hook returns so that the runtime makes them ("return zp_forward(c);"
+ * is always right). */
 long zp_forward(const struct zp_syscall *call);
 
 /* Formatted output, a subset of printf: %d %i %u %x %X %o %c %s %p %%, the

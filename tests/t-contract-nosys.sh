@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# t-contract-nosys.sh - unknown system call numbers inside page 0 give -ENOSYS.
+#
+# A rewritten `syscall` is `call *%rax`: the number is the address called, in
+# the trampoline at address 0.  The kernel answers numbers it does not know
+# with -ENOSYS, and the rewritten program must too.  contract-numbers nosys
+# makes raw calls with 512, 1000 and 4095 (named), every number from 512 to
+# 4095 (the rest of page 0) and the unassigned gap 387-423, and prints what
+# came back; the rewritten program (no hook, and with the tcount hook making
+# the calls itself) must print the same and exit the same, for glibc static,
+# static-pie and musl.  A number whose entry point in the trampoline is broken
+# shows up as a crash or a different result.  (Negative numbers, numbers past
+# page 0 and the x32 bit are in t-contract-numbers.sh.)
+source "$TESTS/lib.sh"
+need_page0
+source "$TESTS/zptest.sh"
+
+build_test_hook tcount
+for f in $(flavours contract-numbers); do
+	orig=$(prog contract-numbers $f)
+	rw "$orig" "cn.$f" || continue
+	rw "$orig" "cn.$f.hooked" --hook tcount.so || continue
+	check_same "$f: nosys" "$orig" "./cn.$f" nosys
+	ZPT_FORWARD=1 check_same "$f with hook: nosys" "$orig" "./cn.$f.hooked" nosys
+done
+finish

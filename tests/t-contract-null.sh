@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# t-contract-null.sh - NULL pointers still fault in a rewritten program, and a
+# call into page 0 that is not a rewritten site makes no system call.
+#
+# The runtime maps its trampoline at address 0 (pages 0 and 1) and jump pages
+# near 0x2e2e2e2e.  contract-null does one bad thing per mode: load/store at
+# 0, at 8, at 0x1800 (page 1), load at 0x2e2e3000; call through a NULL
+# function pointer; `call *%rax` with rax = 0 from code that is not a
+# rewritten site; the same with rax = 231 (exit_group) and rdi = 42, with rax
+# = 1 (write of a message to stdout), `jmp *%rax` to 231, and a call to
+# 4096+39.  The original dies of SIGSEGV in every mode (checked: status 139);
+# the rewritten one (no hook, tcount hook) must die the same way with the same
+# (empty) output: exiting with status 42 or printing the message would mean a
+# system call was made for a NULL call.  (What a SIGSEGV handler would see is
+# compared in t-contract-null-siginfo.sh.)
+source "$TESTS/lib.sh"
+need_page0
+source "$TESTS/zptest.sh"
+
+build_test_hook tcount
+died_of_segv() { [ "$LAST_RC" = 139 ] || { echo "   original exited $LAST_RC, not 139" >&2; return 1; }; }
+for f in $(flavours contract-null); do
+	orig=$(prog contract-null $f)
+	rw "$orig" "cn.$f" || continue
+	rw "$orig" "cn.$f.hooked" --hook tcount.so || continue
+	for m in read0 write0 read8 read-page1 write-page1 read-jumps callnull call-rax0 call-exit call-write jmp-exit call-page1; do
+		check_same "$f: $m" "$orig" "./cn.$f" $m
+		check "$f: $m: the original died of SIGSEGV" died_of_segv
+		ZPT_FORWARD=1 check_same "$f with hook: $m" "$orig" "./cn.$f.hooked" $m
+	done
+done
+finish

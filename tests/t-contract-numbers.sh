@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# t-contract-numbers.sh - system call numbers outside page 0: beyond 4095,
+# negative, with the x32 bit, with high bits set.
+#
+# The kernel looks only at the low 32 bits of rax, as a signed int: numbers it
+# does not know give -ENOSYS (negative ones, 4096 and up, the x32 bit when x32
+# is disabled), and getpid with bit 32 set is getpid.  A rewritten site calls
+# the address in rax, which for these lands outside the trampoline's page 0
+# (or in page 1, the trampoline's spill-over).  contract-numbers prints what
+# each raw call returns; the rewritten program must print the same and exit
+# the same (glibc static, static-pie, musl; no hook and tcount hook).
+# Modes of contract-numbers: page1 (4096-8191), big (8192 .. 2^32-1), negative
+# (-1 .. INT_MIN), noncanonical (bit 63 or bit 47 set: `call *%rax` faults on
+# the call instruction itself), x32 (0x40000000 | n), high32 (bit 32 set),
+# with-segv-handler (some of them after the program set its own SIGSEGV handler).
+# The runtime handles numbers outside the trampoline through its SIGSEGV
+# handler (runtime/signals.c); these checks are kept in a script of their own
+# so that a failure here is visible by itself.
+source "$TESTS/lib.sh"
+need_page0
+source "$TESTS/zptest.sh"
+
+build_test_hook tcount
+for f in $(flavours contract-numbers); do
+	orig=$(prog contract-numbers $f)
+	rw "$orig" "cn.$f" || continue
+	rw "$orig" "cn.$f.hooked" --hook tcount.so || continue
+	for m in page1 big negative noncanonical x32 high32 with-segv-handler; do
+		check_same "$f: $m" "$orig" "./cn.$f" $m
+		ZPT_FORWARD=1 check_same "$f with hook: $m" "$orig" "./cn.$f.hooked" $m
+	done
+done
+finish

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# t-contract-registers.sh - a rewritten system call preserves every register
+# the kernel preserves.
+#
+# contract-registers (samples/programs/contract-registers-asm.S, commented line
+# by line, and its driver contract-registers.c) plants known values in every
+# general register (rdi, rsi, rdx, r10, r8, r9 too), rflags (four patterns of
+# CF PF AF ZF SF DF OF, DF=1 included), x87 (eight loaded values and a
+# non-default control word), MXCSR, xmm0-15, ymm0-15, zmm0-31 and k0-7 (as far
+# as the CPU has them), makes one raw system call (numbers that succeed, fail,
+# and -ENOSYS ones at other trampoline offsets: 400, 512, 1000, 4095) and
+# compares everything before and after, except rax (the result), rcx and r11.
+# Two more variants also keep canaries in the red zone (-16 to -128) across
+# the call (getpid and 512): sites the rewriter sends through a red-zone stub.
+# It exits 1 and names what changed.
+# Checked, for each build (glibc static, static-pie, musl):
+#   1. self-test: the ORIGINAL program passes, and fails when told to damage
+#      one register after the call (corrupt=NAME, for every kind of register
+#      it checks): the comparison really sees each of them;
+#   2. the call sites in the asm are ones zprewrite patches (else 3-5 prove
+#      nothing): the plain one in place, the red-zone ones through stubs;
+#   3. rewritten, no hook: passes, same output as the original;
+#   4. rewritten with a general-registers hook (tcount, making the calls
+#      itself through the helpers): passes;
+#   5. rewritten with a hook that USES vector and x87 registers (tests/hooks/
+#      vector.c, built without -mgeneral-regs-only, with -mavx2, and
+#      overwriting ymm/zmm/k/x87/MXCSR on every call): zprewrite must notice
+#      and the runtime must save and restore that state: passes, and the hook
+#      ran (its count file);
+#   6. negative control: a hook that clobbers ymm0-15 with code zprewrite
+#      cannot see (tests/hooks/hiddenvec.c, generated at run time) makes the
+#      rewritten program FAIL: proof that step 5 would catch a runtime that
+#      does not save the state.  Also the rewritten program with corrupt=...
+#      fails, so the checks work through the runtime too.
+source "$TESTS/lib.sh"
+need_page0
+source "$TESTS/zptest.sh"
+
+build_test_hook tcount
+build_test_hook hiddenvec
+vector=0
+if grep -qw avx2 /proc/cpuinfo; then
+	build_test_hook vector --vector -mavx2
+	vector=1
+else
+	echo "-- no AVX2: the vector-hook checks are skipped"
+fi
+
+expect_fail() { # label program args...: must exit 1 (3 = not on this CPU)
+	local label=$1; shift
+	selected "$label" || return 0
+	run_t corrupt "$@"
+	case $RUN_RC in
+	1) good "$label (detected: $(grep -m1 -o 'CHANGED:.*' corrupt.out | cut -c1-60))" ;;
+	3) echo "skip $label: $(head -n 1 corrupt.out)" ;;
+	*) bad "$label" "expected exit 1 (registers changed), got $RUN_RC"; sed 's/^/   /' corrupt.out | tail -3 >&2 ;;
+	esac
+}
+
+site_patched() { # program symbol decision-regex
+	local addr
+	addr=$(nm "$1" | awk -v s="$2" '$3 == s { print $1 }')
+	[ -n "$addr" ] || { echo "   no $2 symbol" >&2; return 1; }
+	addr=$(printf '0x%016x' $((16#$addr)))
+	local line; line=$("$ZPREWRITE" --list "$1" | grep "^$addr ")
+	echo "   $line" | cut -c1-150
+	[[ $line =~ $3 ]]
+}
+
+quiet() { "$@" >quiet.out 2>&1 || { tail -n 3 quiet.out | sed 's/^/   /' >&2; return 1; }; }
+
+vector_hook_ran() {
+	local n; n=$(awk '$1 == "vector-hook" { print $3 }' "$1" 2>/dev/null | tail -n 1)
+	echo "   vector hook calls: ${n:-none}"
+	[ "${n:-0}" -gt 100 ]
+}
+
+CORRUPTIONS="rbx rbp rdx rsi rdi r8 r9 r10 r12 r13 r14 r15 cf arith std cld xmm7 ymm3h zmm5h zmm20 k3 x87 fcw mxcsr redzone"
+
+for f in $(flavours contract-registers); do
+	orig=$(prog contract-registers $f)
+	check "$f: the original passes" quiet "$orig"
+	for c in $CORRUPTIONS; do
+		expect_fail "$f: self-test corrupt=$c" "$orig" "corrupt=$c"
+	done
+	check "$f: the plain call site is patched in place" site_patched "$orig" regtest_run_site " patch "
+	check "$f: the red-zone call sites are patched (through stubs)" \
+		site_patched "$orig" regtest_rz_39_site " (patch|stub) "
+	check "$f: the red-zone call sites are patched (through stubs) (2)" \
+		site_patched "$orig" regtest_rz_512_site " (patch|stub) "
+	rw "$orig" "cr.$f" || continue
+	rw "$orig" "cr.$f.tcount" --hook tcount.so || continue
+	rw "$orig" "cr.$f.hiddenvec" --hook hiddenvec.so || continue
+	check_same "$f: rewritten, no hook" "$orig" "./cr.$f"
+	ZPT_FORWARD=1 check_same "$f: rewritten, tcount hook" "$orig" "./cr.$f.tcount"
+	for c in rdx cf std xmm7 redzone; do
+		expect_fail "$f: rewritten, corrupt=$c still detected" "./cr.$f" "corrupt=$c"
+	done
+	expect_fail "$f: negative control, hook clobbering ymm unseen: must fail" "./cr.$f.hiddenvec"
+	if [ $vector = 1 ]; then
+		rw "$orig" "cr.$f.vector" --hook vector.so || continue
+		rm -f "vcount.$f"
+		ZPT_COUNT_FILE=$PWD/vcount.$f check_same "$f: rewritten, hook using vector registers" "$orig" "./cr.$f.vector"
+		check "$f: the vector hook ran" vector_hook_ran "vcount.$f"
+	fi
+done
+finish

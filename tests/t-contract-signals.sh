@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# t-contract-signals.sh - the runtime contract for signals.
+#
+# contract-signals (samples/programs/contract-signals.c) has one mode per
+# behaviour, each printing deterministic lines and checking itself:
+#   handler-calls  handlers that make system calls, 2000 in a row;
+#   storm          5000 queued real-time signals sent by one thread to another
+#                  busy in system calls, then 1000 SIGALRMs from a 50 us timer;
+#   restart        SA_RESTART vs EINTR on a read from an empty pipe (libc and
+#                  raw), nanosleep's EINTR, SIGSTOP/SIGCONT around nanosleep
+#                  (the kernel's restart_syscall);
+#   altstack       SA_ONSTACK handlers making system calls on an 8 KiB
+#                  sigaltstack with a PROT_NONE guard page (5000 signals, 2000
+#                  of them from another thread), and a stack overflow caught
+#                  on it;
+#   sigreturn      rt_sigreturn of a context whose rax the handler changed,
+#                  sigsuspend;
+#   siglongjmp     out of handlers (also from a blocking read);
+#   segv           the program's own SIGSEGV handler (PROT_NONE page, left by
+#                  siglongjmp or repaired and returned from; sigaction reads
+#                  back what it set).
+# For each build (glibc static, static-pie, musl) the rewritten program must
+# behave exactly like the original (stdout, stderr, exit status), run
+#   - without a hook,
+#   - with the tcount test hook making every call itself (ZPT_FORWARD=1),
+#   - for the modes that use small stacks and nested calls (handler-calls,
+#     altstack), with the vector test hook, whose calls the runtime wraps in
+#     XSAVE/XRSTOR of the whole extended state on the stack -- on an 8 KiB
+#     alternate stack that is most of it.
+source "$TESTS/lib.sh"
+need_page0
+source "$TESTS/zptest.sh"
+
+build_test_hook tcount
+vector=0
+if grep -qw avx2 /proc/cpuinfo; then
+	build_test_hook vector --vector -mavx2
+	vector=1
+fi
+export ZPT_FORWARD=1
+
+for f in $(flavours contract-signals); do
+	orig=$(prog contract-signals $f)
+	rw "$orig" "cs.$f" || continue
+	rw "$orig" "cs.$f.hooked" --hook tcount.so || continue
+	[ $vector = 0 ] || rw "$orig" "cs.$f.vector" --hook vector.so || continue
+	for m in handler-calls storm restart altstack sigreturn siglongjmp segv; do
+		check_same "$f: $m" "$orig" "./cs.$f" "$m"
+		check_again "$f with hook: $m" "./cs.$f.hooked" "$m"
+		case $m in handler-calls|altstack)
+			[ $vector = 0 ] || check_again "$f with vector hook: $m" "./cs.$f.vector" "$m" ;;
+		esac
+	done
+done
+finish

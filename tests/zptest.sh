@@ -1,0 +1,144 @@
+# zptest.sh - helpers for the tests that run rewritten programs (sourced after
+# lib.sh by t-targets-*, t-busybox, t-hook-runs, t-contract-*, t-stress).
+#
+# These scripts run many independent checks; each check is reported on its
+# own ("ok   NAME" or "FAIL NAME: why", with a diff of the outputs) and the
+# script fails at the end if any check failed, so that one broken behaviour
+# does not hide the others.  Every run has a time limit (ZP_RUN_TIMEOUT,
+# default 60 s): a hang is a failure, not a stuck test suite.
+#
+#   prog NAME FLAVOUR        path of $BUILD/samples/NAME.FLAVOUR, or "" if that
+#                            build does not exist (musl-gcc missing)
+#   flavours                 static static-pie musl (those that exist for NAME)
+#   build_test_hook NAME [--vector] [CFLAGS...]
+#                            build tests/hooks/NAME.c into ./NAME.so; --vector
+#                            leaves out -mgeneral-regs-only
+#   rw IN OUT [zprewrite options]   rewrite, or record a failed check
+#   check_same NAME ORIG PATCHED [ARGS...]
+#                            run both (stdin from $STDIN or /dev/null, in the
+#                            current directory), compare exit status, stdout
+#                            and stderr; $ZPT_BETWEEN, if set, is eval'ed
+#                            between the two runs (e.g. to repoint a symlink)
+#   check_again NAME PATCHED [ARGS...]
+#                            the same against the original's run of the last
+#                            check_same (not run again)
+#   check NAME COMMAND...    a check that passes when COMMAND succeeds
+#   bad NAME WHY             record a failed check
+#   finish                   summary; exit 1 if any check failed
+# ZP_ONLY=REGEX runs only the checks whose names match (check_same, check).
+
+ulimit -c 0
+ZPT_FAILED=()
+ZPT_OK=0
+RUN_TIMEOUT=${ZP_RUN_TIMEOUT:-60}
+SAMPLES_DIR=$BUILD/samples
+
+[ -x "$ZPREWRITE" ] || fail "no zprewrite binary at $ZPREWRITE (build it first: make)"
+
+prog() {
+	local p=$SAMPLES_DIR/$1.$2
+	if [ -x "$p" ]; then echo "$p"; else echo ""; fi
+}
+
+flavours() {
+	local f out=""
+	[ -x "$SAMPLES_DIR/$1.static" ] || fail "$SAMPLES_DIR/$1.static is missing: build the test programs first (make sample-programs)"
+	for f in static static-pie musl; do
+		[ -x "$SAMPLES_DIR/$1.$f" ] && out="$out $f"
+	done
+	echo $out
+}
+
+selected() { [ -z "${ZP_ONLY:-}" ] || [[ $1 =~ $ZP_ONLY ]]; }
+
+bad() {
+	echo "FAIL $1: $2" >&2
+	ZPT_FAILED+=("$1")
+}
+
+good() {
+	echo "ok   $1"
+	ZPT_OK=$((ZPT_OK + 1))
+}
+
+build_test_hook() {
+	local name=$1; shift
+	local regs=-mgeneral-regs-only
+	if [ "${1:-}" = --vector ]; then regs=; shift; fi
+	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared -nostdlib -ffreestanding \
+		-fno-stack-protector $regs -fvisibility=hidden -fno-asynchronous-unwind-tables \
+		-I"$TESTS/../runtime/include" "$@" -o "$name.so" "$TESTS/hooks/$name.c" ||
+		fail "cannot build the test hook $name"
+}
+
+rw() {
+	local in=$1 out=$2; shift 2
+	if ! "$ZPREWRITE" -q "$@" "$in" "$out" 2>rw.err; then
+		bad "rewrite $(basename "$in")" "zprewrite $* $in $out failed: $(cat rw.err)"
+		return 1
+	fi
+}
+
+# run_t OUTPREFIX PROGRAM ARGS...: one run, with a time limit; sets RUN_RC.
+run_t() {
+	local o=$1; shift
+	set +e
+	timeout -k 5 "$RUN_TIMEOUT" "$@" <"${STDIN:-/dev/null}" >"$o.out" 2>"$o.err"
+	RUN_RC=$?
+	set -e
+}
+
+check_same() {
+	local name=$1 a=$2; shift 2
+	selected "$name" || return 0
+	run_t orig "$a" "${@:2}"
+	LAST_RC=$RUN_RC
+	[ -z "${ZPT_BETWEEN:-}" ] || eval "$ZPT_BETWEEN"
+	compare_with_orig "$name" "$@"
+}
+
+# check_again NAME PATCHED [ARGS...]: like check_same, against the original's
+# run of the previous check_same (same arguments), without running it again.
+check_again() {
+	local name=$1
+	selected "$name" || return 0
+	shift
+	compare_with_orig "$name" "$@"
+}
+
+compare_with_orig() { # name patched args...: orig.out/orig.err/LAST_RC hold the original's run
+	local name=$1 b=$2; shift 2
+	local ra=$LAST_RC rb why=""
+	run_t patched "$b" "$@"; rb=$RUN_RC
+	[ $rb -eq 124 ] && why="patched run timed out after ${RUN_TIMEOUT}s; "
+	local sig=""
+	[ $rb -le 128 ] || sig=" (signal $((rb - 128)))"
+	[ $ra -eq $rb ] || why="${why}exit status: original $ra, patched $rb$sig; "
+	cmp -s orig.out patched.out || why="${why}stdout differs; "
+	cmp -s orig.err patched.err || why="${why}stderr differs; "
+	if [ -n "$why" ]; then
+		bad "$name" "${why% ; }"
+		{
+			echo "   command: $b $*"
+			diff orig.out patched.out | head -15 | sed 's/^/   stdout| /'
+			diff orig.err patched.err | head -15 | sed 's/^/   stderr| /'
+		} >&2 || true
+	else
+		good "$name"
+	fi
+}
+
+check() {
+	local name=$1; shift
+	selected "$name" || return 0
+	if "$@"; then good "$name"; else bad "$name" "failed: $*"; fi
+}
+
+finish() {
+	echo "-- $ZPT_OK checks passed, ${#ZPT_FAILED[@]} failed"
+	if [ ${#ZPT_FAILED[@]} -gt 0 ]; then
+		printf 'failed: %s\n' "${ZPT_FAILED[@]}"
+		exit 1
+	fi
+	exit 0
+}
