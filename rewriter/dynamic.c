@@ -7,8 +7,7 @@
 #include "dynamic.h"
 #include "warn.h"
 
-/* The dynamic section's entries, from PT_DYNAMIC, up to DT_NULL. */
-static int read_dynamic(const struct zp_elf *e, Elf64_Dyn **out, size_t *n)
+int zp_dynamic_entries(const struct zp_elf *e, Elf64_Dyn **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -67,7 +66,7 @@ int zp_dynamic_needed(const struct zp_elf *e, void (*fn)(const char *name, void 
 	uint64_t size = 0;
 
 	*rpath = *runpath = NULL;
-	if (read_dynamic(e, &d, &n))
+	if (zp_dynamic_entries(e, &d, &n))
 		return -1;
 	const char *strs = d ? dynstr_of(e, d, n, &size) : NULL;
 	/* The paths first: linkers write them after the NEEDED entries, and
@@ -104,7 +103,7 @@ int zp_dynedit_prepare(const struct zp_elf *e, struct zp_dynedit *de)
 	de->dynstr = de->dynamic = NULL;
 	if (!de->search)
 		return 0;
-	if (read_dynamic(e, &d, &n))
+	if (zp_dynamic_entries(e, &d, &n))
 		return -1;
 	if (!d)
 		return zp_error(e->path, "has no dynamic section to add a library path to");

@@ -28,6 +28,10 @@ struct zp_dynedit {
 	size_t strtab_entry;       /* index of DT_STRTAB in it */
 };
 
+/* The dynamic section's entries (from PT_DYNAMIC, up to DT_NULL) in a new
+ * array the caller frees; NULL and 0 if there is none. */
+int zp_dynamic_entries(const struct zp_elf *e, Elf64_Dyn **out, size_t *n);
+
 /* Read the object's dynamic section and build the new tables. */
 int zp_dynedit_prepare(const struct zp_elf *e, struct zp_dynedit *d);
 void zp_dynedit_free(struct zp_dynedit *d);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "dynamic.h"
 #include "embed.h"
 #include "warn.h"
 
@@ -31,36 +32,32 @@ struct dyninfo {
 
 static int read_dynamic(const struct zp_elf *e, struct dyninfo *di)
 {
+	Elf64_Dyn *d;
+	size_t n;
+
 	memset(di, 0, sizeof *di);
 	di->pltrel_is_rela = 1;
-	for (size_t i = 0; i < e->phnum; i++) {
-		const GElf_Phdr *p = &e->phdrs[i];
-		if (p->p_type != PT_DYNAMIC)
-			continue;
-		const unsigned char *b = zp_elf_bytes_at(e, p->p_vaddr, p->p_filesz);
-		if (!b)
-			return zp_error(e->path, "corrupt hook: its dynamic section is not in the file");
-		for (size_t k = 0; k + sizeof(Elf64_Dyn) <= p->p_filesz; k += sizeof(Elf64_Dyn)) {
-			Elf64_Dyn d;
-			memcpy(&d, b + k, sizeof d);
-			switch (d.d_tag) {
-			case DT_NULL: k = p->p_filesz; break;
-			case DT_RELA: di->rela = d.d_un.d_ptr; break;
-			case DT_RELASZ: di->relasz = d.d_un.d_val; break;
-			case DT_JMPREL: di->jmprel = d.d_un.d_ptr; break;
-			case DT_PLTRELSZ: di->pltrelsz = d.d_un.d_val; break;
-			case DT_PLTREL: di->pltrel_is_rela = d.d_un.d_val == DT_RELA; break;
-			case DT_SYMTAB: di->symtab = d.d_un.d_ptr; break;
-			case DT_STRTAB: di->strtab = d.d_un.d_ptr; break;
-			case DT_STRSZ: di->strsz = d.d_un.d_val; break;
-			case DT_NEEDED: di->has_needed = 1; break;
-			case DT_TEXTREL: di->has_textrel = 1; break;
-			case DT_REL: case DT_RELSZ:
-				return zp_error(e->path, "hook uses REL relocations; x86-64 objects use RELA");
-			default: break;
-			}
+	if (zp_dynamic_entries(e, &d, &n))
+		return -1;
+	for (size_t k = 0; k < n; k++) {
+		switch (d[k].d_tag) {
+		case DT_RELA: di->rela = d[k].d_un.d_ptr; break;
+		case DT_RELASZ: di->relasz = d[k].d_un.d_val; break;
+		case DT_JMPREL: di->jmprel = d[k].d_un.d_ptr; break;
+		case DT_PLTRELSZ: di->pltrelsz = d[k].d_un.d_val; break;
+		case DT_PLTREL: di->pltrel_is_rela = d[k].d_un.d_val == DT_RELA; break;
+		case DT_SYMTAB: di->symtab = d[k].d_un.d_ptr; break;
+		case DT_STRTAB: di->strtab = d[k].d_un.d_ptr; break;
+		case DT_STRSZ: di->strsz = d[k].d_un.d_val; break;
+		case DT_NEEDED: di->has_needed = 1; break;
+		case DT_TEXTREL: di->has_textrel = 1; break;
+		case DT_REL: case DT_RELSZ:
+			free(d);
+			return zp_error(e->path, "hook uses REL relocations; x86-64 objects use RELA");
+		default: break;
 		}
 	}
+	free(d);
 	return 0;
 }
 
