@@ -12,8 +12,18 @@
  *              emulated by a SIGSYS handler
  *   sud        getpid trapped by Syscall User Dispatch and emulated by a
  *              SIGSYS handler
- * native, floor and floor-ind run for several system call numbers (a patched
- * build is later compared per number); the others run getpid only.
+ *   jit-native, jit-floor, jit-floor-ind
+ *              native, floor and floor-ind copied at run time into an
+ *              anonymous executable mapping: never rewritten, so in a
+ *              rewritten mech they are the unpatched reference measured in
+ *              the same process as the patched loops
+ *   libc-syscall, libc-getpid
+ *              getpid through the C library's syscall() and getpid()
+ *              functions: system call sites elsewhere in the file than the
+ *              loops' (a rewritten program looks each site up in a table)
+ * native, floor, floor-ind and the jit-* copies run for several system call
+ * numbers (a patched build is later compared per number); the others run
+ * getpid only.
  *
  * Every (mechanism, number) pair is one "item".  Items are calibrated once to
  * last about -t ms, then run round-robin for -r repetitions, the start of the
@@ -21,7 +31,8 @@
  * all of them alike.  The output is one line per item: median, min and max
  * ns/call over the repetitions, and the median of the per-repetition ratio and
  * difference against native for the same number (paired within a repetition,
- * so slow phases of the machine cancel out).
+ * so slow phases of the machine cancel out).  -a also writes every single
+ * repetition, for pairings across items or processes done by bench/report.py.
  *
  * Build: gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o mech mech.c mech_loops.S
  * See bench/README.md for how to read the table.
@@ -39,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -62,8 +74,12 @@
 /* mech_loops.S */
 typedef long loop_fn(long nr, long a1, long a2, long a3, unsigned long n);
 extern loop_fn zpb_loop_native, zpb_loop_floor, zpb_loop_floor_ind,
-	zpb_loop_cached;
+	zpb_loop_cached, zpb_loop_libc_syscall, zpb_loop_libc_getpid;
 extern long zpb_cached_value;
+/* The same kernel loops as a byte image in .rodata (see mech_loops.S). */
+extern const unsigned char zpb_jit_image[], zpb_jit_image_end[];
+extern const unsigned char zpb_jit_loop_native[], zpb_jit_loop_floor[],
+	zpb_jit_loop_floor_ind[];
 
 /* ---- system calls measured ---------------------------------------------- */
 
@@ -80,7 +96,9 @@ static char scratch[64];
  * Each one returns at once without side effects, so the loop measures the
  * entry/exit path plus a trivial body.  exit_group (231) is replaced by
  * getrandom of 0 bytes; 500 is above every real number (-ENOSYS), the case
- * a slide-based trampoline must still survive.
+ * a slide-based trampoline must still survive; 4000 is as well, far into a
+ * trampoline but still inside zprewrite's (0..8187); 100000 is outside it,
+ * where a rewritten program takes its fault path (SIGSEGV, then the call).
  */
 static struct sysc sysc_tab[] = {
 	{ 0, "read", -1, 0, 1, -EBADF },
@@ -89,6 +107,8 @@ static struct sysc sysc_tab[] = {
 	{ 110, "getppid", 0, 0, 0, 0 },
 	{ 318, "getrandom", 0, 0, 0, 0 },
 	{ 500, "nosys", 0, 0, 0, -ENOSYS },
+	{ 4000, "nosys-hi", 0, 0, 0, -ENOSYS },
+	{ 100000, "nosys-far", 0, 0, 0, -ENOSYS },
 };
 #define NSYSC (sizeof sysc_tab / sizeof sysc_tab[0])
 #define GETPID_IDX 2
@@ -117,10 +137,17 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
+/*
+ * Wall time by default.  -c: the thread's CPU time, which leaves out the
+ * time the thread spends descheduled while other jobs run on a shared
+ * machine (it still counts the kernel's work done for the thread).
+ */
+static clockid_t clock_id = CLOCK_MONOTONIC;
+
 static double now_ns(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock_id, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
@@ -217,6 +244,76 @@ static double run_cached(const struct sysc *s, unsigned long n)
 	return ns;
 }
 
+static double run_libc_syscall(const struct sysc *s, unsigned long n)
+{
+	long last;
+	double ns = time_loop(zpb_loop_libc_syscall, s, n, &last);
+	check_last("libc-syscall", s, last, s->expect);
+	return ns;
+}
+
+static double run_libc_getpid(const struct sysc *s, unsigned long n)
+{
+	long last;
+	double ns = time_loop(zpb_loop_libc_getpid, s, n, &last);
+	check_last("libc-getpid", s, last, s->expect);
+	return ns;
+}
+
+/* ---- 3b: the same loops copied at run time ---------------------------------- */
+
+/*
+ * The jit-* mechanisms run copies of the kernel loops made at run time in an
+ * anonymous mapping, so that no rewriter ever sees their `syscall`
+ * instructions.  The image is copied whole (its calls are relative, inside
+ * it) to the same offset in its page as zpb_loop_native has in .text, so the
+ * copies and the originals share their low 12 address bits and alignment.
+ */
+static loop_fn *jit_native, *jit_floor, *jit_floor_ind;
+
+static void jit_setup(void)
+{
+	size_t len = (size_t)(zpb_jit_image_end - zpb_jit_image);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t off = (uintptr_t)zpb_loop_native & (page - 1);
+	size_t map = (off + len + page - 1) / page * page;
+	unsigned char *m = mmap(NULL, map, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		die("jit: mmap: %s", strerror(errno));
+	memcpy(m + off, zpb_jit_image, len);
+	if (mprotect(m, map, PROT_READ | PROT_EXEC))
+		die("jit: mprotect: %s", strerror(errno));
+	/* Object pointer to function pointer: fine on every target of this file. */
+	jit_native = (loop_fn *)(void *)(m + off + (zpb_jit_loop_native - zpb_jit_image));
+	jit_floor = (loop_fn *)(void *)(m + off + (zpb_jit_loop_floor - zpb_jit_image));
+	jit_floor_ind =
+		(loop_fn *)(void *)(m + off + (zpb_jit_loop_floor_ind - zpb_jit_image));
+}
+
+static double run_jit(loop_fn *fn, const char *name, const struct sysc *s, unsigned long n)
+{
+	long last;
+	double ns = time_loop(fn, s, n, &last);
+	check_last(name, s, last, s->expect);
+	return ns;
+}
+
+static double run_jit_native(const struct sysc *s, unsigned long n)
+{
+	return run_jit(jit_native, "jit-native", s, n);
+}
+
+static double run_jit_floor(const struct sysc *s, unsigned long n)
+{
+	return run_jit(jit_floor, "jit-floor", s, n);
+}
+
+static double run_jit_floor_ind(const struct sysc *s, unsigned long n)
+{
+	return run_jit(jit_floor_ind, "jit-floor-ind", s, n);
+}
+
 /* ---- 4: ptrace ----------------------------------------------------------- */
 
 /*
@@ -240,6 +337,8 @@ static double run_ptrace(const struct sysc *s, unsigned long n)
 		if (ptrace(PTRACE_TRACEME, 0, 0, 0))
 			_exit(10);
 		r.want = getpid();
+		/* The cost is mostly the tracer's work: always wall time. */
+		clock_id = CLOCK_MONOTONIC;
 		raise(SIGSTOP);
 		r.ns = time_loop(zpb_loop_native, s, n, &r.last);
 		write_all(p[1], &r, sizeof r);
@@ -462,6 +561,12 @@ static const struct mech mechs[] = {
 	{ "ptrace", run_ptrace, 0, 300, "PTRACE_SYSCALL tracer, stop at entry and exit" },
 	{ "seccomp", run_seccomp, 0, 5000, "SECCOMP_RET_TRAP + SIGSYS handler" },
 	{ "sud", run_sud, 0, 5000, "Syscall User Dispatch + SIGSYS handler" },
+	{ "jit-native", run_jit_native, 1, 20000, "native, copied at run time (never rewritten)" },
+	{ "jit-floor", run_jit_floor, 1, 20000, "floor, copied at run time (never rewritten)" },
+	{ "jit-floor-ind", run_jit_floor_ind, 1, 20000,
+	  "floor-ind, copied at run time (never rewritten)" },
+	{ "libc-syscall", run_libc_syscall, 0, 20000, "the C library's syscall(SYS_getpid)" },
+	{ "libc-getpid", run_libc_getpid, 0, 20000, "the C library's getpid()" },
 };
 #define NMECH (sizeof mechs / sizeof mechs[0])
 
@@ -491,15 +596,23 @@ static double median(const double *v, int n)
 	return m;
 }
 
-/* Run the item twice briefly (the first run warms it up) and size it. */
+/*
+ * Run the item twice briefly (the first run warms it up) and size it.  A
+ * first run that already took longer than the target is enough: items that
+ * cost microseconds per call (a rewritten program's fault path) would
+ * otherwise spend most of the run calibrating.
+ */
 static unsigned long calibrate(struct item *it, double target_ns, double scale)
 {
 	unsigned long n = it->m->probe;
 	double best = 0;
 	for (int i = 0; i < 2; i++) {
-		double per = it->m->run(it->s, n) / n;
+		double t = it->m->run(it->s, n);
+		double per = t / n;
 		if (i == 0 || per < best)
 			best = per;
+		if (t > target_ns)
+			break;
 	}
 	double calls = target_ns / best * scale;
 	if (calls < 10)
@@ -547,13 +660,16 @@ static int find_sysc(const char *w)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mech [-r REPS] [-n SCALE] [-t MS] [-s NRS] [-m MECHS] [-o FILE] [MECH...]\n"
+		"usage: mech [-r REPS] [-n SCALE] [-t MS] [-s NRS] [-m MECHS] [-o FILE] [-a FILE]\n"
+		"            [MECH...]\n"
 		"  -r REPS   repetitions, run round-robin over all items (default 11)\n"
 		"  -n SCALE  multiply every item's calibrated call count (default 1)\n"
 		"  -t MS     calibrate each item to last about MS ms per repetition (default 100)\n"
 		"  -s NRS    system calls, by number or name, comma-separated (default all)\n"
 		"  -m MECHS  mechanisms, comma-separated, or as arguments (default all)\n"
 		"  -o FILE   write the table to FILE instead of stdout\n"
+		"  -a FILE   also write every repetition to FILE: mech nr syscall rep ns\n"
+		"  -c        time with the thread's CPU clock, not wall time (ptrace: wall)\n"
 		"  -l        list mechanisms and system calls\n");
 }
 
@@ -561,11 +677,11 @@ int main(int argc, char **argv)
 {
 	int reps = 11;
 	double scale = 1, target_ms = 100;
-	const char *out_path = NULL;
+	const char *out_path = NULL, *all_path = NULL;
 	unsigned char msel[NMECH] = { 0 }, ssel[NSYSC] = { 0 };
 	int any_m = 0, any_s = 0, opt;
 
-	while ((opt = getopt(argc, argv, "r:n:t:s:m:o:lh")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:t:s:m:o:a:clh")) != -1) {
 		switch (opt) {
 		case 'r': reps = atoi(optarg); break;
 		case 'n': scale = atof(optarg); break;
@@ -573,12 +689,14 @@ int main(int argc, char **argv)
 		case 's': parse_list(optarg, "system call", find_sysc, ssel); any_s = 1; break;
 		case 'm': parse_list(optarg, "mechanism", find_mech, msel); any_m = 1; break;
 		case 'o': out_path = optarg; break;
+		case 'a': all_path = optarg; break;
+		case 'c': clock_id = CLOCK_THREAD_CPUTIME_ID; break;
 		case 'l':
 			for (unsigned i = 0; i < NMECH; i++)
-				printf("mech %-10s %s%s\n", mechs[i].name, mechs[i].what,
+				printf("mech %-13s %s%s\n", mechs[i].name, mechs[i].what,
 				       mechs[i].all_nrs ? "" : " (getpid only)");
 			for (unsigned i = 0; i < NSYSC; i++)
-				printf("nr   %-10ld %s\n", sysc_tab[i].nr, sysc_tab[i].name);
+				printf("nr   %-13ld %s\n", sysc_tab[i].nr, sysc_tab[i].name);
 			return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -599,6 +717,7 @@ int main(int argc, char **argv)
 	if (out_path && !(out = fopen(out_path, "w")))
 		die("%s: %s", out_path, strerror(errno));
 	sysc_init();
+	jit_setup();
 
 	/* Items in output order: by mechanism, then by number. */
 	struct item items[NMECH * NSYSC];
@@ -647,11 +766,15 @@ int main(int argc, char **argv)
 	uname(&u);
 	fprintf(out,
 		"# zprewrite bench/mech: ns per system call, %d repetitions round-robin\n"
+		"# clock: %s\n"
 		"# kernel %s %s, %ld cpus online\n"
 		"# ratio, delta_ns: median over repetitions of (this / native) and\n"
 		"#   (this - native) for the same number, paired within each repetition\n"
-		"# mech       nr  syscall         calls reps  median_ns     min_ns     max_ns   ratio  delta_ns\n",
-		reps, u.release, u.machine, sysconf(_SC_NPROCESSORS_ONLN));
+		"# mech            nr  syscall         calls reps  median_ns     min_ns     max_ns   ratio  delta_ns\n",
+		reps,
+		clock_id == CLOCK_MONOTONIC ? "wall (CLOCK_MONOTONIC)"
+					    : "thread CPU time (CLOCK_THREAD_CPUTIME_ID), ptrace: wall",
+		u.release, u.machine, sysconf(_SC_NPROCESSORS_ONLN));
 	double *tmp = calloc(reps, sizeof *tmp);
 	if (!tmp)
 		die("out of memory");
@@ -662,7 +785,7 @@ int main(int argc, char **argv)
 			lo = it->ns[r] < lo ? it->ns[r] : lo;
 			hi = it->ns[r] > hi ? it->ns[r] : hi;
 		}
-		fprintf(out, "%-10s %4ld  %-10s %10lu %4d %10.2f %10.2f %10.2f", it->m->name,
+		fprintf(out, "%-13s %6ld  %-10s %10lu %4d %10.2f %10.2f %10.2f", it->m->name,
 			it->s->nr, it->s->name, it->calls, reps, median(it->ns, reps), lo, hi);
 		if (it->base) {
 			for (int r = 0; r < reps; r++)
@@ -676,6 +799,19 @@ int main(int argc, char **argv)
 		}
 	}
 	free(tmp);
+	if (all_path) {
+		FILE *all = fopen(all_path, "w");
+		if (!all)
+			die("%s: %s", all_path, strerror(errno));
+		fprintf(all, "# zprewrite bench/mech: ns per call, every repetition\n"
+			     "# mech nr syscall rep ns\n");
+		for (int i = 0; i < nitems; i++)
+			for (int r = 0; r < reps; r++)
+				fprintf(all, "%s %ld %s %d %.3f\n", items[i].m->name,
+					items[i].s->nr, items[i].s->name, r, items[i].ns[r]);
+		if (fclose(all))
+			die("%s: %s", all_path, strerror(errno));
+	}
 	for (int i = 0; i < nitems; i++)
 		free(items[i].ns);
 	if (out != stdout && fclose(out))

@@ -13,6 +13,19 @@
  * return the value of the last call (0 when n is 0), which mech.c checks so
  * that a loop that silently did something else cannot pass for fast.
  *
+ * The kernel loops (native, floor, floor-ind and their callee) are emitted
+ * twice by one macro: as code in .text, and as a byte image in .rodata that
+ * mech.c copies into an anonymous executable mapping at run time (the jit-*
+ * mechanisms).  A rewriter patches only executable sections of the file, so
+ * in a rewritten mech the .text loops take the patched path while the copies
+ * still run the raw `syscall`: the unpatched reference, measured in the same
+ * process as the patched loops.  Both instances are position-independent
+ * (calls and lea stay inside the block) and start 64-byte aligned.  Their
+ * padding is asked for as nops (0x90) because the assembler pads a data
+ * section with zeros, which the copy would execute; in .text it writes long
+ * nops instead.  So the copies differ from .text only in how their padding
+ * nops are encoded; the instructions of every loop iteration are the same.
+ *
  * Registers during the loop: nr in %r9 and the count in %r8, because the
  * kernel preserves every register across `syscall` except %rax, %rcx and
  * %r11; the arguments are in %rdi, %rsi, %rdx, %r10 for the same reason and
@@ -33,19 +46,25 @@
 	jz	2f
 .endm
 
+/*
+ * KERNEL_LOOPS prefix, type: the loops that enter the kernel, and the callee
+ * of the floor loops, with every symbol named prefix + the usual name.
+ */
+.macro KERNEL_LOOPS p, t
+
 /* 1. native: the raw instruction, as an unpatched program executes it. */
-	.globl	zpb_loop_native
-	.type	zpb_loop_native, @function
-	.p2align 6
-zpb_loop_native:
+	.globl	\p\()loop_native
+	.type	\p\()loop_native, \t
+	.p2align 6, 0x90
+\p\()loop_native:
 	LOOP_ENTRY
-	.p2align 4
+	.p2align 4, 0x90
 1:	mov	%r9, %rax
 	syscall
 	dec	%r8
 	jnz	1b
 2:	ret
-	.size	zpb_loop_native, . - zpb_loop_native
+	.size	\p\()loop_native, . - \p\()loop_native
 
 /*
  * 2. floor: the same system call one direct `call` away.  A rewritten site
@@ -53,39 +72,51 @@ zpb_loop_native:
  * return right after a kernel transition is what costs (see REFERENCE.md),
  * so no pass-through hook can be cheaper than this.
  */
-	.globl	zpb_loop_floor
-	.type	zpb_loop_floor, @function
-	.p2align 6
-zpb_loop_floor:
+	.globl	\p\()loop_floor
+	.type	\p\()loop_floor, \t
+	.p2align 6, 0x90
+\p\()loop_floor:
 	LOOP_ENTRY
-	.p2align 4
+	.p2align 4, 0x90
 1:	mov	%r9, %rax
-	call	zpb_syscall_ret
+	call	\p\()syscall_ret
 	dec	%r8
 	jnz	1b
 2:	ret
-	.size	zpb_loop_floor, . - zpb_loop_floor
+	.size	\p\()loop_floor, . - \p\()loop_floor
 
 /*
  * 2b. floor-ind: as floor, but through an indirect call, which is what a
  * rewritten site (`call *%rax`) executes.  %rax holds the number, so the
  * target goes in %rbx (callee-saved, hence the push/pop outside the loop).
  */
-	.globl	zpb_loop_floor_ind
-	.type	zpb_loop_floor_ind, @function
-	.p2align 6
-zpb_loop_floor_ind:
+	.globl	\p\()loop_floor_ind
+	.type	\p\()loop_floor_ind, \t
+	.p2align 6, 0x90
+\p\()loop_floor_ind:
 	push	%rbx
-	lea	zpb_syscall_ret(%rip), %rbx
+	lea	\p\()syscall_ret(%rip), %rbx
 	LOOP_ENTRY
-	.p2align 4
+	.p2align 4, 0x90
 1:	mov	%r9, %rax
 	call	*%rbx
 	dec	%r8
 	jnz	1b
 2:	pop	%rbx
 	ret
-	.size	zpb_loop_floor_ind, . - zpb_loop_floor_ind
+	.size	\p\()loop_floor_ind, . - \p\()loop_floor_ind
+
+/* The callee of the floor loops, on its own cache line. */
+	.p2align 6, 0x90
+	.globl	\p\()syscall_ret
+	.type	\p\()syscall_ret, \t
+\p\()syscall_ret:
+	syscall
+	ret
+	.size	\p\()syscall_ret, . - \p\()syscall_ret
+.endm
+
+	KERNEL_LOOPS zpb_, @function
 
 /*
  * 3. cached: a plain call to a function that returns a stored value and
@@ -105,20 +136,91 @@ zpb_loop_cached:
 2:	ret
 	.size	zpb_loop_cached, . - zpb_loop_cached
 
-/* The callees, on their own cache lines, away from the loops. */
-	.p2align 6
-	.type	zpb_syscall_ret, @function
-zpb_syscall_ret:
-	syscall
-	ret
-	.size	zpb_syscall_ret, . - zpb_syscall_ret
-
 	.p2align 6
 	.type	zpb_cached_ret, @function
 zpb_cached_ret:
 	mov	zpb_cached_value(%rip), %rax
 	ret
 	.size	zpb_cached_ret, . - zpb_cached_ret
+
+/*
+ * 3b. libc-syscall, libc-getpid: the C library's own functions, syscall(nr,
+ * a1, a2, a3) and getpid(), called in a loop.  Their `syscall` instructions
+ * are the C library's, at other addresses than the loops above, which
+ * matters for a rewritten mech: the runtime looks every site up in a table.
+ * The loop state lives in callee-saved registers (five pushes: the stack
+ * stays 16-byte aligned at each call).
+ */
+	.globl	zpb_loop_libc_syscall
+	.type	zpb_loop_libc_syscall, @function
+	.p2align 6
+zpb_loop_libc_syscall:
+	push	%rbx
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	mov	%rdi, %rbx
+	mov	%rsi, %r12
+	mov	%rdx, %r13
+	mov	%rcx, %r14
+	mov	%r8, %r15
+	xor	%eax, %eax
+	test	%r15, %r15
+	jz	2f
+	.p2align 4
+1:	mov	%rbx, %rdi
+	mov	%r12, %rsi
+	mov	%r13, %rdx
+	mov	%r14, %rcx
+	call	syscall@PLT
+	dec	%r15
+	jnz	1b
+2:	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbx
+	ret
+	.size	zpb_loop_libc_syscall, . - zpb_loop_libc_syscall
+
+	.globl	zpb_loop_libc_getpid
+	.type	zpb_loop_libc_getpid, @function
+	.p2align 6
+zpb_loop_libc_getpid:
+	push	%rbx
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	mov	%r8, %r15
+	xor	%eax, %eax
+	test	%r15, %r15
+	jz	2f
+	.p2align 4
+1:	call	getpid@PLT
+	dec	%r15
+	jnz	1b
+2:	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbx
+	ret
+	.size	zpb_loop_libc_getpid, . - zpb_loop_libc_getpid
+
+/*
+ * 4. The image of the kernel loops for the jit-* mechanisms: data, not code,
+ * so that no rewriter touches its `syscall` instructions (see the top).
+ * zpb_jit_image..zpb_jit_image_end is copied as one block.
+ */
+	.section .rodata.zpb_jit, "a", @progbits
+	.p2align 6
+	.globl	zpb_jit_image
+zpb_jit_image:
+	KERNEL_LOOPS zpb_jit_, @object
+	.globl	zpb_jit_image_end
+zpb_jit_image_end:
 
 	.bss
 	.p2align 6

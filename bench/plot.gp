@@ -2,6 +2,8 @@
 # each mechanism, as grouped bars (median) with min..max error bars.
 #
 #   gnuplot -e "in='mech.txt'; out='mech.png'" bench/plot.gp
+#   (optional: title='...' replaces the first line of the title; bench/run.sh
+#   sets it for the plots of docs/performance.md)
 #
 # Input columns (see bench/README.md): 1 mech, 2 nr, 3 syscall, 4 calls,
 # 5 reps, 6 median_ns, 7 min_ns, 8 max_ns, 9 ratio, 10 delta_ns; lines
@@ -11,6 +13,7 @@
 
 if (!exists("in")) in = "mech.txt"
 if (!exists("out")) out = "mech.png"
+if (!exists("title")) title = "Cost of one system call, by number and mechanism"
 
 # gnuplot cannot collect distinct values by itself; awk does it once.
 data  = "awk '!/^#/ && NF >= 8' '" . in . "'"
@@ -49,7 +52,7 @@ if (uselog) {
 
 set terminal pngcairo size 1200, 700 font "DejaVu Sans,10"
 set output out
-set title sprintf("Cost of one system call, by number and mechanism\nmedian of %d repetitions, error bars min..max", reps)
+set title sprintf("%s\nmedian of %d repetitions, error bars min..max", title, reps)
 set xlabel "system call"
 set xrange [0.4 : N + 0.6]
 set xtics nomirror scale 0

@@ -9,7 +9,7 @@ set -euo pipefail
 
 build_pkgs="gcc make pkg-config libelf-dev libdw-dev libzydis-dev binutils-dev musl-tools"
 test_pkgs="busybox-static elfutils file strace sqlite3 python3 libcap2-bin"
-bench_pkgs="hyperfine redis-server redis-tools gnuplot-nox strace"
+bench_pkgs="hyperfine redis-server redis-tools gnuplot-nox strace linux-perf"
 
 want=""
 for set in "$@"; do
