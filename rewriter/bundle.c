@@ -474,12 +474,14 @@ int zp_bundle(const char *dir, const char *program, const char *const *extra, si
 	}
 	/* Library paths: the bundle's absolute directory too, since the loader
 	 * ignores $ORIGIN in secure mode (setuid or file capabilities). */
-	char interp[PATH_MAX + 64], exe_search[2 * PATH_MAX], lib_search[2 * PATH_MAX];
+	char interp[PATH_MAX + 64], exe_search[2 * PATH_MAX], lib_search[2 * PATH_MAX], libdir[PATH_MAX + 8];
 	pathf(exe_search, sizeof exe_search, "$ORIGIN/lib:%s/lib", absdir);
 	pathf(lib_search, sizeof lib_search, "$ORIGIN:%s/lib", absdir);
+	pathf(libdir, sizeof libdir, "%s/lib", absdir);
 	for (size_t i = 0; i < b.n; i++) {
 		struct zp_options oo = *o;
 		const struct object *ob = &b.obj[i];
+		oo.needed_dir = libdir;
 		if (i == 0) {
 			pathf(path, sizeof path, "%s/%s", tmp, ob->name);
 			if (b.interp_path) {

@@ -1,6 +1,7 @@
 /*
  * dynamic.c - read and edit the dynamic section (see dynamic.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,8 +116,9 @@ int zp_dynedit_prepare(const struct zp_elf *e, struct zp_dynedit *de)
 	}
 	/* The new strings: our directories before the old path (RUNPATH, or
 	 * RPATH if there is no RUNPATH: the loader ignores RPATH then), and
-	 * the file names of NEEDED entries given as paths (the bundle has them
-	 * in its library directory). */
+	 * the NEEDED names as paths into the bundle's library directory, so
+	 * that the loader opens each at once instead of searching its way
+	 * through the library path (and its hardware-capability directories). */
 	int64_t rp = find_tag(d, n, DT_RUNPATH);
 	if (rp < 0)
 		rp = find_tag(d, n, DT_RPATH);
@@ -128,8 +130,8 @@ int zp_dynedit_prepare(const struct zp_elf *e, struct zp_dynedit *de)
 	size_t add = strlen(de->search) + (old && *old ? 1 + strlen(old) : 0) + 1;
 	for (size_t i = 0; i < n; i++) {
 		const char *nd = d[i].d_tag == DT_NEEDED ? str_at(strs, size, d[i].d_un.d_val) : NULL;
-		if (nd && strchr(nd, '/'))
-			add += strlen(strrchr(nd, '/') + 1) + 1;
+		if (nd && de->needed_dir)
+			add += strlen(de->needed_dir) + 1 + strlen(strrchr(nd, '/') ? strrchr(nd, '/') + 1 : nd) + 1;
 	}
 	de->dynstr_size = size + add;
 	de->dynstr = malloc(de->dynstr_size);
@@ -142,13 +144,20 @@ int zp_dynedit_prepare(const struct zp_elf *e, struct zp_dynedit *de)
 	}
 	memcpy(de->dynstr, strs, size);
 	char *end = (char *)de->dynstr + size;
-	for (size_t i = 0; i < n; i++) {
+	de->renamed_from = calloc(n + 1, sizeof *de->renamed_from);
+	de->renamed_to = calloc(n + 1, sizeof *de->renamed_to);
+	if (!de->renamed_from || !de->renamed_to) {
+		free(d);
+		return zp_error(e->path, "out of memory");
+	}
+	for (size_t i = 0; i < n && de->needed_dir; i++) {
 		const char *nd = d[i].d_tag == DT_NEEDED ? str_at(strs, size, d[i].d_un.d_val) : NULL;
-		if (!nd || !strchr(nd, '/'))
+		if (!nd)
 			continue;
+		de->renamed_from[de->nrenamed] = d[i].d_un.d_val;
+		de->renamed_to[de->nrenamed++] = (uint64_t)(end - (char *)de->dynstr);
 		d[i].d_un.d_val = (uint64_t)(end - (char *)de->dynstr);
-		strcpy(end, strrchr(nd, '/') + 1);
-		end += strlen(end) + 1;
+		end += sprintf(end, "%s/%s", de->needed_dir, strrchr(nd, '/') ? strrchr(nd, '/') + 1 : nd) + 1;
 	}
 	uint64_t path_off = (uint64_t)(end - (char *)de->dynstr);
 	strcpy(end, de->search);
@@ -184,9 +193,40 @@ void zp_dynedit_set_strtab(struct zp_dynedit *de, uint64_t vaddr)
 	d[de->strtab_entry].d_un.d_ptr = vaddr;
 }
 
+void zp_dynedit_patch(const struct zp_dynedit *de, const struct zp_elf *e, unsigned char *image)
+{
+	Elf64_Dyn *d;
+	size_t n;
+
+	if (!de->nrenamed || zp_dynamic_entries(e, &d, &n) || !d)
+		return;
+	int64_t vn = find_tag(d, n, DT_VERNEED), num = find_tag(d, n, DT_VERNEEDNUM);
+	uint64_t at = vn >= 0 ? d[vn].d_un.d_ptr : 0;
+	for (uint64_t k = 0; vn >= 0 && num >= 0 && k < d[num].d_un.d_val; k++) {
+		int64_t off = zp_elf_offset_of(e, at, sizeof(Elf64_Verneed));
+		if (off < 0)
+			break;   /* (elffile.c checked the file; a bad table is left alone) */
+		Elf64_Verneed v;
+		memcpy(&v, image + off, sizeof v);
+		for (size_t r = 0; r < de->nrenamed; r++)
+			if (v.vn_file == de->renamed_from[r]) {
+				v.vn_file = (Elf64_Word)de->renamed_to[r];
+				memcpy(image + off, &v, sizeof v);
+				break;
+			}
+		if (!v.vn_next)
+			break;
+		at += v.vn_next;
+	}
+	free(d);
+}
+
 void zp_dynedit_free(struct zp_dynedit *de)
 {
 	free(de->dynstr);
 	free(de->dynamic);
+	free(de->renamed_from);
+	free(de->renamed_to);
 	de->dynstr = de->dynamic = NULL;
+	de->renamed_from = de->renamed_to = NULL;
 }

@@ -20,12 +20,17 @@
 struct zp_dynedit {
 	const char *interp;        /* new PT_INTERP path, or NULL */
 	const char *search;        /* directories to search first ("$ORIGIN/lib"), or NULL */
+	const char *needed_dir;    /* with search: name every DT_NEEDED as a file here */
 	/* computed by zp_dynedit_prepare: */
 	unsigned char *dynstr;     /* the new .dynstr (NULL if unchanged) */
 	size_t dynstr_size;
 	unsigned char *dynamic;    /* the new .dynamic, to patch DT_STRTAB into */
 	size_t dynamic_size;
 	size_t strtab_entry;       /* index of DT_STRTAB in it */
+	/* NEEDED names that moved: version requirements (DT_VERNEED) name the
+	 * library with the same string, and must follow (zp_dynedit_patch). */
+	uint64_t *renamed_from, *renamed_to;   /* string offsets */
+	size_t nrenamed;
 };
 
 /* The dynamic section's entries (from PT_DYNAMIC, up to DT_NULL) in a new
@@ -38,6 +43,10 @@ void zp_dynedit_free(struct zp_dynedit *d);
 
 /* Point the new .dynamic's DT_STRTAB at where the new .dynstr was placed. */
 void zp_dynedit_set_strtab(struct zp_dynedit *d, uint64_t vaddr);
+
+/* In the output image (a copy of e's bytes at the same offsets), make the
+ * version requirements name the renamed libraries. */
+void zp_dynedit_patch(const struct zp_dynedit *d, const struct zp_elf *e, unsigned char *image);
 
 /* The object's DT_NEEDED names and search path, for resolving its
  * dependencies: calls fn for each NEEDED; *rpath and *runpath are set to

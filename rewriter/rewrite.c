@@ -60,7 +60,7 @@ int zp_rewrite_file(const char *in, const char *out, const struct zp_options *o)
 	struct zp_embed hook;   /* zeroed: freeing it is always safe */
 	struct zp_image im = { 0 };
 	struct zp_layout layout;
-	struct zp_dynedit dyn = { .interp = o->interp, .search = o->search };
+	struct zp_dynedit dyn = { .interp = o->interp, .search = o->search, .needed_dir = o->needed_dir };
 	struct stat st;
 	int have_hook = 0, rc = -1;
 

@@ -23,6 +23,7 @@ struct zp_options {
 	/* For bundles (bundle.c): */
 	const char *interp;    /* new PT_INTERP, or NULL */
 	const char *search;    /* library directories to search first, or NULL */
+	const char *needed_dir; /* with search: where every DT_NEEDED library is */
 };
 
 /* What the analysis of one file found. */

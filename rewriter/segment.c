@@ -488,6 +488,7 @@ int zp_segment_add(const struct zp_elf *e, const struct zp_blob *blob,
 		zp_dynedit_set_strtab(dyn, rs->vaddr + pl.dynstr_off);
 		memcpy(im->buf + pl.seg[pl.dyn_seg].offset, dyn->dynamic, dyn->dynamic_size);
 		move_dynamic_symbol(e, pl.seg[pl.dyn_seg].vaddr, im);
+		zp_dynedit_patch(dyn, e, im->buf);
 	}
 	if (hook) {
 		size_t first = 3 + (pl.stub_seg >= 0) + (pl.dyn_seg >= 0);

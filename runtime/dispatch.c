@@ -29,7 +29,8 @@ unsigned char zp_slow_nr[ZP_SLOW_NR_SIZE];
 
 /* Which numbers entry.S passes straight to the kernel (0) and which come
  * here (1): the calls it makes itself, rt_sigaction (signals.c keeps
- * SIGSEGV), and with a hook every call. */
+ * SIGSEGV), and with a hook every call.  The last entry also stands for
+ * the numbers above the table. */
 void zp_slow_nr_init(int hooked)
 {
 	for (int i = 0; i < ZP_SLOW_NR_SIZE; i++)

@@ -166,8 +166,9 @@ zp_entry:
 	mov	REDZONE_SKIP+8+16(%rsp), %r11	/* return address */
 	sub	$2, %r11			/* the site */
 	mov	zp_site_table(%rip), %rsi	/* struct zp_site_table */
-	imul	$-0x61c8864f, %r11, %rdx	/* hash (0x9e3779b1, sign-extended) */
-	mov	(%rsi), %ecx			/* shift */
+	movabs	$0x9e3779b97f4a7c15, %rdx	/* Fibonacci hashing: the top bits of */
+	imul	%r11, %rdx			/* site * 2^64/phi spread nearby sites */
+	mov	(%rsi), %ecx			/* shift = 64 - log2(slots) */
 	shr	%cl, %rdx			/* slot */
 1:	mov	16(%rsi,%rdx,8), %rcx		/* the site in that slot, or 0 */
 	cmp	%rcx, %r11
@@ -182,15 +183,24 @@ zp_entry:
 	/* A plain pass-through?  Not if a hook is installed or the call is one
 	 * entry.S makes itself (zp_slow_nr: 1 for those, for every number
 	 * when a hook is installed). */
-	cmp	$ZP_SLOW_NR_SIZE, %rax
-	jae	.Lslow
 	lea	zp_slow_nr(%rip), %rcx
+	cmp	$ZP_SLOW_NR_SIZE, %rax
+	jae	.Lhigh_nr
 	cmpb	$0, (%rcx,%rax)
 	jne	.Lslow
+.Lpass:
 	syscall					/* the runtime's own syscall instruction */
 	RESTORE_FLAGS
 	lea	8+REDZONE_SKIP(%rsp), %rsp	/* past the flags, back to the return address */
 	ret
+
+/* No real system call has such a number: straight to the kernel (for its
+ * -ENOSYS), unless a hook wants to see it (then the last byte of zp_slow_nr,
+ * no real number either, is set too). */
+.Lhigh_nr:
+	cmpb	$0, ZP_SLOW_NR_SIZE-1(%rcx)
+	je	.Lpass
+	jmp	.Lslow
 
 /* Not in the table: an object not seen yet (found by zp_site_discover, then
  * retried), or not a patched site at all: fault like a bad call. */

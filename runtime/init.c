@@ -108,6 +108,8 @@ static void start_hook(const struct zp_desc *d, uintptr_t bias, struct zp_proces
 	zp_hooks.leave = HOOK_FN(hook_leave);
 	zp_hooks.exit = HOOK_FN(hook_exit);
 	zp_hooks.xsave = !!(d->flags & ZP_DESC_HOOK_XSAVE);
+	if (zp_hooks.xsave)
+		zp_xsave_init();   /* cpuid: costly in a virtual machine, so only when needed */
 	if (zp_hooks.init) {
 		int r;
 		if (zp_hooks.xsave) {
@@ -175,7 +177,6 @@ void zp_init(unsigned long *sp)
 		zp_msg("too many rewritten objects in one process");
 		zp_fatal_exit(127);
 	}
-	zp_xsave_init();
 	zp_signals_init();
 	if (d->flags & ZP_DESC_HOOK)
 		start_hook(d, bias, &p);

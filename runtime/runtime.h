@@ -91,7 +91,7 @@ extern struct zp_hooks zp_hooks ZP_HIDDEN;
 
 /* sites.c: the process's table of patched sites, read by entry.S's fast
  * path: open addressing over absolute site addresses, slot =
- * (site * 0xffffffff9e3779b1) >> shift, next slot on collision, 0 = empty.
+ * (site * 0x9e3779b97f4a7c15) >> shift, next slot on collision, 0 = empty.
  * Published whole (the pointer changes, the table never does). */
 struct zp_site_table {
 	uint32_t shift;      /* 64 - log2(slots) */

@@ -185,11 +185,11 @@ void zp_signals_after_exec(void)
 void zp_signals_init(void)
 {
 	/* Start from what the program inherited (SIG_IGN survives exec). */
-	struct ksigaction old;
-	if (zp_sys4(__NR_rt_sigaction, SIGSEGV, 0, (long)&old, 8) == 0 &&
+	struct ksigaction ka = { (void *)on_segv, SA_SIGINFO | SA_ONSTACK | SA_NODEFER | ZP_SA_RESTORER,
+				 zp_restore_rt, 0 }, old;
+	if (zp_sys4(__NR_rt_sigaction, SIGSEGV, (long)&ka, (long)&old, 8) == 0 &&
 	    old.handler == (void *)SIG_IGN)
 		app_segv.handler = (void *)SIG_IGN;
-	install(on_segv, SA_SIGINFO | SA_ONSTACK | SA_NODEFER, 0);
 }
 
 /* rt_sigaction(SIGSEGV, act, oldact, size) from the application. */

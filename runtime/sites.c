@@ -35,7 +35,7 @@ const struct zp_site_table *zp_site_table;
 /* The table of no sites: every lookup ends at an empty slot. */
 static struct { struct zp_site_table t; uint64_t slots[2]; } empty_table;
 
-#define HASH_MULT 0xffffffff9e3779b1ull   /* entry.S: imul $-0x61c8864f */
+#define HASH_MULT 0x9e3779b97f4a7c15ull   /* 2^64 / golden ratio; entry.S uses it too */
 
 static void table_insert(struct zp_site_table *t, uint64_t site)
 {
@@ -44,6 +44,15 @@ static void table_insert(struct zp_site_table *t, uint64_t site)
 		i = (i + 1) & t->mask;
 	t->slots[i] = site;
 }
+
+/* The first table lives here, so that a program's start costs no system
+ * call for it; larger ones (more objects, dlopen) are mapped. */
+#define FIRST_TABLE_BITS 11
+static struct {
+	struct zp_site_table t;
+	uint64_t slots[1u << FIRST_TABLE_BITS];
+} first_table;
+static int first_table_used;
 
 /* Rebuild the process's site table with every object's sites (under the
  * lock).  At most a quarter full, so lookups rarely take a second probe. */
@@ -56,11 +65,18 @@ static int rebuild_table(int n)
 	while ((1ull << bits) < 4 * total)
 		bits++;
 	size_t size = sizeof(struct zp_site_table) + (8ull << bits);
-	long m = zp_sys6(__NR_mmap, 0, (long)size, 3 /* PROT_READ|WRITE */,
-			 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
-	if (zp_is_err(m))
-		return -1;
-	struct zp_site_table *t = (struct zp_site_table *)m;
+	struct zp_site_table *t;
+	long m = 0;
+	if (!first_table_used && bits <= FIRST_TABLE_BITS) {
+		first_table_used = 1;   /* never written again once published */
+		t = &first_table.t;
+	} else {
+		m = zp_sys6(__NR_mmap, 0, (long)size, 3 /* PROT_READ|WRITE */,
+			    0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
+		if (zp_is_err(m))
+			return -1;
+		t = (struct zp_site_table *)m;
+	}
 	t->shift = 64 - bits;
 	t->mask = (1ull << bits) - 1;
 	for (int i = 0; i < n; i++) {
@@ -69,8 +85,9 @@ static int rebuild_table(int n)
 		for (uint32_t k = 0; k < o->nsites; k++)
 			table_insert(t, o->lo + offs[k]);
 	}
-	zp_sys3(__NR_mprotect, m, (long)size, 1 /* PROT_READ */);
-	/* The old table stays mapped: a thread may still be reading it. */
+	if (m)
+		zp_sys3(__NR_mprotect, m, (long)size, 1 /* PROT_READ */);
+	/* The old table stays: a thread may still be reading it. */
 	__atomic_store_n(&zp_site_table, t, __ATOMIC_RELEASE);
 	return 0;
 }

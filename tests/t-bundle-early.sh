@@ -75,7 +75,9 @@ if command -v strace >/dev/null; then
 	# without the hook's open of its output file.
 	grep '^openat(' bundle.strace | grep -v "\"$ROOT/ls2.trace\"" | sed 's/^openat([^,]*, \("[^"]*"\).*/\1/' >s.paths
 	grep '^openat(' ls2.trace | sed 's/^openat([^,]*, \("[^"]*"\).*/\1/' >t.paths
-	[ "$(wc -l <s.paths)" -ge 10 ] || fail "strace saw only $(wc -l <s.paths) openat calls"
+	# (the loader opens the bundle's libraries by path: libselinux, libpcre2,
+	# libc, plus ld.so.preload and the directory listed)
+	[ "$(wc -l <s.paths)" -ge 4 ] || fail "strace saw only $(wc -l <s.paths) openat calls"
 	cmp -s s.paths t.paths || { diff s.paths t.paths | head >&2; fail "openat calls seen by strace are missing from the trace"; }
 else
 	note "no strace: part 2 skipped"
@@ -87,7 +89,9 @@ out=$(timeout "$T" lst/lib/ld-linux-x86-64.so.2 /bin/echo from-ld.so 2>echo.trac
 ZP_TRACE_FILE=$ROOT/ld.trace timeout "$T" lst/lib/ld-linux-x86-64.so.2 /bin/true || fail "traced loader as a command failed"
 grep -q '^openat(AT_FDCWD, "/bin/true", O_RDONLY|O_CLOEXEC) = ' ld.trace || fail "the loader's openat of /bin/true is not traced"
 timeout "$T" lst/lib/ld-linux-x86-64.so.2 --list lst/ls >ldd.out 2>&1 || fail "ld.so --list failed: $(cat ldd.out)"
-grep -q "libc.so.6 => .*lst/lib/libc.so.6" ldd.out || { cat ldd.out >&2; fail "ld.so --list does not resolve libc.so.6 in the bundle"; }
+# ("libc.so.6 => PATH" for a name found by searching, "PATH (...)" for a
+# DT_NEEDED given as a path, as bundles now name their libraries)
+grep -qE "libc.so.6 => .*lst/lib/libc.so.6|^[[:space:]]*/.*lst/lib/libc.so.6 \(" ldd.out || { cat ldd.out >&2; fail "ld.so --list does not resolve libc.so.6 in the bundle"; }
 
 # ---- 4. file capabilities (secure mode) -----------------------------------
 # `setcap cap_sys_rawio+ep DIR/PROGRAM` lets other users map page 0 (the
