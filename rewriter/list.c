@@ -75,7 +75,7 @@ void zp_list_print(const struct zp_analysis *a, FILE *to)
 			s->code->name, loc, decision_name(s->decision), why);
 	}
 	struct zp_site_counts c = zp_sites_count(&a->sites);
-	fprintf(to, "# summary: %zu sites: %zu patched (%zu through red-zone stubs), %zu skipped "
+	fprintf(to, "# summary: %zu sites: %zu patched (%zu through stubs), %zu skipped "
 		"(%zu found by linear sweep); %zu byte pairs inside other instructions\n",
 		c.sites, c.patched + c.stubs, c.stubs, c.skipped, c.by_sweep, c.not_insn);
 }

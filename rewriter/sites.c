@@ -20,6 +20,7 @@ struct cursor {
 	uint64_t last;           /* start of the instruction that ends at pos */
 	int last_mnemonic;
 	int used;
+	uint64_t anchor, anchor_next;   /* boundaries 1-2 ANCHOR_DISTANCEs behind pos */
 };
 
 #define NCURSORS 8
@@ -46,7 +47,7 @@ static struct cursor *cursor_for(struct finder *fd, uint64_t start)
 		if (fd->cur[i].used && fd->cur[i].start == start)
 			return &fd->cur[i];
 	struct cursor *c = &fd->cur[fd->next_victim++ % NCURSORS];
-	*c = (struct cursor){ start, start, start, 0, 1 };
+	*c = (struct cursor){ start, start, start, 0, 1, start, start };
 	return c;
 }
 
@@ -67,11 +68,12 @@ static enum verdict decode_to(struct finder *fd, uint64_t start, uint64_t addr, 
 	struct cursor *c = cursor_for(fd, start);
 
 	if (c->pos > addr && c->last > addr)
-		*c = (struct cursor){ start, start, start, 0, 1 };   /* went past: restart */
-	*anchor = c->pos <= addr ? c->pos : start;   /* the cursor stands on a boundary */
+		*c = (struct cursor){ start, start, start, 0, 1, start, start };   /* went past: restart */
 	while (c->pos < addr) {
-		if (c->pos + ANCHOR_DISTANCE <= addr)
-			*anchor = c->pos;
+		if (c->pos - c->anchor_next >= ANCHOR_DISTANCE) {
+			c->anchor = c->anchor_next;
+			c->anchor_next = c->pos;
+		}
 		struct zp_insn in;
 		if (c->pos < code->addr || c->pos >= code_end)
 			return V_BAD;
@@ -88,6 +90,7 @@ static enum verdict decode_to(struct finder *fd, uint64_t start, uint64_t addr, 
 		c->last_mnemonic = in.mnemonic;
 		c->pos += in.len;
 	}
+	*anchor = c->anchor;
 	if (c->pos == addr)
 		return V_BOUNDARY;
 	*container = c->last;
