@@ -120,6 +120,7 @@ struct walk {
 	struct zp_insn *insn;
 	struct state *in;
 	unsigned char *mark;     /* can reach the site / be reached from it */
+	size_t (*succ)[2];       /* the next instruction, the branch target (SIZE_MAX: none) */
 	size_t n, cap;
 };
 
@@ -156,9 +157,12 @@ static int decode_range(struct zp_decoder *d, const struct zp_code *code, uint64
 			if (ns)
 				w->in = ns;
 			unsigned char *nm = ns ? realloc(w->mark, cap) : NULL;
-			if (!nm)
+			if (nm)
+				w->mark = nm;
+			size_t (*nsu)[2] = nm ? realloc(w->succ, cap * sizeof *nsu) : NULL;
+			if (!nsu)
 				return -2;
-			w->mark = nm;
+			w->succ = nsu;
 			w->cap = cap;
 		}
 		struct zp_insn *in = &w->insn[w->n];
@@ -186,29 +190,31 @@ static size_t branch_index(const struct walk *w, const struct zp_insn *in)
 
 /* Propagate states through the code until nothing changes (repeated passes
  * in address order: loops settle in a few, because states only ever move
- * towards "less known"). */
+ * towards "less known").  Also records each instruction's successors. */
 static void propagate(struct walk *w)
 {
-	for (size_t i = 0; i < w->n; i++)
+	for (size_t i = 0; i < w->n; i++) {
+		const struct zp_insn *in = &w->insn[i];
 		w->in[i] = st_make(SP_BOTTOM, 0);
+		w->succ[i][0] = falls_through(in) && i + 1 < w->n ? i + 1 : SIZE_MAX;
+		w->succ[i][1] = branch_index(w, in);
+	}
 	if (!w->n)
 		return;
 	w->in[0] = st_make(SP_KNOWN, 0);
 	for (int round = 0, changed = 1; changed && round < 16; round++) {
 		changed = 0;
 		for (size_t i = 0; i < w->n; i++) {
-			const struct zp_insn *in = &w->insn[i];
-			struct state out = st_step(w->in[i], in);
+			struct state out = st_step(w->in[i], &w->insn[i]);
 			if (out.kind == SP_BOTTOM)
 				continue;
-			size_t next[2] = { falls_through(in) && i + 1 < w->n ? i + 1 : SIZE_MAX,
-					   branch_index(w, in) };
 			for (int k = 0; k < 2; k++) {
-				if (next[k] == SIZE_MAX)
+				size_t next = w->succ[i][k];
+				if (next == SIZE_MAX)
 					continue;
-				struct state j = st_join(w->in[next[k]], out);
-				if (!st_equal(&j, &w->in[next[k]])) {
-					w->in[next[k]] = j;
+				struct state j = st_join(w->in[next], out);
+				if (!st_equal(&j, &w->in[next])) {
+					w->in[next] = j;
 					changed = 1;
 				}
 			}
@@ -227,23 +233,20 @@ static void mark_paths(struct walk *w, size_t si)
 	from[si] = 3;
 	for (int changed = 1; changed;) {
 		changed = 0;
-		for (size_t i = 0; i < w->n; i++) {
-			const struct zp_insn *in = &w->insn[i];
-			size_t next[2] = { falls_through(in) && i + 1 < w->n ? i + 1 : SIZE_MAX,
-					   branch_index(w, in) };
+		for (size_t i = 0; i < w->n; i++)
 			for (int k = 0; k < 2; k++) {
-				if (next[k] == SIZE_MAX)
+				size_t next = w->succ[i][k];
+				if (next == SIZE_MAX)
 					continue;
-				if ((from[i] & 1) && !(from[next[k]] & 1)) {
-					from[next[k]] |= 1;
+				if ((from[i] & 1) && !(from[next] & 1)) {
+					from[next] |= 1;
 					changed = 1;
 				}
-				if ((from[next[k]] & 2) && !(from[i] & 2)) {
+				if ((from[next] & 2) && !(from[i] & 2)) {
 					from[i] |= 2;
 					changed = 1;
 				}
 			}
-		}
 	}
 }
 
@@ -292,7 +295,7 @@ static void note_access(struct below *b, const struct zp_insn *in, const struct 
 }
 
 /* 1: the function keeps data in the slot `call *%rax` would overwrite; *at
- * is the instruction that touches it. */
+ * is the instruction that touches it.  (propagate() has run on w.) */
 static int red_zone_conflict(struct walk *w, uint64_t site, uint64_t *at)
 {
 	struct below b = { .n = 0, .unplaced = 0 };
@@ -300,7 +303,6 @@ static int red_zone_conflict(struct walk *w, uint64_t site, uint64_t *at)
 
 	if (si == SIZE_MAX)
 		return -1;
-	propagate(w);
 	mark_paths(w, si);
 	struct state site_st = w->in[si];
 	for (size_t i = 0; i < w->n; i++)
@@ -481,12 +483,23 @@ int zp_decide(const struct zp_elf *e, const struct zp_funcs *f, struct zp_decode
 	struct walk w = { 0 };
 	int rc = 0;
 
+	/* Sites are sorted: consecutive ones in the same function share one
+	 * decoding and one propagation. */
+	uint64_t done_start = 0, done_end = 0;
+	int done_rc = -1;
 	for (size_t i = 0; i < sites->n; i++) {
 		struct zp_site *s = &sites->v[i];
 		if (s->decision != ZP_PATCH)
 			continue;
 		uint64_t end = analysis_end(f, s), at = 0;
-		int conflict = decode_range(d, s->code, s->decode_start, end, &w);
+		if (s->decode_start != done_start || end != done_end || done_rc == -2) {
+			done_start = s->decode_start;
+			done_end = end;
+			done_rc = decode_range(d, s->code, s->decode_start, end, &w);
+			if (done_rc == 0)
+				propagate(&w);
+		}
+		int conflict = done_rc;
 		if (conflict == 0)
 			conflict = red_zone_conflict(&w, s->addr, &at);
 		if (conflict == -2) {
@@ -517,5 +530,6 @@ int zp_decide(const struct zp_elf *e, const struct zp_funcs *f, struct zp_decode
 	free(w.insn);
 	free(w.in);
 	free(w.mark);
+	free(w.succ);
 	return rc;
 }
