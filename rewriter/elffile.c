@@ -440,6 +440,26 @@ const struct zp_symbol *zp_elf_symbol_at(const struct zp_elf *e, uint64_t addr)
 	return NULL;
 }
 
+uint64_t zp_elf_symbol_value(const struct zp_elf *e, const char *name)
+{
+	for (size_t i = 0; i < e->shnum; i++) {
+		const struct zp_section *s = &e->secs[i];
+		if ((s->shdr.sh_type != SHT_SYMTAB && s->shdr.sh_type != SHT_DYNSYM) ||
+		    s->shdr.sh_entsize != sizeof(Elf64_Sym))
+			continue;
+		Elf_Data *d = elf_getdata(elf_getscn(e->elf, i), NULL);
+		size_t n = d ? s->shdr.sh_size / sizeof(Elf64_Sym) : 0;
+		for (size_t k = 1; k < n; k++) {
+			GElf_Sym sym;
+			const char *sn;
+			if (gelf_getsym(d, (int)k, &sym) && sym.st_shndx != SHN_UNDEF &&
+			    (sn = elf_strptr(e->elf, s->shdr.sh_link, sym.st_name)) && !strcmp(sn, name))
+				return sym.st_value;
+		}
+	}
+	return 0;
+}
+
 uint64_t zp_elf_end_vaddr(const struct zp_elf *e)
 {
 	uint64_t end = 0;

@@ -73,6 +73,9 @@ const unsigned char *zp_elf_bytes_at(const struct zp_elf *e, uint64_t addr, uint
 /* The named function symbol containing addr (the closest start), or NULL. */
 const struct zp_symbol *zp_elf_symbol_at(const struct zp_elf *e, uint64_t addr);
 
+/* Value of a defined symbol of any type, from .dynsym or .symtab; 0 if none. */
+uint64_t zp_elf_symbol_value(const struct zp_elf *e, const char *name);
+
 /* One past the highest address of any PT_LOAD. */
 uint64_t zp_elf_end_vaddr(const struct zp_elf *e);
 

@@ -278,6 +278,9 @@ static void fill_r(const struct zp_elf *e, const struct zp_blob *blob, const str
 	d.site_end = site_end;
 	d.sites_vaddr = rs->vaddr + pl->sites_off;
 	d.nsites = (uint32_t)k;
+	/* A dynamic loader (it has no interpreter and defines _r_debug). */
+	if (!e->has_interp && e->ehdr.e_type == ET_DYN)
+		d.loader_r_debug = zp_elf_symbol_value(e, "_r_debug");
 	if (hook) {
 		uint64_t hb = pl->hook_base;
 		d.flags |= ZP_DESC_HOOK | (hook->uses_vector ? ZP_DESC_HOOK_XSAVE : 0);

@@ -173,6 +173,8 @@ void zp_init(unsigned long *sp)
 		return;   /* the runtime that owns it finds this object at its first call */
 	if (r.status != ZP_TRAMP_OK)
 		trampoline_failed(r);
+	if (d->loader_r_debug)
+		zp_sites_set_loader(d->loader_r_debug + bias);
 	if (zp_objects_add(d, bias)) {
 		zp_msg("too many rewritten objects in one process");
 		zp_fatal_exit(127);

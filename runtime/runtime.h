@@ -101,6 +101,7 @@ struct zp_site_table {
 };
 extern const struct zp_site_table *zp_site_table ZP_HIDDEN;
 int zp_site_discover(uintptr_t site) ZP_HIDDEN;
+void zp_sites_set_loader(uintptr_t r_debug) ZP_HIDDEN;
 void zp_sites_init(void) ZP_HIDDEN;
 
 /* dispatch.c: numbers entry.S must not pass straight through (1 = slow path) */

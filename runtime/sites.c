@@ -192,9 +192,12 @@ static int register_object(long pid, uintptr_t page, uintptr_t site)
 			first = ph[i].p_vaddr - ph[i].p_offset;
 			have_first = 1;
 		}
-	for (int i = 0; i < eh.e_phnum; i++) {
+	/* zprewrite's descriptor starts its read-only segment, above the
+	 * object's own: look from the top, at read-only segments only, so that
+	 * no page of code is touched (each read faults a page in). */
+	for (int i = eh.e_phnum; i-- > 0;) {
 		struct zp_desc d;
-		if (ph[i].p_type != PT_LOAD || ph[i].p_filesz < sizeof d)
+		if (ph[i].p_type != PT_LOAD || ph[i].p_filesz < sizeof d || ph[i].p_flags != PF_R)
 			continue;
 		uintptr_t at = page + (ph[i].p_vaddr - first);
 		if (peek(pid, &d, at, sizeof d) || zp_memcmp(d.magic, ZP_MAGIC, ZP_MAGIC_LEN))
@@ -213,15 +216,62 @@ static int register_object(long pid, uintptr_t page, uintptr_t site)
 	return 0;   /* the object is not rewritten */
 }
 
-/* Find and register the rewritten object that contains `site`: the nearest
- * ELF header below it. */
+/* The dynamic loader's list of loaded objects (glibc's struct r_debug and
+ * the public head of struct link_map), when the loader is the rewritten
+ * object that owns the trampoline. */
+struct r_debug_min {
+	int r_version;
+	const struct link_map_min *r_map;
+};
+struct link_map_min {
+	uintptr_t l_addr;
+	const char *l_name;
+	const void *l_ld;
+	const struct link_map_min *l_next, *l_prev;
+};
+static uintptr_t loader_r_debug;
+
+void zp_sites_set_loader(uintptr_t r_debug)
+{
+	loader_r_debug = r_debug;
+}
+
+/* Through the loader's list: each loaded object's ELF header is at its load
+ * bias (shared objects and position-independent programs start at 0).
+ * Reads go through the kernel: the list may be changing under us. */
+static int discover_listed(long pid, uintptr_t site)
+{
+	struct r_debug_min rd;
+	struct link_map_min lm;
+
+	if (peek(pid, &rd, loader_r_debug, sizeof rd))
+		return 0;
+	uintptr_t at = (uintptr_t)rd.r_map;
+	for (int guard = 0; at && guard < 4096; guard++, at = (uintptr_t)lm.l_next) {
+		if (peek(pid, &lm, at, sizeof lm))
+			return 0;
+		Elf64_Ehdr eh;
+		if (!lm.l_addr || peek(pid, &eh, lm.l_addr, sizeof eh) ||
+		    zp_memcmp(eh.e_ident, ELFMAG, SELFMAG))
+			continue;   /* (a non-PIE program registers itself at its entry) */
+		if (register_object(pid, lm.l_addr, site))
+			return 1;
+	}
+	return 0;
+}
+
+/* Find and register the rewritten object that contains `site`: through the
+ * loader's list if there is one, else the nearest ELF header below it. */
 static int discover(uintptr_t site)
 {
+	if (loader_r_debug && discover_listed(zp_sys0(__NR_getpid), site))
+		return 1;
 	uintptr_t page = site & ~4095ul;
 	uintptr_t stop = page > DISCOVER_SPAN ? page - DISCOVER_SPAN : 0;
 	long pid = zp_sys0(__NR_getpid);
 	uint32_t heads[PROBE_BATCH];
 
+	/* Each page read is faulted in: for a library that is many pages. */
 	while (page > stop) {
 		int n = probe_pages(pid, page, heads);
 		for (int k = 0; k < n; k++, page -= 4096)

@@ -61,7 +61,11 @@ struct zp_desc {
 	uint64_t hook_relocs_vaddr;  /* struct zp_reloc[hook_nrelocs] */
 	uint32_t hook_nrelocs;
 	uint32_t reserved0;
-	uint64_t reserved[4];
+	/* The dynamic loader's `_r_debug` (link-time), if this object is a
+	 * loader: the runtime finds the process's other objects through its
+	 * list of loaded objects. */
+	uint64_t loader_r_debug;
+	uint64_t reserved[3];
 };
 
 /* The runtime's stacks for an exit after a thread unmapped its own stack
