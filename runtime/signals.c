@@ -106,11 +106,11 @@ static int finish_bad_number(struct sigcontext *sc)
 		sc->rsp += 8;       /* pop the call's return address */
 		return finish_call(sc, ret);
 	}
-	if (sc->rip != sc->rax && zp_site_known(sc->rip)) {
-		uint64_t hi = sc->rax >> 47;
-		if (hi != 0 && hi != 0x1ffff)   /* not canonical */
-			return finish_call(sc, sc->rip + 2);
-	}
+	/* (The cheap test first: this handler may run on a small signal stack
+	 * after a stack overflow, with no room for looking up new objects.) */
+	uint64_t hi = sc->rax >> 47;
+	if (sc->rip != sc->rax && hi != 0 && hi != 0x1ffff && zp_site_known(sc->rip))
+		return finish_call(sc, sc->rip + 2);   /* rax not canonical */
 	return 0;
 }
 

@@ -152,7 +152,7 @@ static int peek(long pid, void *dst, uintptr_t src, size_t len)
 	return r == (long)len ? 0 : -1;
 }
 
-#define PROBE_BATCH 128
+#define PROBE_BATCH 64   /* (this may run on a small signal stack) */
 
 /* The first 4 bytes of up to PROBE_BATCH pages from `page` downwards, in one
  * system call: the kernel stops at the first page it cannot read.  Returns
@@ -178,40 +178,48 @@ static int register_object(long pid, uintptr_t page, uintptr_t site)
 	Elf64_Ehdr eh;
 	if (peek(pid, &eh, page, sizeof eh))
 		return 0;
-	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 64)
+	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 256)
 		return 0;
 	/* zprewrite places the program headers where their offset says,
-	 * relative to the ELF header's page (segment.c). */
-	Elf64_Phdr ph[64];
-	if (peek(pid, ph, page + eh.e_phoff, eh.e_phnum * sizeof *ph))
-		return 0;
-	uintptr_t first = 0;
+	 * relative to the ELF header's page (segment.c).  Read a few at a
+	 * time: this may run on a small signal stack. */
+	uintptr_t phdrs = page + eh.e_phoff, first = 0;
+	Elf64_Phdr ph[8];
 	int have_first = 0;
-	for (int i = 0; i < eh.e_phnum; i++)
-		if (ph[i].p_type == PT_LOAD && !have_first) {
-			first = ph[i].p_vaddr - ph[i].p_offset;
+	for (int i = 0; i < eh.e_phnum && !have_first; i++) {
+		if (peek(pid, ph, phdrs + i * sizeof *ph, sizeof *ph))
+			return 0;
+		if (ph[0].p_type == PT_LOAD) {
+			first = ph[0].p_vaddr - ph[0].p_offset;
 			have_first = 1;
 		}
+	}
 	/* zprewrite's descriptor starts its read-only segment, above the
 	 * object's own: look from the top, at read-only segments only, so that
 	 * no page of code is touched (each read faults a page in). */
-	for (int i = eh.e_phnum; i-- > 0;) {
-		struct zp_desc d;
-		if (ph[i].p_type != PT_LOAD || ph[i].p_filesz < sizeof d || ph[i].p_flags != PF_R)
-			continue;
-		uintptr_t at = page + (ph[i].p_vaddr - first);
-		if (peek(pid, &d, at, sizeof d) || zp_memcmp(d.magic, ZP_MAGIC, ZP_MAGIC_LEN))
-			continue;
-		if (d.abi_version != ZP_ABI_VERSION) {
-			zp_msg("an object at %#lx was rewritten by an incompatible zprewrite "
-			       "(interface %u, this runtime has %u): rewrite it again",
-			       (unsigned long)page, d.abi_version, ZP_ABI_VERSION);
-			zp_fatal_exit(127);
+	for (int top = eh.e_phnum; top > 0;) {
+		int n = top < 8 ? top : 8;
+		top -= n;
+		if (peek(pid, ph, phdrs + (uintptr_t)top * sizeof *ph, (size_t)n * sizeof *ph))
+			return 0;
+		for (int i = n; i-- > 0;) {
+			struct zp_desc d;
+			if (ph[i].p_type != PT_LOAD || ph[i].p_filesz < sizeof d || ph[i].p_flags != PF_R)
+				continue;
+			uintptr_t at = page + (ph[i].p_vaddr - first);
+			if (peek(pid, &d, at, sizeof d) || zp_memcmp(d.magic, ZP_MAGIC, ZP_MAGIC_LEN))
+				continue;
+			if (d.abi_version != ZP_ABI_VERSION) {
+				zp_msg("an object at %#lx was rewritten by an incompatible zprewrite "
+				       "(interface %u, this runtime has %u): rewrite it again",
+				       (unsigned long)page, d.abi_version, ZP_ABI_VERSION);
+				zp_fatal_exit(127);
+			}
+			uintptr_t bias = at - d.self_vaddr;
+			if (site < d.site_base + bias || site >= d.site_end + bias)
+				return 0;   /* its object, but outside its sites */
+			return zp_objects_add((const struct zp_desc *)at, bias) ? 0 : 1;
 		}
-		uintptr_t bias = at - d.self_vaddr;
-		if (site < d.site_base + bias || site >= d.site_end + bias)
-			return 0;   /* its object, but outside its sites */
-		return zp_objects_add((const struct zp_desc *)at, bias) ? 0 : 1;
 	}
 	return 0;   /* the object is not rewritten */
 }
