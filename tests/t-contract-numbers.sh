@@ -19,15 +19,19 @@
 source "$TESTS/lib.sh"
 need_page0
 source "$TESTS/zptest.sh"
+# (the trace hook's lines go to a file: the outputs compared stay the program's)
+export ZP_TRACE_FILE=$PWD/trace.log
 
 build_test_hook tcount
 for f in $(flavours contract-numbers); do
 	orig=$(prog contract-numbers $f)
 	rw "$orig" "cn.$f" || continue
 	rw "$orig" "cn.$f.hooked" --hook tcount.so || continue
+	rw "$orig" "cn.$f.traced" --hook "$BUILD/samples/trace.so" || continue
 	for m in page1 big negative noncanonical x32 high32 with-segv-handler; do
 		check_same "$f: $m" "$orig" "./cn.$f" $m
 		ZPT_FORWARD=1 check_same "$f with hook: $m" "$orig" "./cn.$f.hooked" $m
+		check_same "$f with trace hook: $m" "$orig" "./cn.$f.traced" $m
 	done
 done
 finish

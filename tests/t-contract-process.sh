@@ -24,6 +24,8 @@
 source "$TESTS/lib.sh"
 need_page0
 source "$TESTS/zptest.sh"
+# (the trace hook's lines go to a file: the outputs compared stay the program's)
+export ZP_TRACE_FILE=$PWD/trace.log
 
 build_test_hook tcount
 export ZPT_FORWARD=1 ZPT_COUNT_FILE=$PWD/counts
@@ -33,10 +35,12 @@ for f in $(flavours contract-process); do
 	target=$(prog hook-getppid $f)
 	rw "$orig" "cp.$f" || continue
 	rw "$orig" "cp.$f.hooked" --hook tcount.so || continue
+	rw "$orig" "cp.$f.traced" --hook "$BUILD/samples/trace.so" || continue
 	rw "$target" "target.$f" || continue
 	for m in vfork spawn clone3 clone threads-exit fork-mt exit-threads exit-from-thread clone3-bigsize; do
 		check_same "$f: $m" "$orig" "./cp.$f" "$m"
 		check_again "$f with hook: $m" "./cp.$f.hooked" "$m"
+		check_again "$f with trace hook: $m" "./cp.$f.traced" "$m"
 	done
 	# exec: ./target is the original target during the original's run,
 	# then points at the rewritten target for the rewritten runs.
@@ -44,11 +48,14 @@ for f in $(flavours contract-process); do
 		ln -sfn "$target" target
 		check_same "$f: $m of an unrewritten program" "$orig" "./cp.$f" "$m" ./target 5
 		check_again "$f with hook: $m of an unrewritten program" "./cp.$f.hooked" "$m" ./target 5
+		check_again "$f with trace hook: $m of an unrewritten program" "./cp.$f.traced" "$m" ./target 5
 		ZPT_BETWEEN="ln -sfn ./target.$f target" \
 			check_same "$f: $m of a rewritten program" "$orig" "./cp.$f" "$m" ./target 6
 		check_again "$f with hook: $m of a rewritten program" "./cp.$f.hooked" "$m" ./target 6
+		check_again "$f with trace hook: $m of a rewritten program" "./cp.$f.traced" "$m" ./target 6
 		check_same "$f: $m of /bin/echo (dynamic)" "$orig" "./cp.$f" "$m" /bin/echo hello
 		check_again "$f with hook: $m of /bin/echo (dynamic)" "./cp.$f.hooked" "$m" /bin/echo hello
+		check_again "$f with trace hook: $m of /bin/echo (dynamic)" "./cp.$f.traced" "$m" /bin/echo hello
 	done
 	# SIGSEGV set to SIG_IGN stays ignored across exec: seen by an
 	# unrewritten program (the kernel's SigIgn mask) and by a rewritten one
@@ -57,7 +64,10 @@ for f in $(flavours contract-process); do
 		exec-segv-ign /bin/sed -n /^SigIgn/p /proc/self/status
 	check_again "$f with hook: SIGSEGV ignored across exec (unrewritten program)" "./cp.$f.hooked" \
 		exec-segv-ign /bin/sed -n /^SigIgn/p /proc/self/status
+	check_again "$f with trace hook: SIGSEGV ignored across exec (unrewritten program)" "./cp.$f.traced" \
+		exec-segv-ign /bin/sed -n /^SigIgn/p /proc/self/status
 	check_same "$f: SIGSEGV ignored across exec (rewritten program)" "$orig" "./cp.$f" exec-segv-ign
 	check_again "$f with hook: SIGSEGV ignored across exec (rewritten program)" "./cp.$f.hooked" exec-segv-ign
+	check_again "$f with trace hook: SIGSEGV ignored across exec (rewritten program)" "./cp.$f.traced" exec-segv-ign
 done
 finish

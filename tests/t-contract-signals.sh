@@ -30,6 +30,8 @@
 source "$TESTS/lib.sh"
 need_page0
 source "$TESTS/zptest.sh"
+# (the trace hook's lines go to a file: the outputs compared stay the program's)
+export ZP_TRACE_FILE=$PWD/trace.log
 
 build_test_hook tcount
 vector=0
@@ -43,10 +45,12 @@ for f in $(flavours contract-signals); do
 	orig=$(prog contract-signals $f)
 	rw "$orig" "cs.$f" || continue
 	rw "$orig" "cs.$f.hooked" --hook tcount.so || continue
+	rw "$orig" "cs.$f.traced" --hook "$BUILD/samples/trace.so" || continue
 	[ $vector = 0 ] || rw "$orig" "cs.$f.vector" --hook vector.so || continue
 	for m in handler-calls storm restart altstack sigreturn siglongjmp segv; do
 		check_same "$f: $m" "$orig" "./cs.$f" "$m"
 		check_again "$f with hook: $m" "./cs.$f.hooked" "$m"
+		check_again "$f with trace hook: $m" "./cs.$f.traced" "$m"
 		case $m in handler-calls|altstack)
 			[ $vector = 0 ] || check_again "$f with vector hook: $m" "./cs.$f.vector" "$m" ;;
 		esac

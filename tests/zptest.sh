@@ -9,7 +9,8 @@
 #
 #   prog NAME FLAVOUR        path of $BUILD/samples/NAME.FLAVOUR, or "" if that
 #                            build does not exist (musl-gcc missing)
-#   flavours                 static static-pie musl (those that exist for NAME)
+#   flavours                 static static-pie musl dynamic (those that exist for
+#                            NAME; rw bundles a dynamic one, run through a link)
 #   build_test_hook NAME [--vector] [CFLAGS...]
 #                            build tests/hooks/NAME.c into ./NAME.so; --vector
 #                            leaves out -mgeneral-regs-only
@@ -43,7 +44,7 @@ prog() {
 flavours() {
 	local f out=""
 	[ -x "$SAMPLES_DIR/$1.static" ] || fail "$SAMPLES_DIR/$1.static is missing: build the test programs first (make sample-programs)"
-	for f in static static-pie musl; do
+	for f in static static-pie musl dynamic; do
 		[ -x "$SAMPLES_DIR/$1.$f" ] && out="$out $f"
 	done
 	echo $out
@@ -73,6 +74,16 @@ build_test_hook() {
 
 rw() {
 	local in=$1 out=$2; shift 2
+	if readelf -lW "$in" 2>/dev/null | grep -q 'Requesting program interpreter'; then
+		# A dynamically linked program: bundle it with its loader and
+		# libraries, and run it through a link to the bundle's copy.
+		if ! "$ZPREWRITE" -q "$@" --force --bundle "$out.bundle" "$in" 2>rw.err; then
+			bad "bundle $(basename "$in")" "zprewrite $* --bundle $out.bundle $in failed: $(cat rw.err)"
+			return 1
+		fi
+		ln -sfn "$out.bundle/$(basename "$in")" "$out"
+		return 0
+	fi
 	if ! "$ZPREWRITE" -q "$@" "$in" "$out" 2>rw.err; then
 		bad "rewrite $(basename "$in")" "zprewrite $* $in $out failed: $(cat rw.err)"
 		return 1
