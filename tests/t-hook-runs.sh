@@ -57,7 +57,10 @@ for f in $(flavours hook-getppid); do
 		done
 	done
 	# stdout to a regular file, as in the hook's run (libc asks a character
-	# device whether it is a terminal: one more ioctl).
+	# device whether it is a terminal: one more ioctl).  Not for a bundle:
+	# its loader starts differently from the system's (libraries opened by
+	# path, no search), so the start-up calls differ on purpose.
+	[ "$f" != dynamic ] || continue
 	strace -f -qq -c -U calls,name -o "strace.$f" "$orig" 1000 >strace.out </dev/null
 	check "$f: hook's table equals strace -f -c of the original" same_table "count.$f.1000.0" "strace.$f"
 done
