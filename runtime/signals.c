@@ -23,6 +23,7 @@
 #include <asm/sigcontext.h>
 #include <asm/unistd.h>
 
+#include "lock.h"
 #include "runtime.h"
 #include "sys.h"
 
@@ -57,13 +58,12 @@ static long install(void *handler, unsigned long flags, unsigned long mask)
 
 static void lock(void)
 {
-	while (__atomic_exchange_n(&app_segv_lock, 1, __ATOMIC_ACQUIRE))
-		zp_sys0(__NR_sched_yield);
+	zp_lock(&app_segv_lock);
 }
 
 static void unlock(void)
 {
-	__atomic_store_n(&app_segv_lock, 0, __ATOMIC_RELEASE);
+	zp_unlock(&app_segv_lock);
 }
 
 /* Read 8 bytes of the application's stack without faulting again. */
@@ -148,13 +148,18 @@ static void on_segv(int sig, void *info, void *ucv)
 
 	if (finish_bad_number(&uc->uc_mcontext))
 		return;
-	lock();
+	/* A fault inside zp_sigaction on this very thread must not wait for
+	 * itself: then read without the lock. */
+	int mine = __atomic_load_n(&app_segv_lock, __ATOMIC_ACQUIRE) == (int)zp_sys0(__NR_gettid);
+	if (!mine)
+		lock();
 	struct ksigaction app = app_segv;
 	if (app.flags & SA_RESETHAND) {
 		app_segv.handler = (void *)SIG_DFL;   /* called once, as asked */
 		app_segv.flags = 0;
 	}
-	unlock();
+	if (!mine)
+		unlock();
 	if (app.handler == (void *)SIG_DFL || app.handler == (void *)SIG_IGN) {
 		/* The default action: let the fault happen again without us
 		 * (a fault cannot be ignored; the kernel kills either way). */

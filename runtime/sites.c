@@ -23,12 +23,14 @@
 #include <asm/unistd.h>
 #include <linux/elf.h>
 
+#include "lock.h"
 #include "runtime.h"
 #include "sys.h"
 
 static struct zp_object zp_objects[ZP_MAX_OBJECTS];
 static int zp_nobjects;
 static int zp_objects_lock;
+static int zp_table_nobjects;   /* how many objects the published table holds */
 
 const struct zp_site_table *zp_site_table;
 
@@ -89,6 +91,7 @@ static int rebuild_table(int n)
 		zp_sys3(__NR_mprotect, m, (long)size, 1 /* PROT_READ */);
 	/* The old table stays: a thread may still be reading it. */
 	__atomic_store_n(&zp_site_table, t, __ATOMIC_RELEASE);
+	zp_table_nobjects = n;
 	return 0;
 }
 
@@ -101,11 +104,17 @@ void zp_sites_init(void)
 
 int zp_objects_add(const struct zp_desc *d, uintptr_t bias)
 {
-	while (__atomic_exchange_n(&zp_objects_lock, 1, __ATOMIC_ACQUIRE))
-		zp_sys0(__NR_sched_yield);
+	zp_lock(&zp_objects_lock);
 	int r = 0;
 	int n = __atomic_load_n(&zp_nobjects, __ATOMIC_ACQUIRE);
 
+	/* A fork while another thread was between publishing an object and
+	 * its table leaves the child with the lock taken over (lock.h) and a
+	 * table that lacks that object: complete the other thread's work. */
+	if (zp_table_nobjects != n && rebuild_table(n)) {
+		r = -1;
+		goto out;
+	}
 	for (int i = 0; i < n; i++)
 		if (zp_objects[i].desc == d)
 			goto out;               /* already known */
@@ -122,7 +131,7 @@ int zp_objects_add(const struct zp_desc *d, uintptr_t bias)
 	__atomic_store_n(&zp_nobjects, n + 1, __ATOMIC_RELEASE);
 	r = rebuild_table(n + 1);
 out:
-	__atomic_store_n(&zp_objects_lock, 0, __ATOMIC_RELEASE);
+	zp_unlock(&zp_objects_lock);
 	return r;
 }
 

@@ -462,11 +462,16 @@ static void mode_fork_mt(void)
 		close(p[1]);
 		char buf[32] = { 0 }, want[32];
 		snprintf(want, sizeof want, "child %d", i);
-		if (read(p[0], buf, sizeof buf) <= 0 || strcmp(buf, want) != 0)
+		if (read(p[0], buf, sizeof buf) <= 0 || strcmp(buf, want) != 0) {
+			say("fork-mt: child %d said \"%s\"\n", i, buf);
 			bad++;
+		}
 		close(p[0]);
-		if (wait_status(pid) != i % 50)
+		int st = wait_status(pid);
+		if (st != i % 50) {
+			say("fork-mt: child %d ended with %d, not %d\n", i, st, i % 50);
 			bad++;
+		}
 	}
 	stop_busy(busy_th, 3);
 	say("fork-mt: 60 forks, %d bad\n", bad);
