@@ -1,11 +1,15 @@
 /*
  * rewrite.c - run the pipeline of rewrite.h on one file.
  */
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "blob.h"
 #include "decide.h"
+#include "dynamic.h"
 #include "embed.h"
 #include "image.h"
 #include "output.h"
@@ -53,6 +57,30 @@ int zp_list_file(const char *in, const struct zp_options *o, FILE *to)
 	return rc;
 }
 
+/* A library path with $ORIGIN means "the directory of the program file":
+ * written elsewhere, the program looks for its libraries there (patchelf's
+ * users know this; zprewrite's may not expect it from a rewrite). */
+static void warn_moved_origin(const struct zp_elf *e, const char *in, const char *out)
+{
+	const char *rpath, *runpath;
+	if (zp_dynamic_needed(e, NULL, NULL, &rpath, &runpath)) {
+		zp_error_clear();   /* (reported by the rewrite itself, if it matters) */
+		return;
+	}
+	const char *path = runpath ? runpath : rpath;
+	if (!path || (!strstr(path, "$ORIGIN") && !strstr(path, "${ORIGIN}")))
+		return;
+	/* The loader takes $ORIGIN from the program's resolved path. */
+	char in_real[PATH_MAX], out_real[PATH_MAX];
+	if (!realpath(in, in_real) || !realpath(out, out_real))
+		return;
+	const char *in_dir = dirname(in_real), *out_dir = dirname(out_real);
+	if (!strcmp(in_dir, out_dir))
+		return;
+	zp_warn(out, "its library path '%s' is relative to its own directory ($ORIGIN), now %s, "
+		"not %s: write it next to the input or use --bundle", path, out_dir, in_dir);
+}
+
 int zp_rewrite_file(const char *in, const char *out, const struct zp_options *o)
 {
 	struct zp_analysis a;
@@ -93,6 +121,8 @@ int zp_rewrite_file(const char *in, const char *out, const struct zp_options *o)
 	    zp_segment_add(&a.elf, &blob, &a.sites, have_hook ? &hook : NULL, &dyn, &im, &layout) ||
 	    zp_output_write(out, st.st_mode, im.buf, im.size))
 		goto out;
+	if (!o->search)   /* (a bundle sets its own path) */
+		warn_moved_origin(&a.elf, in, out);
 	rc = 0;
 out:
 	zp_dynedit_free(&dyn);

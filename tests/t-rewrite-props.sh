@@ -6,7 +6,9 @@
 #   - readelf -lW shows the new R, R+X and RW segments, above the old ones;
 #   - the same input gives byte-identical output (twice, and --verify too);
 #   - the output has the input's mode bits, the input is unchanged;
-#   - rewriting a rewritten file is refused with a clear message.
+#   - rewriting a rewritten file is refused with a clear message;
+#   - a program whose library path uses $ORIGIN gets a warning when it is
+#     written to another directory (where $ORIGIN now points), none otherwise.
 # zp-test: rewriter
 source "$TESTS/lib.sh"
 cat >prog.c <<'C'
@@ -44,3 +46,25 @@ for in in "${inputs[@]}"; do
 	grep -q "^zprewrite: $name.1: already rewritten" err.txt || fail "$name: message: $(cat err.txt)"
 	[ ! -e "$name.3" ] || fail "$name: output left after refusal"
 done
+
+# $ORIGIN: the rewritten program finds its libraries relative to where it is
+# written.  Elsewhere, they are not found: zprewrite says so (and -q not).
+note '$ORIGIN'
+mkdir -p app/lib elsewhere
+cat >lib.c <<'C'
+int answer(void) { return 42; }
+C
+cat >app.c <<'C'
+int answer(void);
+int main(void) { return answer(); }
+C
+gcc -shared -fPIC -o app/lib/libanswer.so lib.c
+gcc -o app/app app.c -Lapp/lib -lanswer -Wl,--enable-new-dtags -Wl,-rpath,'$ORIGIN/lib'
+"$ZPREWRITE" app/app app/app.zp 2>err.txt || fail "rewrite next to the input failed"
+[ ! -s err.txt ] || fail "a warning for an output next to its input: $(cat err.txt)"
+"$ZPREWRITE" app/app elsewhere/app.zp 2>err.txt || fail "rewrite elsewhere failed"
+[ "$(wc -l <err.txt)" = 1 ] || fail "expected one warning line, got: $(cat err.txt)"
+grep -q "^zprewrite: elsewhere/app.zp: warning: .*\$ORIGIN/lib.*$PWD/app" err.txt || fail "warning: $(cat err.txt)"
+"$ZPREWRITE" -q app/app elsewhere/app.q 2>err.txt || fail "rewrite -q failed"
+[ ! -s err.txt ] || fail "-q still warns: $(cat err.txt)"
+cmp -s elsewhere/app.zp elsewhere/app.q || fail "the warning changed the output"
