@@ -722,7 +722,9 @@ if site_spread > 2:
          f"{sgn(med(site_rows[0]['cross']))} ns for the loop's site. In the model, "
          f"mech's {MTAB.n} sites fall on {MTAB.homes} home slot(s) of {1 << MTAB.bits}.")
 else:
-    emit(f"Every site costs the same (within {abs(site_spread):.1f} ns): in the model, mech's "
+    _costs = [med(r["cross"]) for r in site_rows]
+    emit(f"Every site measured costs about the same (the medians of its rows differ by at most "
+         f"{max(_costs) - min(_costs):.1f} ns): in the model, mech's "
          f"{MTAB.n} sites fall on {MTAB.homes} home slots of {1 << MTAB.bits}, so a lookup "
          f"reads one slot, rarely two. (Before the multiplier became a 64-bit constant, the "
          f"product's top bits only changed for sites megabytes apart, and lookups degenerated "
@@ -835,7 +837,7 @@ emit(f"Four pairs: the static busybox's `true` applet and the same file after `z
      f"its rewritten copy, which shows the constant cost of a rewritten start; "
      f"bench/startmimic, a static program that does in main() what the runtime's initializer "
      f"does (maps, fills and protects the trampoline pages at 0 and near 0x2e2e2e2e, builds "
-     f"and protects a site table, installs a SIGSEGV handler, two cpuid), run with its work "
+     f"a site table, installs a SIGSEGV handler, asks for its thread id), run with its work "
      f"off and on; `{TRUE}` and "
      f"`zprewrite --bundle DIR {TRUE}` (the program, its loader and libc, all rewritten). "
      f"The static originals are copies (named as the original: busybox picks its applet from "
@@ -897,8 +899,9 @@ rest = med(e["diff"]) - med(mm["diff"])
 emit(f"What a rewritten start adds, seen on the empty program: {med(e['diff']):+.0f} µs "
      f"(×{med(e['ratio']):.3f}); {e['sys_z'] - e['sys_o']:+d} system calls ({added_sys or 'none'}) "
      f"and {dflt:+.0f} page faults. Before the program's entry point, the runtime maps and "
-     f"writes the trampoline (page 0 and the landing pages), builds the site table, reads the "
-     f"CPU's extended-state size and installs its SIGSEGV handler. That work alone, done by "
+     f"writes the trampoline (page 0 and the landing pages), builds the site table (in its "
+     f".bss) and installs its SIGSEGV handler (with a hook that needs the vector registers "
+     f"saved, it also reads the CPU's extended-state size with cpuid). That work alone, done by "
      f"bench/startmimic, costs {med(mm['diff']):+.0f} µs (IQR {iqr(mm['diff'], '{:+.0f}')}); "
      f"this machine is a virtual machine where each step is expensive (bench/vmcost, "
      f"medians): a first write to a page {VMCOST['fault'] / 1e3:.1f} µs, an mmap "
@@ -914,15 +917,16 @@ emit(f"What a rewritten start adds, seen on the empty program: {med(e['diff']):+
      f"page faults {b['oflt']:.0f} → {b['zflt']:.0f}). Its loader's runtime does the same "
      f"work at start; each rewritten library (libc) is found at its first system call by "
      f"probing the pages below the call for its ELF header and descriptor (the "
-     f"process_vm_readv calls). And glibc's loader, which finds the system's libc through "
-     f"/etc/ld.so.cache in one open, looks for the bundle's libc in the program's library "
-     f"path `$ORIGIN/lib` by trying every hardware-capability subdirectory first "
-     f"(glibc-hwcaps/x86-64-v4 … v2, tls/haswell/avx512_1/x86_64, …): {nfail} more failed "
-     f"lookups (openat and newfstatat, ENOENT) in this run, at "
+     f"process_vm_readv calls). " + (
+     f"And glibc's loader, which finds the system's libc through /etc/ld.so.cache in one "
+     f"open, looks for the bundle's libraries in its library path by trying every "
+     f"hardware-capability subdirectory first (glibc-hwcaps/x86-64-v4 … v2, …): {nfail} more "
+     f"failed lookups (openat and newfstatat, ENOENT) in this run, at "
      f"{VMCOST.get('open_enoent', 0) / 1e3:.1f} and {VMCOST.get('stat_enoent', 0) / 1e3:.1f} µs "
-     f"each here, about {fail_us:.0f} µs. Naming the bundled libraries by path in DT_NEEDED "
-     f"(`$ORIGIN/lib/libc.so.6`, which glibc expands) would avoid the search (not tried "
-     f"here).")
+     f"each here, about {fail_us:.0f} µs." if nfail else
+     "The loader makes no failed lookups for the bundle's libraries: the bundle names them "
+     "by absolute path in DT_NEEDED (docs/bundles.md), so each is opened without a search "
+     "of the library path's hardware-capability subdirectories."))
 emit()
 
 # ---- 5 ---------------------------------------------------------------------------
@@ -1079,7 +1083,10 @@ emit(f"Target (bundled ≥ 97 % of the original's throughput): {verdict(ok7)} "
 emit()
 hot_txt = ", ".join(f"{loc} {p}" for _, loc, p in redis_hot)
 hot_mean = statistics.mean(p for _, _, p in redis_hot) if redis_hot else 0
-est_req = 2 * (hot_mean * ns_per_probe + med(gp["d_nat"]))
+# With every measured site on its home slot, no probe cost could be measured
+# (item 1 has no slope): count the pass-through path alone then.
+_probe_known = ns_per_probe == ns_per_probe   # (not NaN)
+est_req = 2 * ((hot_mean - 1) * (ns_per_probe if _probe_known else 0) + med(gp["d_nat"]))
 emit(f"What the bundled server's system calls cost in the site table (the model of item 1, with "
      f"the load addresses of this run's bundled server from /proc/PID/maps and the sites of the "
      f"files it was made from; the dynamic loader's object first, then the others in address "
@@ -1092,13 +1099,26 @@ if not ok7:
     emit(f"Why missed: the server makes about two system calls per request (a read and a write, "
          f"with an epoll_wait now and then). Each pays the pass-through path "
          f"({sgn(med(gp['d_nat']))} ns for the best-placed site, item 1) plus the site-table "
-         f"lookup, which for these sites scans {hot_mean:.0f} slots on average (above; "
-         f"{ns_per_probe:.1f} ns per probe, item 1): about {est_req:.0f} ns per request for two "
+         f"lookup, which for these sites scans {hot_mean:.0f} slot(s) on average (above; "
+         + (f"{ns_per_probe:.1f} ns per further probe, item 1" if _probe_known else
+            "one slot is what item 1 measures, so nothing is added for it")
+         + f"): about {est_req:.0f} ns per request for two "
          f"calls. The server's CPU time per request grows by ×{med(redis_cpu_ratio):.3f} "
          f"(IQR {iqr(redis_cpu_ratio, '{:.3f}')}), "
          f"{(med(redis_cpu_z) - med(redis_cpu_o)) * 1e3:+.0f} ns per request. The throughput "
          f"ratios spread over {rng(redis_all, '{:.3f}')} because client and server share "
          f"{ENV['cpus']} CPUs with the machine's other jobs.")
+    _share = est_req / (med(redis_cpu_o) * 1e3)
+    _loss = 1 - med(redis_all)
+    if _loss > 2 * _share and quant(redis_all, 0.25) <= 1 <= quant(redis_all, 0.75):
+        emit()
+        emit(f"The modelled cost is {_share * 100:.1f} % of the original server's "
+             f"{med(redis_cpu_o):.2f} µs of CPU time per request, and the measured CPU time per "
+             f"request agrees (×{med(redis_cpu_ratio):.3f}); the {_loss * 100:.1f} % lower "
+             f"throughput of this run is more than the runtime's work explains, and ×1 lies "
+             f"inside the interquartile range of the rounds' ratios ({iqr(redis_all, '{:.3f}')}): "
+             f"it measures the machine's other jobs as much as the "
+             f"bundle. A run on a quiet machine would tell.")
     emit()
 
 emit("## How to read these numbers")

@@ -7,10 +7,13 @@
  *   startmimic 1   map 8 KiB at address 0 and 12 KiB near 0x2e2e2e2e (the
  *                  trampoline and its landing pages), fill them, make them
  *                  execute-only, as runtime/trampoline.c does
- *   startmimic 3   and build a 4 KiB table and make it read-only (the site
- *                  table, runtime/sites.c)
- *   startmimic 7   and install a SIGSEGV handler and execute two cpuid
- *                  (runtime/signals.c, the xsave size in runtime/hookapi.c)
+ *   startmimic 3   and fill a 4 KiB table in .bss (the first site table,
+ *                  runtime/sites.c; larger ones are mapped, but a program's
+ *                  own sites fit)
+ *   startmimic 7   and install a SIGSEGV handler (runtime/signals.c) and ask
+ *                  for the thread id (the objects lock, runtime/lock.h)
+ * (The runtime executes cpuid only for a hook that needs its vector
+ * registers saved: not here, where there is no hook.)
  * Needs what the runtime needs to map page 0: root (CAP_SYS_RAWIO) or
  * vm.mmap_min_addr=0.  Exits 1 if a mapping fails.
  *
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static void on_segv(int sig)
 {
@@ -50,21 +54,17 @@ int main(int argc, char **argv)
 		mprotect(z, 8192, PROT_EXEC);
 	}
 	if (what & 2) {
-		char *t = mmap(NULL, 4112, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (t == MAP_FAILED)
-			return 1;
-		memset(t, 1, 4112);
-		mprotect(t, 4112, PROT_READ);
+		static unsigned long table[512];
+		for (int i = 0; i < 512; i += 4)
+			table[i] = (unsigned long)i;
+		__asm__("" : : "r"(table) : "memory");
 	}
 	if (what & 4) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = on_segv;
 		sigaction(SIGSEGV, &sa, NULL);
-		unsigned a = 1, b, c = 0, d;
-		__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
-		a = 0xd, c = 0;
-		__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+		gettid();
 	}
 	return 0;
 }
