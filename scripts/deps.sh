@@ -5,9 +5,11 @@
 # `make demo` and `make test` work on a fresh Debian 12 machine.  Only packages
 # that are not installed yet are asked for; apt-get runs once, without
 # questions.  Not root: print the command to run instead and fail.
+# libc6-dev is named although gcc usually pulls it in: gcc only recommends
+# it, recommends are skipped here, and static test programs need its libc.a.
 set -euo pipefail
 
-build_pkgs="gcc make pkg-config libelf-dev libdw-dev libzydis-dev binutils-dev musl-tools"
+build_pkgs="gcc libc6-dev make pkg-config libelf-dev libdw-dev libzydis-dev binutils-dev musl-tools"
 test_pkgs="busybox-static elfutils file strace sqlite3 python3 libcap2-bin"
 bench_pkgs="hyperfine redis-server redis-tools gnuplot-nox strace linux-perf"
 
