@@ -151,6 +151,31 @@
 	mov	8+OFF_R9(%rbx), %r9
 .endm
 
+/*
+ * SYSCALL_OFF_STACK: make the call in the frame at rbx + 8 with rsp = S and
+ * nothing of ours left on the stack (vfork: the child overwrites it; munmap:
+ * it may be gone).  The return address and the application's rbx wait in a
+ * slot (zp_vfork_claim), whose address rides in rbx, which the kernel keeps.
+ * After: rax = result, r11 = the slot, rbx = the application's, flags the
+ * application's (the kernel restores those of the `syscall`).
+ */
+.macro SYSCALL_OFF_STACK
+	lea	8(%rbx), %rdi			/* frame */
+	mov	RBX_TO_RET(%rbx), %rsi		/* return address */
+	mov	(%rbx), %rdx			/* the application's rbx */
+	call	zp_vfork_claim			/* rax = slot */
+	RESTORE_ARGS
+	mov	8+OFF_NR(%rbx), %rcx		/* the number */
+	lea	RBX_TO_FLAGS(%rbx), %rsp	/* rsp = flags slot */
+	mov	%rax, %rbx			/* rbx = slot */
+	mov	%rcx, %rax			/* the number */
+	popfq					/* the application's flags */
+	lea	REDZONE_SKIP+8(%rsp), %rsp	/* rsp = S: nothing of ours is on it */
+	syscall
+	mov	%rbx, %r11			/* the slot */
+	mov	SLOT_RBX(%r11), %rbx		/* the application's rbx */
+.endm
+
 	.text
 	.globl	zp_entry
 	.hidden	zp_entry
@@ -332,23 +357,10 @@ zp_entry_fault:					/* signals.c makes the fault look native */
 1:	pop	%rdi				/* child: the application's rdi */
 	ret					/* to the site, rsp = stack + stack_size */
 
-/* vfork-like: keep the return address (and rbx) in a slot off the stack,
- * carry the slot in rbx, and make the call with rsp = S. */
+/* vfork-like: the call is made off the stack (SYSCALL_OFF_STACK); then the
+ * parent puts the return address back and leaves as after any special call. */
 .Lvfork:
-	lea	8(%rbx), %rdi			/* frame */
-	mov	RBX_TO_RET(%rbx), %rsi	/* return address */
-	mov	(%rbx), %rdx			/* the application's rbx */
-	call	zp_vfork_claim			/* rax = slot */
-	RESTORE_ARGS
-	mov	8+OFF_NR(%rbx), %rcx		/* the number (vfork, clone or clone3) */
-	lea	RBX_TO_FLAGS(%rbx), %rsp	/* rsp = flags slot */
-	mov	%rax, %rbx			/* rbx = slot, survives in the parent */
-	mov	%rcx, %rax			/* the number */
-	popfq					/* the application's flags */
-	lea	REDZONE_SKIP+8(%rsp), %rsp	/* rsp = S: nothing of ours is on it */
-	syscall
-	mov	%rbx, %r11			/* the slot */
-	mov	SLOT_RBX(%r11), %rbx		/* the application's rbx */
+	SYSCALL_OFF_STACK
 	mov	%rax, %rcx			/* child: rax == 0 */
 	jrcxz	1f
 	mov	SLOT_RET(%r11), %rcx		/* parent: the return address */
@@ -364,20 +376,7 @@ zp_entry_fault:					/* signals.c makes the fault look native */
  * stack, then exiting, as musl does): nothing may touch the stack after the
  * call, so the return address waits in a slot as for vfork.  No leave. */
 .Lnostack:
-	lea	8(%rbx), %rdi			/* frame */
-	mov	RBX_TO_RET(%rbx), %rsi		/* return address */
-	mov	(%rbx), %rdx			/* the application's rbx */
-	call	zp_vfork_claim			/* rax = slot */
-	RESTORE_ARGS
-	mov	8+OFF_NR(%rbx), %rcx		/* the number */
-	lea	RBX_TO_FLAGS(%rbx), %rsp	/* rsp = flags slot */
-	mov	%rax, %rbx			/* rbx = slot */
-	mov	%rcx, %rax			/* the number */
-	popfq					/* the application's flags */
-	lea	REDZONE_SKIP+8(%rsp), %rsp	/* rsp = S */
-	syscall
-	mov	%rbx, %r11			/* the slot */
-	mov	SLOT_RBX(%r11), %rbx		/* the application's rbx */
+	SYSCALL_OFF_STACK
 	mov	SLOT_RET(%r11), %rcx		/* the return address (rcx as syscall leaves it) */
 	movl	$0, SLOT_BUSY(%r11)		/* release the slot */
 	jmp	*%rcx				/* to the site, with rsp = S */

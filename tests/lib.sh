@@ -5,6 +5,7 @@
 #   BUILD      the build directory (build/), with build/samples/ etc.
 #   ZPREWRITE  the zprewrite binary under test (normal or ASan build)
 #   TESTS      this directory
+# (all three absolute paths).
 # It fails by exiting non-zero (use fail), and skips by exiting 77 with the
 # reason as its last line (use skip).
 set -euo pipefail
@@ -20,6 +21,22 @@ need_page0() {
 	if [ "$min" != 0 ] && [ "$(id -u)" != 0 ]; then
 		skip "needs page 0: vm.mmap_min_addr is $min and this is not root (run as root, or sysctl -w vm.mmap_min_addr=0)"
 	fi
+}
+
+# hello_c: the source of a small program with a system call of its own,
+# input for the tests that mutate or corrupt a valid file.
+hello_c() {
+	cat <<'EOF'
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+int main(int argc, char **argv)
+{
+	(void)argv;
+	printf("hello %d\n", argc);
+	return syscall(SYS_getpid) < 0;
+}
+EOF
 }
 
 # rewrite IN OUT [options...]: run zprewrite, fail the test on error.

@@ -258,17 +258,7 @@ expect_info() {
 # ---- the inputs ------------------------------------------------------------
 
 mkdir -p src c
-cat >src/prog.c <<'EOF'
-#include <stdio.h>
-#include <unistd.h>
-#include <sys/syscall.h>
-int main(int argc, char **argv)
-{
-	(void)argv;
-	printf("hello %d\n", argc);
-	return syscall(SYS_getpid) < 0;
-}
-EOF
+hello_c >src/prog.c
 gcc -static -O2 -o src/prog src/prog.c || fail "cannot build a static test program (gcc -static)"
 gcc -O2 -c -o src/prog.o src/prog.c || fail "gcc -c failed"
 

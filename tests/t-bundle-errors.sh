@@ -23,7 +23,6 @@ ulimit -c 0
 
 ROOT=$PWD
 ZP=$ZPREWRITE
-case $ZP in /*) ;; *) ZP=$ROOT/$ZP ;; esac
 T=${ZP_TIMEOUT:-30}
 FAILED=()
 CASE="" CASE_BAD=0

@@ -29,7 +29,6 @@ ulimit -c 0
 
 ROOT=$PWD
 ZP=$ZPREWRITE
-case $ZP in /*) ;; *) ZP=$ROOT/$ZP ;; esac
 T=${ZP_TIMEOUT:-30}
 export LC_ALL=C
 CAN_RUN=1

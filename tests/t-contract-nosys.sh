@@ -20,9 +20,7 @@ export ZP_TRACE_FILE=$PWD/trace.log
 build_test_hook tcount
 for f in $(flavours contract-numbers); do
 	orig=$(prog contract-numbers $f)
-	rw "$orig" "cn.$f" || continue
-	rw "$orig" "cn.$f.hooked" --hook tcount.so || continue
-	rw "$orig" "cn.$f.traced" --hook "$BUILD/samples/trace.so" || continue
+	rw_three "$orig" "cn.$f" || continue
 	check_same "$f: nosys" "$orig" "./cn.$f" nosys
 	ZPT_FORWARD=1 check_same "$f with hook: nosys" "$orig" "./cn.$f.hooked" nosys
 	check_same "$f with trace hook: nosys" "$orig" "./cn.$f.traced" nosys

@@ -23,9 +23,7 @@ build_test_hook tcount
 died_of_segv() { [ "$LAST_RC" = 139 ] || { echo "   original exited $LAST_RC, not 139" >&2; return 1; }; }
 for f in $(flavours contract-null); do
 	orig=$(prog contract-null $f)
-	rw "$orig" "cn.$f" || continue
-	rw "$orig" "cn.$f.hooked" --hook tcount.so || continue
-	rw "$orig" "cn.$f.traced" --hook "$BUILD/samples/trace.so" || continue
+	rw_three "$orig" "cn.$f" || continue
 	for m in read0 write0 read8 read-page1 write-page1 read-jumps callnull call-rax0 call-exit call-write jmp-exit call-page1; do
 		check_same "$f: $m" "$orig" "./cn.$f" $m
 		check "$f: $m: the original died of SIGSEGV" died_of_segv

@@ -25,9 +25,7 @@ export ZP_TRACE_FILE=$PWD/trace.log
 build_test_hook tcount
 for f in $(flavours contract-numbers); do
 	orig=$(prog contract-numbers $f)
-	rw "$orig" "cn.$f" || continue
-	rw "$orig" "cn.$f.hooked" --hook tcount.so || continue
-	rw "$orig" "cn.$f.traced" --hook "$BUILD/samples/trace.so" || continue
+	rw_three "$orig" "cn.$f" || continue
 	for m in page1 big negative noncanonical x32 high32 with-segv-handler; do
 		check_same "$f: $m" "$orig" "./cn.$f" $m
 		ZPT_FORWARD=1 check_same "$f with hook: $m" "$orig" "./cn.$f.hooked" $m

@@ -33,9 +33,7 @@ export ZPT_FORWARD=1 ZPT_COUNT_FILE=$PWD/counts
 for f in $(flavours contract-process); do
 	orig=$(prog contract-process $f)
 	target=$(prog hook-getppid $f)
-	rw "$orig" "cp.$f" || continue
-	rw "$orig" "cp.$f.hooked" --hook tcount.so || continue
-	rw "$orig" "cp.$f.traced" --hook "$BUILD/samples/trace.so" || continue
+	rw_three "$orig" "cp.$f" || continue
 	rw "$target" "target.$f" || continue
 	for m in vfork spawn clone3 clone threads-exit fork-mt exit-threads exit-from-thread clone3-bigsize; do
 		check_same "$f: $m" "$orig" "./cp.$f" "$m"

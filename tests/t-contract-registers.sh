@@ -88,12 +88,10 @@ for f in $(flavours contract-registers); do
 		site_patched "$orig" regtest_rz_39_site " (patch|stub) "
 	check "$f: the red-zone call sites are patched (through stubs) (2)" \
 		site_patched "$orig" regtest_rz_512_site " (patch|stub) "
-	rw "$orig" "cr.$f" || continue
-	rw "$orig" "cr.$f.tcount" --hook tcount.so || continue
-	rw "$orig" "cr.$f.traced" --hook "$BUILD/samples/trace.so" || continue
+	rw_three "$orig" "cr.$f" || continue
 	rw "$orig" "cr.$f.hiddenvec" --hook hiddenvec.so || continue
 	check_same "$f: rewritten, no hook" "$orig" "./cr.$f"
-	ZPT_FORWARD=1 check_same "$f: rewritten, tcount hook" "$orig" "./cr.$f.tcount"
+	ZPT_FORWARD=1 check_same "$f: rewritten, tcount hook" "$orig" "./cr.$f.hooked"
 	ZP_TRACE_FILE=$PWD/trace.log check_same "$f: rewritten, trace hook" "$orig" "./cr.$f.traced"
 	for c in rdx cf std xmm7 redzone; do
 		expect_fail "$f: rewritten, corrupt=$c still detected" "./cr.$f" "corrupt=$c"

@@ -43,9 +43,7 @@ export ZPT_FORWARD=1
 
 for f in $(flavours contract-signals); do
 	orig=$(prog contract-signals $f)
-	rw "$orig" "cs.$f" || continue
-	rw "$orig" "cs.$f.hooked" --hook tcount.so || continue
-	rw "$orig" "cs.$f.traced" --hook "$BUILD/samples/trace.so" || continue
+	rw_three "$orig" "cs.$f" || continue
 	[ $vector = 0 ] || rw "$orig" "cs.$f.vector" --hook vector.so || continue
 	for m in handler-calls storm restart altstack sigreturn siglongjmp segv; do
 		check_same "$f: $m" "$orig" "./cs.$f" "$m"

@@ -147,17 +147,7 @@ case $ZPREWRITE in /*) ;; *) ZPREWRITE=$PWD/$ZPREWRITE ;; esac
 PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 is needed"
 export ZPREWRITE SEED TIMEOUT PY
 mkdir -p src w res
-cat >src/prog.c <<'EOF'
-#include <stdio.h>
-#include <unistd.h>
-#include <sys/syscall.h>
-int main(int argc, char **argv)
-{
-	(void)argv;
-	printf("hello %d\n", argc);
-	return syscall(SYS_getpid) < 0;
-}
-EOF
+hello_c >src/prog.c
 gcc -static -O2 -o src/prog src/prog.c || fail "cannot build a static test program (gcc -static)"
 INPUTS=("$PWD/src/prog")
 if [ -f /bin/busybox ]; then

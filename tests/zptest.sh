@@ -15,6 +15,9 @@
 #                            build tests/hooks/NAME.c into ./NAME.so; --vector
 #                            leaves out -mgeneral-regs-only
 #   rw IN OUT [zprewrite options]   rewrite, or record a failed check
+#   rw_three IN OUT          rw three ways: OUT (pass-through), OUT.hooked
+#                            (./tcount.so, from build_test_hook tcount) and
+#                            OUT.traced (the trace sample); 1 if one failed
 #   check_same NAME ORIG PATCHED [ARGS...]
 #                            run both (stdin from $STDIN or /dev/null, in the
 #                            current directory), compare exit status, stdout
@@ -88,6 +91,12 @@ rw() {
 		bad "rewrite $(basename "$in")" "zprewrite $* $in $out failed: $(cat rw.err)"
 		return 1
 	fi
+}
+
+rw_three() {
+	rw "$1" "$2" &&
+		rw "$1" "$2.hooked" --hook tcount.so &&
+		rw "$1" "$2.traced" --hook "$BUILD/samples/trace.so"
 }
 
 # run_t OUTPREFIX PROGRAM ARGS...: one run, with a time limit; sets RUN_RC.

@@ -42,20 +42,26 @@ static inline long raw_syscall1(long nr, long a) { return raw_syscall6(nr, a, 0,
 static inline long raw_syscall2(long nr, long a, long b) { return raw_syscall6(nr, a, b, 0, 0, 0, 0); }
 static inline long raw_syscall3(long nr, long a, long b, long c) { return raw_syscall6(nr, a, b, c, 0, 0, 0); }
 
+#define PTEST_LINE_MAX 512
+
+/* Format into buf (PTEST_LINE_MAX bytes); the length, cut to what fits. */
+static inline int format_line(char *buf, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(buf, PTEST_LINE_MAX, fmt, ap);
+	return n > PTEST_LINE_MAX - 1 ? PTEST_LINE_MAX - 1 : n;
+}
+
 /* Print a line with one write(2) so that lines of concurrent processes and
  * threads never mix (stdio buffers would also be duplicated by fork). */
 __attribute__((format(printf, 1, 2)))
 static inline void say(const char *fmt, ...)
 {
-	char buf[512];
+	char buf[PTEST_LINE_MAX];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	int n = format_line(buf, fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof buf - 1)
-		n = (int)sizeof buf - 1;
 	if (n > 0 && write(1, buf, (size_t)n) < 0)
 		_exit(120);
 }
@@ -64,16 +70,14 @@ static inline void say(const char *fmt, ...)
 __attribute__((noreturn, format(printf, 1, 2)))
 static inline void die(const char *fmt, ...)
 {
-	char buf[512];
+	char buf[PTEST_LINE_MAX];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	int n = format_line(buf, fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof buf - 1)
-		n = (int)sizeof buf - 1;
-	if (write(2, "FAILED: ", 8) < 0 || write(2, buf, (size_t)n) < 0 || write(2, "\n", 1) < 0)
+	if (write(2, "FAILED: ", 8) < 0 || write(2, buf, (size_t)(n > 0 ? n : 0)) < 0 ||
+	    write(2, "\n", 1) < 0)
 		_exit(101);
 	_exit(101);
 }
