@@ -22,23 +22,21 @@ WARN    := -Wall -Wextra -Werror
 CSTD    := -std=gnu11
 
 # ---- dependencies --------------------------------------------------------
+#
+# The packages a goal needs (scripts/deps.sh: build < test < bench) are
+# installed through an included makefile: make remakes it first and then
+# reads the Makefile again, so that everything below, $(shell $(CC) ...)
+# included, sees an installed system even on a fresh machine.
 
-DEPS_BUILD := $(BUILD)/.deps-build
-DEPS_TEST  := $(BUILD)/.deps-test
-DEPS_BENCH := $(BUILD)/.deps-bench
-
-$(DEPS_BUILD): scripts/deps.sh
+DEPS_SET := $(if $(filter bench,$(MAKECMDGOALS)),bench,$(if \
+	$(filter test asan golden demo,$(MAKECMDGOALS)),test,build))
+ifneq ($(MAKECMDGOALS),clean)
+include $(BUILD)/.deps-$(DEPS_SET).mk
+endif
+$(BUILD)/.deps-%.mk: scripts/deps.sh
 	@mkdir -p $(@D)
-	@scripts/deps.sh build
-	@touch $@
-$(DEPS_TEST): scripts/deps.sh
-	@mkdir -p $(@D)
-	@scripts/deps.sh test
-	@touch $@
-$(DEPS_BENCH): scripts/deps.sh
-	@mkdir -p $(@D)
-	@scripts/deps.sh bench
-	@touch $@
+	@scripts/deps.sh $*
+	@echo '# packages of the $* set: installed' > $@
 
 # ---- runtime: the freestanding code copied into every rewritten file -----
 
@@ -46,7 +44,7 @@ RT_DIR    := $(BUILD)/runtime
 RT_CFLAGS := $(CSTD) $(WARN) -O2 -g0 -ffreestanding -fno-builtin -fPIE \
 	-fvisibility=hidden -fno-stack-protector -fno-asynchronous-unwind-tables \
 	-fno-unwind-tables -mgeneral-regs-only -mno-red-zone -fcf-protection=none \
-	-fno-strict-aliasing -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
+	-fno-strict-aliasing -nostdinc -isystem $(shell $(CC) -print-file-name=include 2>/dev/null) \
 	-isystem /usr/include -isystem /usr/include/x86_64-linux-gnu \
 	-Iruntime -Iruntime/include -I$(RT_DIR)
 RT_SRCS   := $(wildcard runtime/*.c)
@@ -54,20 +52,20 @@ RT_ASMS   := $(wildcard runtime/*.S)
 RT_OBJS   := $(patsubst runtime/%,$(RT_DIR)/%.o,$(RT_SRCS) $(RT_ASMS))
 RT_GEN    := $(RT_DIR)/sysnames.h $(RT_DIR)/errnames.h
 
-$(RT_DIR)/sysnames.h: scripts/gen-sysnames.sh /usr/include/x86_64-linux-gnu/asm/unistd_64.h | $(DEPS_BUILD)
+$(RT_DIR)/sysnames.h: scripts/gen-sysnames.sh /usr/include/x86_64-linux-gnu/asm/unistd_64.h
 	@mkdir -p $(@D)
 	scripts/gen-sysnames.sh /usr/include/x86_64-linux-gnu/asm/unistd_64.h > $@.tmp && mv $@.tmp $@
 
-$(RT_DIR)/errnames.h: scripts/gen-errnames.c | $(DEPS_BUILD)
+$(RT_DIR)/errnames.h: scripts/gen-errnames.c
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) -o $(RT_DIR)/gen-errnames $<
 	$(RT_DIR)/gen-errnames > $@.tmp && mv $@.tmp $@
 
-$(RT_DIR)/%.c.o: runtime/%.c $(wildcard runtime/*.h runtime/include/zprewrite/*.h) $(RT_GEN) | $(DEPS_BUILD)
+$(RT_DIR)/%.c.o: runtime/%.c $(wildcard runtime/*.h runtime/include/zprewrite/*.h) $(RT_GEN)
 	@mkdir -p $(@D)
 	$(CC) $(RT_CFLAGS) -c -o $@ $<
 
-$(RT_DIR)/%.S.o: runtime/%.S $(wildcard runtime/*.h) | $(DEPS_BUILD)
+$(RT_DIR)/%.S.o: runtime/%.S $(wildcard runtime/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(RT_CFLAGS) -c -o $@ $<
 
@@ -87,7 +85,7 @@ RW_SRCS   := $(wildcard rewriter/*.c)
 RW_HDRS   := $(wildcard rewriter/*.h) runtime/zp_abi.h runtime/include/zprewrite/hook.h
 
 define rewriter_build # $(1): output dir, $(2): extra flags
-$(1)/rewriter/%.o: rewriter/%.c $(RW_HDRS) | $(DEPS_BUILD)
+$(1)/rewriter/%.o: rewriter/%.c $(RW_HDRS)
 	@mkdir -p $$(@D)
 	$(CC) $(RW_CFLAGS) $(2) -c -o $$@ $$<
 $(1)/rewriter/blob_data.o: rewriter/blob_data.S $(RT_DIR)/runtime.elf
@@ -116,16 +114,16 @@ all: $(BUILD)/zprewrite samples
 demo: all
 	@scripts/demo.sh $(BUILD)
 
-test: all $(BUILD)/asan/zprewrite $(DEPS_TEST)
+test: all $(BUILD)/asan/zprewrite
 	@tests/run.sh $(BUILD)
 
-asan: $(BUILD)/asan/zprewrite samples $(DEPS_TEST)
+asan: $(BUILD)/asan/zprewrite samples
 	@ZP_ONLY_REWRITER=1 ZPREWRITE=$(BUILD)/asan/zprewrite tests/run.sh $(BUILD)
 
-golden: all $(DEPS_TEST)
+golden: all
 	@tests/golden.sh --update $(BUILD)
 
-bench: all $(DEPS_BENCH)
+bench: all
 	@bench/run.sh $(BUILD)
 
 install: all

@@ -16,7 +16,7 @@ SAMPLE_PROGRAMS :=
 GOLDEN_SRCS := $(wildcard samples/golden/*.S)
 GOLDEN_BINS := $(patsubst samples/golden/%.S,$(SAMPLES)/golden/%,$(GOLDEN_SRCS))
 SAMPLE_PROGRAMS += $(GOLDEN_BINS)
-$(SAMPLES)/golden/%: samples/golden/%.S | $(DEPS_BUILD)
+$(SAMPLES)/golden/%: samples/golden/%.S
 	@mkdir -p $(@D)
 	$(CC) -nostdlib -static -Wl,--build-id=none -o $@ $<
 

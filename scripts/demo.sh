@@ -25,7 +25,8 @@ say "1. The system call sites zprewrite finds in /bin/busybox (first lines, then
 "$ZP" --list /bin/busybox | tail -n 1
 
 say "2. Rewrite it, embedding the trace hook: $ZP --hook trace.so /bin/busybox $out/trace/busybox"
-/usr/bin/time -f "   (took %e s)" "$ZP" --hook "$BUILD/samples/trace.so" /bin/busybox "$out/trace/busybox"
+TIMEFORMAT="   (took %R s)"
+time "$ZP" --hook "$BUILD/samples/trace.so" /bin/busybox "$out/trace/busybox"
 readelf -lW "$out/trace/busybox" | grep -E 'LOAD|Entry' | sed 's/^/   /'
 
 say "3. Run the rewritten busybox: every system call is printed by the hook inside it (stderr)"

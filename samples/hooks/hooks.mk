@@ -16,9 +16,9 @@ ZP_SAMPLE_HOOK_SOS := $(patsubst %,$(BUILD)/samples/%.so,$(ZP_SAMPLE_HOOKS))
 ZP_SAMPLE_HOOK_DEPS := runtime/include/zprewrite/hook.h samples/hooks/hookutil.h
 SAMPLE_HOOK_SOS    += $(ZP_SAMPLE_HOOK_SOS)
 
-$(ZP_SAMPLE_HOOK_SOS): $(BUILD)/samples/%.so: samples/hooks/%.c $(ZP_SAMPLE_HOOK_DEPS) | $(DEPS_BUILD)
+$(ZP_SAMPLE_HOOK_SOS): $(BUILD)/samples/%.so: samples/hooks/%.c $(ZP_SAMPLE_HOOK_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(ZP_SAMPLE_HOOK_CFLAGS) $(ZP_HOOK_CFLAGS) -o $@ $< $(ZP_HOOK_LDFLAGS)
+	$(CC) $(ZP_SAMPLE_HOOK_CFLAGS) $(ZP_HOOK_CFLAGS) -o $@ $<
 
 .PHONY: sample-hooks
 sample-hooks: $(ZP_SAMPLE_HOOK_SOS)

@@ -9,7 +9,7 @@
  * holds its own locks, in a signal handler, or in a vfork child.
  *
  * Build a hook with the flags `pkg-config --cflags --libs zprewrite-hook`
- * prints (or ZP_HOOK_CFLAGS/ZP_HOOK_LDFLAGS from the project's Makefile):
+ * prints (or ZP_HOOK_CFLAGS of samples/hooks/hooks.mk, which has them all):
  *   -fPIC -shared -nostdlib -ffreestanding -fno-stack-protector
  *   -mgeneral-regs-only -fvisibility=hidden
  * and define at least zp_hook_enter().  See docs/hooks.md for a walk-through.
