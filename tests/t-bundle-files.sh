@@ -17,7 +17,7 @@
 #    sorted by address, not overlapping, offset and address congruent.
 #  - eu-elflint --gnu-ld passes on each bundled file whose original passes,
 #    and reports nothing new on the others (one elflint false positive is
-#    ignored, see elflint_filter).
+#    ignored, see elflint_filter in lib.sh).
 #  - Determinism: bundling again (--force, same DIR) gives byte-identical files.
 # Running the bundled programs needs page 0; without it only the files are
 # checked.
@@ -151,59 +151,8 @@ check_loads "$B/lib/libzt.so.1" ztlib/libzt.so.1.2.3
 check_loads "$B/lib/ld-linux-x86-64.so.2" /lib64/ld-linux-x86-64.so.2
 
 # ---- eu-elflint ---------------------------------------------------------------
-# elflint counts a relocation as "modifying a read-only section" if
-# r_offset + the symbol's st_size reaches a read-only segment: a JUMP_SLOT for
-# a large function, in a .got.plt just below the rewriter's new read-only
-# segment, trips it although the slot itself is writable.  That message is
-# ignored when the slot really is in a writable segment (checked here).
-cat >slot_writable.py <<'EOF'
-# slot_writable.py FILE SECTION N: exit 0 if relocation N of SECTION applies
-# to an address inside a writable PT_LOAD segment of FILE.
-import subprocess, sys
-f, sec, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-rel = subprocess.run(["readelf", "-rW", f], capture_output=True, text=True).stdout.splitlines()
-offs, inside = [], False
-for line in rel:
-    if line.startswith("Relocation section"):
-        inside = ("'%s'" % sec) in line
-    elif inside and line[:1] in "0123456789abcdef" and line.strip():
-        offs.append(int(line.split()[0], 16))
-if n >= len(offs):
-    sys.exit(1)
-off = offs[n]
-for line in subprocess.run(["readelf", "-lW", f], capture_output=True, text=True).stdout.splitlines():
-    w = line.split()
-    if w and w[0] == "LOAD":
-        va, ms = int(w[2], 16), int(w[5], 16)
-        if va <= off < va + ms and "W" in "".join(w[6:-1]):
-            sys.exit(0)
-sys.exit(1)
-EOF
-elflint_filter() { # FILE: elflint's messages, minus the false positive above
-	{ eu-elflint --gnu-ld "$1" 2>&1 || true; } | while IFS= read -r line; do
-		case $line in
-		"section ["*"] '"*"': relocation "*": read-only section modified but text relocation flag not set")
-			local sec n
-			sec=$(echo "$line" | sed "s/^[^']*'\([^']*\)'.*/\1/")
-			n=$(echo "$line" | sed 's/.*: relocation \([0-9]*\):.*/\1/')
-			if python3 slot_writable.py "$1" "$sec" "$n"; then
-				echo "$1: $line" >>elflint-ignored.txt
-			else
-				echo "$line" | sed 's/^section \[ *[0-9]*\]/section/'
-			fi ;;
-		"No errors") ;;
-		*) echo "$line" | sed 's/^section \[ *[0-9]*\]/section/' ;;
-		esac
-	done
-}
+# (elflint_filter and lint_pair, in lib.sh, ignore one elflint false positive.)
 if command -v eu-elflint >/dev/null; then
-	lint_pair() { # BUNDLED ORIGINAL
-		local new old
-		new=$(elflint_filter "$1" | sort -u); old=$(elflint_filter "$2" | sort -u)
-		local extra
-		extra=$(comm -23 <(echo "$new") <(echo "$old") | grep . || true)
-		[ -z "$extra" ] || fail "eu-elflint --gnu-ld: new messages for $1: $extra"
-	}
 	# The program passes outright if its original does.
 	if eu-elflint --gnu-ld -q ./prog >/dev/null 2>&1; then
 		eu-elflint --gnu-ld -q "$B/prog" >lint.txt 2>&1 || fail "eu-elflint rejects $B/prog: $(head -3 lint.txt)"
