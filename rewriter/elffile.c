@@ -20,8 +20,7 @@
 
 #define PAGE 4096u
 
-/* [off, off + len) lies inside a buffer of `size` bytes (no overflow). */
-static int in_range(uint64_t off, uint64_t len, uint64_t size)
+int zp_in_range(uint64_t off, uint64_t len, uint64_t size)
 {
 	return off <= size && len <= size - off;
 }
@@ -151,7 +150,7 @@ static int load_phdrs(struct zp_elf *e)
 		return zp_error(e->path, "no program headers: not a loadable executable");
 	if (h->e_phentsize != sizeof(Elf64_Phdr))
 		return zp_error(e->path, "corrupt ELF header: e_phentsize is %u", h->e_phentsize);
-	if (e->phnum > 65536 || !in_range(h->e_phoff, (uint64_t)e->phnum * sizeof(Elf64_Phdr), e->size))
+	if (e->phnum > 65536 || !zp_in_range(h->e_phoff, (uint64_t)e->phnum * sizeof(Elf64_Phdr), e->size))
 		return zp_error(e->path, "program header table lies outside the file");
 	e->phdrs = calloc(e->phnum, sizeof *e->phdrs);
 	if (!e->phdrs)
@@ -168,7 +167,7 @@ static int load_phdrs(struct zp_elf *e)
 			e->has_dynamic = 1;
 		if (p->p_type != PT_LOAD)
 			continue;
-		if (!in_range(p->p_offset, p->p_filesz, e->size))
+		if (!zp_in_range(p->p_offset, p->p_filesz, e->size))
 			return zp_error(e->path, "loadable segment %zu lies outside the file "
 					"(offset %#lx, size %#lx, file %#zx): truncated?",
 					i, (unsigned long)p->p_offset, (unsigned long)p->p_filesz, e->size);
@@ -209,14 +208,14 @@ static int load_sections(struct zp_elf *e)
 	/* Check the table against the file before asking libelf, which
 	 * reports a table that does not fit as no table at all. */
 	uint64_t raw = h->e_shnum ? h->e_shnum : 1;   /* 0: the count is in entry 0 */
-	if (!in_range(h->e_shoff, raw * sizeof(Elf64_Shdr), e->size))
+	if (!zp_in_range(h->e_shoff, raw * sizeof(Elf64_Shdr), e->size))
 		return zp_error(e->path, "section header table lies outside the file (offset %#lx): truncated?",
 				(unsigned long)h->e_shoff);
 	if (elf_getshdrnum(e->elf, &e->shnum) != 0)
 		return zp_error(e->path, "corrupt section header table: %s", elf_errmsg(-1));
 	if (e->shnum == 0)
 		return zp_error(e->path, "corrupt ELF header: a section header table with no entries");
-	if (e->shnum > 1000000 || !in_range(h->e_shoff, (uint64_t)e->shnum * sizeof(Elf64_Shdr), e->size))
+	if (e->shnum > 1000000 || !zp_in_range(h->e_shoff, (uint64_t)e->shnum * sizeof(Elf64_Shdr), e->size))
 		return zp_error(e->path, "section header table lies outside the file");
 	if (elf_getshdrstrndx(e->elf, &e->shstrndx) != 0 || e->shstrndx >= e->shnum)
 		return zp_error(e->path, "corrupt ELF header: bad section name table index");
@@ -230,7 +229,7 @@ static int load_sections(struct zp_elf *e)
 		if (!scn || !gelf_getshdr(scn, &s->shdr))
 			return zp_error(e->path, "corrupt section header %zu: %s", i, elf_errmsg(-1));
 		if (s->shdr.sh_type != SHT_NOBITS && s->shdr.sh_type != SHT_NULL &&
-		    !in_range(s->shdr.sh_offset, s->shdr.sh_size, e->size))
+		    !zp_in_range(s->shdr.sh_offset, s->shdr.sh_size, e->size))
 			return zp_error(e->path, "section %zu lies outside the file (offset %#lx, size %#lx)",
 					i, (unsigned long)s->shdr.sh_offset, (unsigned long)s->shdr.sh_size);
 		if (s->shdr.sh_link >= e->shnum && s->shdr.sh_type != SHT_NULL &&
@@ -396,12 +395,24 @@ const struct zp_section *zp_elf_section_by_name(const struct zp_elf *e, const ch
 	return NULL;
 }
 
+const unsigned char *zp_elf_section_bytes(const struct zp_elf *e, const struct zp_section *sec)
+{
+	/* SHT_NULL and SHT_NOBITS have no contents whatever their offset says
+	 * (the gABI leaves an SHT_NULL header's other fields undefined, so
+	 * load_sections does not refuse junk there): their offset must never be
+	 * used to index the file. */
+	if (!sec || sec->shdr.sh_type == SHT_NULL || sec->shdr.sh_type == SHT_NOBITS ||
+	    !zp_in_range(sec->shdr.sh_offset, sec->shdr.sh_size, e->size))
+		return NULL;
+	return e->bytes + sec->shdr.sh_offset;
+}
+
 const GElf_Phdr *zp_elf_load_at(const struct zp_elf *e, uint64_t addr, uint64_t len)
 {
 	for (size_t i = 0; i < e->phnum; i++) {
 		const GElf_Phdr *p = &e->phdrs[i];
 		if (p->p_type == PT_LOAD && addr >= p->p_vaddr &&
-		    in_range(addr - p->p_vaddr, len, p->p_filesz))
+		    zp_in_range(addr - p->p_vaddr, len, p->p_filesz))
 			return p;
 	}
 	return NULL;

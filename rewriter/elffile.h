@@ -56,10 +56,18 @@ struct zp_elf {
 	char loadnames[8][32];       /* storage for "LOAD#n" names */
 };
 
+/* [off, off + len) lies inside a buffer of `size` bytes (no overflow). */
+int zp_in_range(uint64_t off, uint64_t len, uint64_t size);
+
 int zp_elf_open(const char *path, struct zp_elf *e);
 void zp_elf_close(struct zp_elf *e);
 
 const struct zp_section *zp_elf_section_by_name(const struct zp_elf *e, const char *name);
+
+/* The contents of a section in the file, sh_size bytes; NULL if it has none
+ * (SHT_NULL, SHT_NOBITS) or they are not inside the file.  Every reader of
+ * section contents goes through this, never through sh_offset directly. */
+const unsigned char *zp_elf_section_bytes(const struct zp_elf *e, const struct zp_section *sec);
 
 /* The PT_LOAD whose file-backed part holds [addr, addr + len), or NULL. */
 const GElf_Phdr *zp_elf_load_at(const struct zp_elf *e, uint64_t addr, uint64_t len);
