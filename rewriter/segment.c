@@ -376,6 +376,12 @@ static void move_dynamic_symbol(const struct zp_elf *e, uint64_t vaddr, struct z
 		    sh->sh_entsize != sizeof(Elf64_Sym) || sh->sh_link >= e->shnum)
 			continue;
 		const GElf_Shdr *str = &e->secs[sh->sh_link].shdr;
+		/* The link may name any section: only a string table with its
+		 * contents inside the file holds names (im->buf starts as a copy
+		 * of the file, so its offsets index im->buf too). */
+		if (str->sh_type != SHT_STRTAB || !zp_elf_section_bytes(e, &e->secs[i]) ||
+		    !zp_elf_section_bytes(e, &e->secs[sh->sh_link]))
+			continue;
 		for (uint64_t k = 0; k + sizeof(Elf64_Sym) <= sh->sh_size; k += sizeof(Elf64_Sym)) {
 			Elf64_Sym sym;
 			memcpy(&sym, im->buf + sh->sh_offset + k, sizeof sym);
