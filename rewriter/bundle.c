@@ -12,8 +12,9 @@
  * anything else of the process runs: from then on every patched object is
  * hooked, from the loader's first system call (see docs/bundles.md).
  * Dependencies are resolved the way the loader would on this machine: the
- * object's RPATH/RUNPATH (with $ORIGIN), the directories of /etc/ld.so.conf,
- * then the default ones, skipping files that are not x86-64 ELF.  The bundle
+ * object's RPATH/RUNPATH (with $ORIGIN), the program's RPATH (with the
+ * program's $ORIGIN), the directories of /etc/ld.so.conf, then the default
+ * ones, skipping files that are not x86-64 ELF.  The bundle
  * is built in a temporary directory next to DIR and renamed into place.
  */
 #define _GNU_SOURCE
@@ -36,67 +37,89 @@
 
 struct object {
 	char *path;          /* resolved file */
+	char *real;          /* its real path: one file under two names is bundled once */
 	char *name;          /* name in the bundle */
 	int is_interp;
+	int needs_libs;      /* has DT_NEEDED entries (found by resolve) */
 };
 
 struct bundle {
-	const char *program;
-	struct object *obj;
+	struct object *obj;  /* [0] the program, then what it needs, in order found */
 	size_t n, cap;
 	char **dirs;         /* ld.so.conf and default directories */
 	size_t ndirs, dircap;
-	char *interp_path;   /* the loader the program names */
+	size_t interp;       /* index of the program's loader in obj, or SIZE_MAX */
+	/* The program's DT_RPATH (NULL if it has a RUNPATH, which is not
+	 * inherited), searched for every library after the library's own: its
+	 * $ORIGIN is the program's directory, whichever library needs. */
+	char *exe_rpath, *exe_origin;
 };
 
-/* snprintf for paths: a path too long for PATH_MAX is an error, not a
- * silently cut name. */
-static void pathf(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void pathf(char *dst, size_t n, const char *fmt, ...)
+/* The last component of a path: "libc.so.6" for "/lib/libc.so.6", the
+ * whole name if it has no slash. */
+static const char *zp_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* snprintf for paths: a path too long for the buffer is an error (recorded
+ * with zp_error, -1), not a silently cut name. */
+static int pathf(char *dst, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), warn_unused_result));
+static int pathf(char *dst, size_t n, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	int r = vsnprintf(dst, n, fmt, ap);
 	va_end(ap);
 	if (r < 0 || (size_t)r >= n) {
-		fprintf(stderr, "zprewrite: %.60s...: path too long\n", dst);
-		exit(1);
+		char shown[64];   /* the start of it: enough to recognise, one line */
+		snprintf(shown, sizeof shown, "%.60s...", r < 0 ? "" : dst);
+		return zp_error(shown, "path too long");
 	}
+	return 0;
 }
 
-static char *xstrdup(const char *s)
+static char *dupstr(const char *s) __attribute__((warn_unused_result));
+static char *dupstr(const char *s)
 {
 	char *d = strdup(s);
-	if (!d) {
-		fprintf(stderr, "zprewrite: out of memory\n");
-		exit(1);
-	}
+	if (!d)
+		zp_error(s, "out of memory");
 	return d;
 }
 
-static void add_dir(struct bundle *b, const char *d)
+static int add_dir(struct bundle *b, const char *d) __attribute__((warn_unused_result));
+static int add_dir(struct bundle *b, const char *d)
 {
 	for (size_t i = 0; i < b->ndirs; i++)
 		if (!strcmp(b->dirs[i], d))
-			return;
+			return 0;
 	if (b->ndirs == b->dircap) {
-		b->dircap = b->dircap ? b->dircap * 2 : 32;
-		b->dirs = realloc(b->dirs, b->dircap * sizeof *b->dirs);
-		if (!b->dirs)
-			exit(1);
+		size_t cap = b->dircap ? b->dircap * 2 : 32;
+		char **dirs = realloc(b->dirs, cap * sizeof *dirs);
+		if (!dirs)
+			return zp_error(d, "out of memory");
+		b->dirs = dirs;
+		b->dircap = cap;
 	}
-	b->dirs[b->ndirs++] = xstrdup(d);
+	if (!(b->dirs[b->ndirs] = dupstr(d)))
+		return -1;
+	b->ndirs++;
+	return 0;
 }
 
 /* /etc/ld.so.conf and its includes, as ldconfig reads them. */
-static void read_ld_so_conf(struct bundle *b, const char *path, int depth)
+static int read_ld_so_conf(struct bundle *b, const char *path, int depth)
 {
 	FILE *f = depth < 8 ? fopen(path, "re") : NULL;
 	char line[PATH_MAX];
+	int rc = 0;
 
 	if (!f)
-		return;
-	while (fgets(line, sizeof line, f)) {
+		return 0;
+	while (rc == 0 && fgets(line, sizeof line, f)) {
 		char *p = line, *end;
 		while (*p == ' ' || *p == '\t')
 			p++;
@@ -112,16 +135,32 @@ static void read_ld_so_conf(struct bundle *b, const char *path, int depth)
 				p++;
 			glob_t g;
 			if (glob(p, 0, NULL, &g) == 0) {
-				for (size_t i = 0; i < g.gl_pathc; i++)
-					read_ld_so_conf(b, g.gl_pathv[i], depth + 1);
+				for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++)
+					rc = read_ld_so_conf(b, g.gl_pathv[i], depth + 1);
 				globfree(&g);
 			}
 			continue;
 		}
 		if (*p == '/')
-			add_dir(b, p);
+			rc = add_dir(b, p);
 	}
 	fclose(f);
+	return rc;
+}
+
+/* The directories searched after an object's own paths, in the loader's
+ * order: those of /etc/ld.so.conf, then the default ones.  Built once,
+ * before anything is looked up in it. */
+static int search_dirs(struct bundle *b)
+{
+	static const char *defaults[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+					  "/lib64", "/usr/lib64", "/lib", "/usr/lib" };
+	if (read_ld_so_conf(b, "/etc/ld.so.conf", 0))
+		return -1;
+	for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
+		if (add_dir(b, defaults[i]))
+			return -1;
+	return 0;
 }
 
 /* Is this file an x86-64 ELF shared object we can use? */
@@ -143,67 +182,110 @@ static int exists(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Search "a:b:c" (with $ORIGIN) for name. */
-static char *search_path(const char *list, const char *origin, const char *name, const char **bad)
+/* Search "a:b:c" ($ORIGIN expanded to origin) for name, unless *found is
+ * already set: *found becomes the first usable file; *bad the first file of
+ * that name that is not usable (the loader skips it; the error names it if
+ * nothing usable is found).  -1 on error. */
+static int search_path(const char *list, const char *origin, const char *name, char **found, char **bad)
 {
-	char buf[PATH_MAX], dir[PATH_MAX];
+	char buf[PATH_MAX], dir[PATH_MAX], expanded[PATH_MAX];
 	const char *p = list;
 
-	while (p && *p) {
+	while (!*found && p && *p) {
 		size_t len = strcspn(p, ":");
-		pathf(dir, sizeof dir, "%.*s", (int)len, p);
+		if (pathf(dir, sizeof dir, "%.*s", (int)len, p))
+			return -1;
 		p += len + (p[len] == ':');
-		char expanded[PATH_MAX];
 		const char *o = strstr(dir, "$ORIGIN");
 		if (!o)
 			o = strstr(dir, "${ORIGIN}");
 		if (o) {
 			int skip = dir[o - dir + 1] == '{' ? 9 : 7;
-			pathf(expanded, sizeof expanded, "%.*s%s%s", (int)(o - dir), dir, origin, o + skip);
-		} else {
-			pathf(expanded, sizeof expanded, "%s", dir);
+			if (pathf(expanded, sizeof expanded, "%.*s%s%s", (int)(o - dir), dir, origin, o + skip))
+				return -1;
+		} else if (pathf(expanded, sizeof expanded, "%s", dir)) {
+			return -1;
 		}
-		pathf(buf, sizeof buf, "%s/%s", expanded, name);
-		if (exists(buf)) {
-			if (usable(buf))
-				return xstrdup(buf);
-			*bad = xstrdup(buf);
+		if (pathf(buf, sizeof buf, "%s/%s", expanded, name))
+			return -1;
+		if (!exists(buf))
+			continue;
+		if (usable(buf)) {
+			if (!(*found = dupstr(buf)))
+				return -1;
+		} else if (!*bad && !(*bad = dupstr(buf))) {
+			return -1;
 		}
 	}
-	return NULL;
+	return 0;
 }
 
-static size_t find_object(const struct bundle *b, const char *path)
+/* Where the loader finds the library `name` needed by an object with these
+ * paths (its directory is origin): *path, or NULL with *bad the first
+ * unusable file of that name, or NULL.  -1 on error (the caller frees both). */
+static int find_library(const struct bundle *b, const char *rpath, const char *runpath, const char *origin,
+			const char *name, char **path, char **bad)
+{
+	*path = *bad = NULL;
+	if (strchr(name, '/')) {
+		if (exists(name) && !(*path = dupstr(name)))
+			return -1;
+		return 0;
+	}
+	if (!runpath && rpath && search_path(rpath, origin, name, path, bad))
+		return -1;
+	if (!runpath && b->exe_rpath && search_path(b->exe_rpath, b->exe_origin, name, path, bad))
+		return -1;
+	if (runpath && search_path(runpath, origin, name, path, bad))
+		return -1;
+	for (size_t i = 0; !*path && i < b->ndirs; i++)
+		if (search_path(b->dirs[i], "", name, path, bad))
+			return -1;
+	return 0;
+}
+
+/* Add the file to the bundle under name, unless it is there already (under
+ * any name); *at: its index.  -1 on error. */
+static int add_object(struct bundle *b, const char *path, const char *name, size_t *at)
+	__attribute__((warn_unused_result));
+static int add_object(struct bundle *b, const char *path, const char *name, size_t *at)
 {
 	char real[PATH_MAX];
-	if (!realpath(path, real))
-		pathf(real, sizeof real, "%s", path);
-	for (size_t i = 0; i < b->n; i++) {
-		char other[PATH_MAX];
-		if (!realpath(b->obj[i].path, other))
-			pathf(other, sizeof other, "%s", b->obj[i].path);
-		if (!strcmp(real, other))
-			return i;
-	}
-	return SIZE_MAX;
-}
-
-static void add_object(struct bundle *b, const char *path, const char *name, int is_interp)
-{
+	if (!realpath(path, real) && pathf(real, sizeof real, "%s", path))
+		return -1;
+	for (size_t i = 0; i < b->n; i++)
+		if (!strcmp(real, b->obj[i].real)) {
+			if (at)
+				*at = i;
+			return 0;
+		}
 	if (b->n == b->cap) {
-		b->cap = b->cap ? b->cap * 2 : 32;
-		b->obj = realloc(b->obj, b->cap * sizeof *b->obj);
-		if (!b->obj)
-			exit(1);
+		size_t cap = b->cap ? b->cap * 2 : 32;
+		struct object *obj = realloc(b->obj, cap * sizeof *obj);
+		if (!obj)
+			return zp_error(path, "out of memory");
+		b->obj = obj;
+		b->cap = cap;
 	}
-	b->obj[b->n++] = (struct object){ xstrdup(path), xstrdup(name), is_interp };
+	struct object o = { dupstr(path), dupstr(real), dupstr(name), 0, 0 };
+	if (!o.path || !o.real || !o.name) {
+		free(o.path);
+		free(o.real);
+		free(o.name);
+		return -1;
+	}
+	if (at)
+		*at = b->n;
+	b->obj[b->n++] = o;
+	return 0;
 }
 
 struct need_ctx {
 	struct bundle *b;
-	const char *from;            /* the object needing them */
-	const char *rpath, *runpath, *origin;
-	const char *exe_rpath;       /* the program's RPATH, inherited when no RUNPATH */
+	size_t from;                 /* index of the object needing them (b->obj moves) */
+	const char *rpath, *runpath; /* its paths ... */
+	const char *origin;          /* ... and its directory, their $ORIGIN */
+	int needed;                  /* how many DT_NEEDED entries it has */
 	int error;
 };
 
@@ -211,110 +293,135 @@ static void on_needed(const char *name, void *arg)
 {
 	struct need_ctx *c = arg;
 	struct bundle *b = c->b;
-	char *path = NULL;
-	const char *bad = NULL;
+	char *path, *bad;
 
+	c->needed++;
 	if (c->error)
 		return;
-	if (strchr(name, '/')) {
-		path = exists(name) ? xstrdup(name) : NULL;
-	} else {
-		if (!c->runpath && c->rpath)
-			path = search_path(c->rpath, c->origin, name, &bad);
-		if (!path && !c->runpath && c->exe_rpath)
-			path = search_path(c->exe_rpath, c->origin, name, &bad);
-		if (!path && c->runpath)
-			path = search_path(c->runpath, c->origin, name, &bad);
-		for (size_t i = 0; !path && i < b->ndirs; i++)
-			path = search_path(b->dirs[i], "", name, &bad);
-	}
-	if (!path) {
+	if (find_library(b, c->rpath, c->runpath, c->origin, name, &path, &bad)) {
+		c->error = 1;
+	} else if (!path) {
 		c->error = 1;
 		if (bad)
-			zp_error(bad, "needed as %s by %s, but not an x86-64 ELF shared object", name, c->from);
+			zp_error(bad, "needed as %s by %s, but not an x86-64 ELF shared object", name,
+				 b->obj[c->from].path);
 		else
-			zp_error(c->from, "needs %s, which is not found (searched its RPATH/RUNPATH, "
+			zp_error(b->obj[c->from].path, "needs %s, which is not found (searched its RPATH/RUNPATH, "
 				 "/etc/ld.so.conf and the default directories)", name);
-		free((char *)bad);
-		return;
-	}
-	free((char *)bad);
-	if (find_object(b, path) == SIZE_MAX) {
-		const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
-		add_object(b, path, base, 0);
+	} else if (add_object(b, path, zp_basename(name), NULL)) {
+		c->error = 1;
 	}
 	free(path);
+	free(bad);
 }
 
-/* Find every object the program needs, transitively. */
-static int resolve(struct bundle *b, const struct zp_elf *prog, const char **exe_rpath_out)
+/* The program's loader (PT_INTERP), into the bundle after the program. */
+static int add_interp(struct bundle *b, const struct zp_elf *pe)
 {
-	static const char *defaults[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
-					  "/lib64", "/usr/lib64", "/lib", "/usr/lib" };
-	read_ld_so_conf(b, "/etc/ld.so.conf", 0);
-	for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
-		add_dir(b, defaults[i]);
-	(void)prog;
-	*exe_rpath_out = NULL;
-	for (size_t i = 0; i < b->n; i++) {
-		struct zp_elf e;
-		if (zp_elf_open(b->obj[i].path, &e)) {
-			zp_elf_close(&e);
-			return -1;
+	const char *s = NULL;
+	for (size_t i = 0; i < pe->phnum; i++)
+		if (pe->phdrs[i].p_type == PT_INTERP) {
+			s = (const char *)zp_elf_bytes_at(pe, pe->phdrs[i].p_vaddr, pe->phdrs[i].p_filesz);
+			if (!s || pe->phdrs[i].p_filesz < 2 || !memchr(s, 0, pe->phdrs[i].p_filesz))
+				s = NULL;
 		}
-		char origin[PATH_MAX], real[PATH_MAX];
-		if (!realpath(b->obj[i].path, real))
-			pathf(real, sizeof real, "%s", b->obj[i].path);
-		pathf(origin, sizeof origin, "%s", real);
-		char *slash = strrchr(origin, '/');
-		if (slash)
-			*slash = 0;
-		struct need_ctx c = { b, b->obj[i].path, NULL, NULL, origin, i ? *exe_rpath_out : NULL, 0 };
-		int r = zp_dynamic_needed(&e, on_needed, &c, &c.rpath, &c.runpath);
-		if (i == 0 && c.rpath && !c.runpath)
-			*exe_rpath_out = xstrdup(c.rpath);
-		zp_elf_close(&e);
-		if (r || c.error)
+	if (!s)
+		return 0;
+	if (!exists(s) || !usable(s))
+		return zp_error(pe->path, "its loader %s is missing or not x86-64", s);
+	if (add_object(b, s, zp_basename(s), &b->interp))
+		return -1;
+	if (b->interp == 0)
+		return zp_error(pe->path, "names itself as its loader");
+	b->obj[b->interp].is_interp = 1;
+	return 0;
+}
+
+/* The --add-lib libraries: paths as given, names resolved like the
+ * program's own dependencies (c: the program's). */
+static int add_extras(struct bundle *b, const struct need_ctx *c, const char *const *extra, size_t nextra)
+{
+	for (size_t i = 0; i < nextra; i++) {
+		char *path, *bad;
+		int rc = find_library(b, c->rpath, c->runpath, c->origin, extra[i], &path, &bad);
+		if (rc == 0 && path && !usable(path))
+			rc = zp_error(extra[i], "library to add to the bundle is not an x86-64 ELF shared object");
+		else if (rc == 0 && !path && bad)
+			rc = zp_error(bad, "library to add to the bundle (%s) is not an x86-64 ELF shared object",
+				      extra[i]);
+		else if (rc == 0 && !path && strchr(extra[i], '/'))
+			rc = zp_error(extra[i], "library to add to the bundle not found");
+		else if (rc == 0 && !path)
+			rc = zp_error(extra[i], "library to add to the bundle not found (searched the program's "
+				      "RPATH/RUNPATH, /etc/ld.so.conf and the default directories)");
+		if (rc == 0)
+			rc = add_object(b, path, zp_basename(extra[i]), NULL);
+		free(path);
+		free(bad);
+		if (rc)
 			return -1;
 	}
 	return 0;
 }
 
-static void count_needed(const char *name, void *arg)
+/* Find every object the program (b->obj[0]) needs, transitively: its
+ * loader, its libraries, the --add-lib ones and theirs.  Each file is opened
+ * once here, and what the bundling needs of it kept in its struct object. */
+static int resolve(struct bundle *b, const char *const *extra, size_t nextra)
 {
-	(void)name;
-	++*(int *)arg;
+	for (size_t i = 0; i < b->n; i++) {
+		struct zp_elf e;
+		int rc = -1;
+		if (zp_elf_open(b->obj[i].path, &e)) {
+			zp_elf_close(&e);
+			return -1;
+		}
+		char origin[PATH_MAX];
+		if (pathf(origin, sizeof origin, "%s", b->obj[i].real))
+			goto next;
+		char *slash = strrchr(origin, '/');
+		if (slash)
+			*slash = 0;
+		if (i == 0 && add_interp(b, &e))
+			goto next;
+		struct need_ctx c = { b, i, NULL, NULL, origin, 0, 0 };
+		if (zp_dynamic_needed(&e, on_needed, &c, &c.rpath, &c.runpath) || c.error)
+			goto next;
+		b->obj[i].needs_libs = c.needed > 0;
+		if (i == 0) {
+			if (add_extras(b, &c, extra, nextra))
+				goto next;
+			/* From now on, for the libraries: the program's RPATH
+			 * (not its RUNPATH), $ORIGIN being its directory. */
+			if (c.rpath && !c.runpath &&
+			    (!(b->exe_rpath = dupstr(c.rpath)) || !(b->exe_origin = dupstr(origin))))
+				goto next;
+		}
+		rc = 0;
+	next:
+		zp_elf_close(&e);
+		if (rc)
+			return -1;
+	}
+	return 0;
 }
 
-/* Does the library have DT_NEEDED entries (besides the loader)? */
-static int needs_libraries(const char *path)
-{
-	struct zp_elf e;
-	const char *rp, *rup;
-	int n = 0;
-
-	if (zp_elf_open(path, &e) == 0)
-		zp_dynamic_needed(&e, count_needed, &n, &rp, &rup);
-	zp_elf_close(&e);
-	zp_error_clear();
-	return n > 0;
-}
-
-/* PROGRAM as the shell would find it. */
+/* PROGRAM as the shell would find it; NULL if out of memory. */
 static char *find_program(const char *prog)
 {
 	if (strchr(prog, '/'))
-		return xstrdup(prog);
+		return dupstr(prog);
 	const char *path = getenv("PATH");
 	char buf[PATH_MAX];
 	for (const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;) {
 		size_t len = strcspn(p, ":");
-		pathf(buf, sizeof buf, "%.*s/%s", (int)len, p, prog);
+		/* (an entry too long to hold the program cannot have it) */
+		int r = snprintf(buf, sizeof buf, "%.*s/%s", (int)len, p, prog);
 		p += len + (p[len] == ':');
-		if (access(buf, X_OK) == 0 && exists(buf))
-			return xstrdup(buf);
+		if (r > 0 && (size_t)r < sizeof buf && access(buf, X_OK) == 0 && exists(buf))
+			return dupstr(buf);
 	}
-	return xstrdup(prog);   /* let the open fail with a clear message */
+	return dupstr(prog);   /* let the open fail with a clear message */
 }
 
 static int is_script(const char *path)
@@ -341,9 +448,11 @@ static int remove_tree(const char *path)
 		while ((de = readdir(d))) {
 			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 				continue;
+			/* (a path too long to remove was too long to create) */
 			char sub[PATH_MAX];
-			pathf(sub, sizeof sub, "%s/%s", path, de->d_name);
-			remove_tree(sub);
+			int r = snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+			if (r > 0 && (size_t)r < sizeof sub)
+				remove_tree(sub);
 		}
 		closedir(d);
 		return rmdir(path);
@@ -373,23 +482,26 @@ static int dir_state(const char *path)
 int zp_bundle(const char *dir, const char *program, const char *const *extra, size_t nextra,
 	      const struct zp_options *o, int force)
 {
-	struct bundle b = { .program = program };
+	struct bundle b = { .interp = SIZE_MAX };
 	char *prog = find_program(program);
 	char absdir[PATH_MAX], tmp[PATH_MAX], path[PATH_MAX];
 	int rc = -1;
-	const char *exe_rpath = NULL;
 
+	if (!prog)
+		goto out;
 	/* The bundle's final absolute path, for the interpreter entry. */
 	char parent[PATH_MAX];
-	pathf(parent, sizeof parent, "%s", dir);
+	if (pathf(parent, sizeof parent, "%s", dir))
+		goto out;
 	while (strlen(parent) > 1 && parent[strlen(parent) - 1] == '/')
 		parent[strlen(parent) - 1] = 0;
 	char *slash = strrchr(parent, '/');
-	const char *leaf = slash ? slash + 1 : parent;
+	const char *leaf = zp_basename(parent);
 	char pdir[PATH_MAX];
-	pathf(pdir, sizeof pdir, "%.*s", slash ? (int)(slash - parent) : 1, slash ? parent : ".");
+	if (pathf(pdir, sizeof pdir, "%.*s", slash ? (int)(slash - parent) : 1, slash ? parent : "."))
+		goto out;
 	if (!*pdir)
-		pathf(pdir, sizeof pdir, "/");
+		strcpy(pdir, "/");
 	char realparent[PATH_MAX];
 	if (!*leaf || !strcmp(leaf, ".") || !strcmp(leaf, "..")) {
 		zp_error(dir, "name the bundle directory itself, not . or ..");
@@ -399,7 +511,8 @@ int zp_bundle(const char *dir, const char *program, const char *const *extra, si
 		zp_error(dir, "cannot create the bundle here: %s", strerror(errno));
 		goto out;
 	}
-	pathf(absdir, sizeof absdir, "%s/%s", strcmp(realparent, "/") ? realparent : "", leaf);
+	if (pathf(absdir, sizeof absdir, "%s/%s", strcmp(realparent, "/") ? realparent : "", leaf))
+		goto out;
 	int state = dir_state(absdir);
 	if (state < 0) {
 		zp_error(dir, "exists and is not a directory");
@@ -414,60 +527,20 @@ int zp_bundle(const char *dir, const char *program, const char *const *extra, si
 		goto out;
 	}
 
-	/* What goes in: the program, its loader, its libraries. */
-	struct zp_elf pe;
-	if (zp_elf_open(prog, &pe)) {
-		zp_elf_close(&pe);
-		goto out;
-	}
-	const char *pbase = strrchr(prog, '/') ? strrchr(prog, '/') + 1 : prog;
-	add_object(&b, prog, pbase, 0);
-	for (size_t i = 0; i < pe.phnum; i++)
-		if (pe.phdrs[i].p_type == PT_INTERP) {
-			const char *s = (const char *)zp_elf_bytes_at(&pe, pe.phdrs[i].p_vaddr, pe.phdrs[i].p_filesz);
-			if (s && pe.phdrs[i].p_filesz > 1 && memchr(s, 0, pe.phdrs[i].p_filesz))
-				b.interp_path = xstrdup(s);
-		}
-	zp_elf_close(&pe);
-	if (b.interp_path) {
-		if (!exists(b.interp_path) || !usable(b.interp_path)) {
-			zp_error(prog, "its loader %s is missing or not x86-64", b.interp_path);
-			goto out;
-		}
-		const char *ib = strrchr(b.interp_path, '/') ? strrchr(b.interp_path, '/') + 1 : b.interp_path;
-		add_object(&b, b.interp_path, ib, 1);
-	}
-	for (size_t i = 0; i < nextra; i++) {
-		char *p = strchr(extra[i], '/') ? xstrdup(extra[i]) : NULL;
-		if (!p) {
-			/* a library name: resolve it like a dependency of the program */
-			add_dir(&b, "/lib/x86_64-linux-gnu");
-			add_dir(&b, "/usr/lib/x86_64-linux-gnu");
-			const char *bad = NULL;
-			for (size_t k = 0; !p && k < b.ndirs; k++)
-				p = search_path(b.dirs[k], "", extra[i], &bad);
-		}
-		if (!p || !exists(p) || !usable(p)) {
-			zp_error(extra[i], "library to add to the bundle not found, or not x86-64 ELF");
-			free(p);
-			goto out;
-		}
-		if (find_object(&b, p) == SIZE_MAX) {
-			const char *base = strrchr(extra[i], '/') ? strrchr(extra[i], '/') + 1 : extra[i];
-			add_object(&b, p, base, 0);
-		}
-		free(p);
-	}
-	if (resolve(&b, NULL, &exe_rpath))
+	/* What goes in: the program, its loader, its libraries, the --add-lib
+	 * ones, all found before anything is written. */
+	if (search_dirs(&b) || add_object(&b, prog, zp_basename(prog), NULL) || resolve(&b, extra, nextra))
 		goto out;
 
 	/* Build it next to DIR, then rename. */
-	pathf(tmp, sizeof tmp, "%s/.%s.zprewrite-XXXXXX", realparent, leaf);
+	if (pathf(tmp, sizeof tmp, "%s/.%s.zprewrite-XXXXXX", realparent, leaf))
+		goto out;
 	if (!mkdtemp(tmp)) {
 		zp_error(dir, "cannot create the bundle: %s", strerror(errno));
 		goto out;
 	}
-	pathf(path, sizeof path, "%s/lib", tmp);
+	if (pathf(path, sizeof path, "%s/lib", tmp))
+		goto fail;
 	if (mkdir(path, 0755) < 0) {
 		zp_error(dir, "cannot create the bundle: %s", strerror(errno));
 		goto fail;
@@ -475,34 +548,40 @@ int zp_bundle(const char *dir, const char *program, const char *const *extra, si
 	/* Library paths: the bundle's absolute directory too, since the loader
 	 * ignores $ORIGIN in secure mode (setuid or file capabilities). */
 	char interp[PATH_MAX + 64], exe_search[2 * PATH_MAX], lib_search[2 * PATH_MAX], libdir[PATH_MAX + 8];
-	pathf(exe_search, sizeof exe_search, "$ORIGIN/lib:%s/lib", absdir);
-	pathf(lib_search, sizeof lib_search, "$ORIGIN:%s/lib", absdir);
-	pathf(libdir, sizeof libdir, "%s/lib", absdir);
+	if (pathf(exe_search, sizeof exe_search, "$ORIGIN/lib:%s/lib", absdir) ||
+	    pathf(lib_search, sizeof lib_search, "$ORIGIN:%s/lib", absdir) ||
+	    pathf(libdir, sizeof libdir, "%s/lib", absdir))
+		goto fail;
 	for (size_t i = 0; i < b.n; i++) {
 		struct zp_options oo = *o;
 		const struct object *ob = &b.obj[i];
 		oo.needed_dir = libdir;
 		if (i == 0) {
-			pathf(path, sizeof path, "%s/%s", tmp, ob->name);
-			if (b.interp_path) {
-				const char *ib = strrchr(b.interp_path, '/') + 1;
-				pathf(interp, sizeof interp, "%s/lib/%s", absdir, ib);
+			if (pathf(path, sizeof path, "%s/%s", tmp, ob->name))
+				goto fail;
+			if (b.interp != SIZE_MAX) {
+				if (pathf(interp, sizeof interp, "%s/lib/%s", absdir, b.obj[b.interp].name))
+					goto fail;
 				oo.interp = interp;
 				oo.search = exe_search;
 			}
 		} else {
-			pathf(path, sizeof path, "%s/lib/%s", tmp, ob->name);
+			if (pathf(path, sizeof path, "%s/lib/%s", tmp, ob->name))
+				goto fail;
 			/* Every library that needs others finds them in the
 			 * bundle first, whatever its own path says. */
-			if (!ob->is_interp && needs_libraries(ob->path))
+			if (!ob->is_interp && ob->needs_libs)
 				oo.search = lib_search;
 		}
 		if (zp_rewrite_file(ob->path, path, &oo))
 			goto fail;
 	}
-	if (state >= 0 && force && dir_state(absdir) > 0) {
+	/* (a DIR that was not empty, checked again: it may have been
+	 * emptied, or filled, meanwhile) */
+	if (force && dir_state(absdir) > 0) {
 		char old[PATH_MAX + 32];
-		pathf(old, sizeof old, "%s.old-%d", tmp, (int)getpid());
+		if (pathf(old, sizeof old, "%s.old-%d", tmp, (int)getpid()))
+			goto fail;
 		if (rename(absdir, old) < 0) {
 			zp_error(dir, "cannot replace it: %s", strerror(errno));
 			goto fail;
@@ -524,14 +603,15 @@ fail:
 out:
 	for (size_t i = 0; i < b.n; i++) {
 		free(b.obj[i].path);
+		free(b.obj[i].real);
 		free(b.obj[i].name);
 	}
 	free(b.obj);
 	for (size_t i = 0; i < b.ndirs; i++)
 		free(b.dirs[i]);
 	free(b.dirs);
-	free(b.interp_path);
-	free((char *)exe_rpath);
+	free(b.exe_rpath);
+	free(b.exe_origin);
 	free(prog);
 	return rc;
 }

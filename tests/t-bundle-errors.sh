@@ -13,11 +13,15 @@
 # file or an ELF file of another architecture (in the program's RPATH); the
 # bundle's parent missing, a file, or on a read-only file system; DIR a file;
 # a non-empty DIR without --force (and, with --force, a failing bundle keeps
-# the old DIR); a script; an --add-lib that does not exist; usage errors
-# (exit 2).  Positive controls: each program that is refused for a missing
-# or bad library bundles fine when the library is in place, so that a
-# bundler that refuses everything fails this test too; a non-empty DIR is
-# replaced with --force; an empty DIR is used without --force.
+# the old DIR); a path that becomes too long only inside the temporary
+# directory (the failure comes after it is made: it must be removed); a
+# script; a PT_INTERP without a slash naming no file; an --add-lib that does
+# not exist, or is a text file; usage errors (exit 2).  Positive controls:
+# each program that is refused for a missing or bad library bundles fine when
+# the library is in place, so that a bundler that refuses everything fails
+# this test too; a non-empty DIR is replaced with --force; an empty DIR is
+# used without --force; a PT_INTERP without a slash, with that loader in the
+# current directory (as the kernel finds it), is bundled (it crashed once).
 source "$TESTS/lib.sh"
 ulimit -c 0
 
@@ -36,6 +40,8 @@ snapshot() { # DIR: every entry below it, with inode, mode, link, checksum
 
 # refuse NAME PATTERN PARENT [zprewrite args...]: zprewrite must refuse, in
 # the way described above; PARENT is the directory that must not change.
+# With REFUSE_FILE set, the line must be "zprewrite: $REFUSE_FILE: MESSAGE"
+# and PATTERN is matched against MESSAGE only.
 refuse() {
 	CASE=$1 CASE_BAD=0; local pat=$2 parent=$3; shift 3
 	local before rc
@@ -46,7 +52,13 @@ refuse() {
 	[ $rc = 1 ] || bad "exit status $rc, expected 1 (stderr: $(head -c 300 log/err.txt))"
 	[ "$(wc -l <log/err.txt)" = 1 ] || bad "stderr has $(wc -l <log/err.txt) lines: $(head -c 300 log/err.txt)"
 	grep -q '^zprewrite: ' log/err.txt || bad "stderr does not start with 'zprewrite: ': $(head -c 300 log/err.txt)"
-	grep -Eqi -- "$pat" log/err.txt || bad "stderr does not match /$pat/: $(head -c 300 log/err.txt)"
+	local msg
+	msg=$(head -n 1 log/err.txt)
+	if [ -n "${REFUSE_FILE:-}" ]; then
+		[ "${msg#"zprewrite: $REFUSE_FILE: "}" != "$msg" ] || bad "stderr does not name $REFUSE_FILE: $(head -c 300 log/err.txt)"
+		msg=${msg#"zprewrite: $REFUSE_FILE: "}
+	fi
+	grep -Eqi -- "$pat" <<<"$msg" || bad "stderr does not match /$pat/: $(head -c 300 log/err.txt)"
 	! grep -qiE 'success|\(null\)|AddressSanitizer|runtime error' log/err.txt || bad "stderr: $(head -c 300 log/err.txt)"
 	[ ! -s log/out.txt ] || bad "stdout not empty: $(head -c 200 log/out.txt)"
 	[ "$(snapshot "$parent")" = "$before" ] || bad "$parent changed: $(diff <(echo "$before") <(snapshot "$parent") | head -5)"
@@ -154,7 +166,37 @@ refuse "no such program" 'no-such-prog' out --bundle out/x ./no-such-prog
 echo 'plain text' >text; chmod +x text
 refuse "text program" 'ELF' out --bundle out/x ./text
 refuse "--add-lib not found" 'libnothere' out --add-lib libnothere.so.9 --bundle out/x ./plain
-refuse "--add-lib text file" 'text' out --add-lib "$ROOT/text" --bundle out/x ./plain
+REFUSE_FILE="$ROOT/text" refuse "--add-lib text file" '^library to add to the bundle is not an x86-64 ELF' out \
+	--add-lib "$ROOT/text" --bundle out/x ./plain
+
+# A path that fits until the temporary directory is made, and is too long
+# inside it (.DIR.zprewrite-XXXXXX/PROGRAM): the failure comes after the
+# temporary directory exists, which must then be removed.  The temporary
+# directory's own path, T = PARENT/.LEAF.zprewrite-XXXXXX, is made 4080
+# characters long: T/lib still fits in PATH_MAX (4096), T/PROGRAM (150
+# characters) does not.
+long=$(pwd -P)/long
+while [ ${#long} -lt 3850 ]; do long=$long/$(printf 'd%.0s' {1..50}); done
+mkdir -p "$long"
+leaf=$(printf 'b%.0s' $(seq $((4080 - ${#long} - 19))))
+longprog=$(printf 'p%.0s' {1..150})
+cp plain "$longprog"
+[ $(( ${#long} + 19 + ${#leaf} )) = 4080 ] || fail "long path: wrong arithmetic"
+refuse "path too long inside the temporary directory" 'path too long' "$long" --bundle "$long/$leaf" "./$longprog"
+rm -rf "$ROOT/long"
+
+# A PT_INTERP without a slash: the kernel opens it relative to the current
+# directory, so does zprewrite; it is stored under that name in DIR/lib.
+gcc -o relinterp build/plain.c -Wl,--dynamic-linker=ld-linux-x86-64.so.2 || fail "cannot build relinterp"
+readelf -lW relinterp | grep -q 'interpreter: ld-linux-x86-64.so.2]' || fail "relinterp: PT_INTERP is not relative"
+REFUSE_FILE=./relinterp refuse "PT_INTERP without a slash, no such file" '^its loader ld-linux-x86-64\.so\.2 is missing' \
+	out --bundle out/x ./relinterp
+cp /lib64/ld-linux-x86-64.so.2 .
+accept "PT_INTERP without a slash, loader in the current directory" --bundle out/rel ./relinterp
+[ -f out/rel/lib/ld-linux-x86-64.so.2 ] && [ -f out/rel/lib/libc.so.6 ] || bad "out/rel/lib: $(ls out/rel/lib 2>&1)"
+readelf -lW out/rel/relinterp 2>&1 | grep -qF "interpreter: $(pwd -P)/out/rel/lib/ld-linux-x86-64.so.2]" ||
+	bad "bundled relinterp: $(readelf -lW out/rel/relinterp 2>&1 | grep -i interpreter)"
+rm ld-linux-x86-64.so.2
 
 # Usage errors: status 2, nothing written.
 CASE="usage" CASE_BAD=0

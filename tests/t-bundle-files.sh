@@ -19,6 +19,12 @@
 #    and reports nothing new on the others (one elflint false positive is
 #    ignored, see elflint_filter in lib.sh).
 #  - Determinism: bundling again (--force, same DIR) gives byte-identical files.
+#  - Which file of a name: a library's dependency found through the program's
+#    DT_RPATH "$ORIGIN/..." is looked for from the program's directory, not
+#    the library's (a decoy sits where the wrong expansion points); an
+#    --add-lib name is found through the program's RUNPATH, and (in a mount
+#    namespace with another /etc/ld.so.conf, when one can be made) in the
+#    directories of /etc/ld.so.conf before the default ones.
 # Running the bundled programs needs page 0; without it only the files are
 # checked.
 # How it fails: a wrong name, mode, missing or extra library, a symlink copied
@@ -178,6 +184,53 @@ cp -a out/b first
 bundle --force --add-lib "$ROOT/plug/libplug.so" --add-lib libz.so.1 --bundle out/b ./prog
 diff -r first out/b >/dev/null || { diff -rq first out/b >&2; fail "bundling twice gave different files"; }
 if ls -A out | grep -q zprewrite; then fail "temporary directory left in out/"; fi
+
+# ---- which file of a name ----------------------------------------------------
+# ori/p has the DT_RPATH $ORIGIN/plibs and needs libone.so (there), which
+# needs libtwo.so and has no path of its own: the loader finds libtwo.so
+# through the program's RPATH, $ORIGIN being the program's directory
+# (ori/plibs/libtwo.so), not libone's (ori/plibs/plibs/, where a decoy is).
+mkdir -p ori/plibs/plibs
+echo 'int two_value(void) { return 7; }' >src/two.c
+echo 'int two_value(void) { return 13; } int decoy_marker(void) { return 0; }' >src/decoy.c
+echo 'int two_value(void); int one_value(void) { return two_value() * 6; }' >src/one.c
+printf '#include <stdio.h>\nint one_value(void);\nint main(void) { printf("%%d\\n", one_value()); return 0; }\n' >src/p.c
+gcc -shared -fPIC -Wl,-soname,libtwo.so -o ori/plibs/libtwo.so src/two.c || fail "cannot build libtwo"
+gcc -shared -fPIC -Wl,-soname,libtwo.so -o ori/plibs/plibs/libtwo.so src/decoy.c || fail "cannot build the decoy"
+gcc -shared -fPIC -Wl,-soname,libone.so -o ori/plibs/libone.so src/one.c -Lori/plibs -ltwo || fail "cannot build libone"
+gcc -o ori/p src/p.c -Lori/plibs -lone -Wl,--disable-new-dtags '-Wl,-rpath,$ORIGIN/plibs' || fail "cannot build ori/p"
+[ "$(ori/p)" = 42 ] || fail "ori/p (original) prints $(ori/p)"
+bundle --bundle out/ori ./ori/p
+[ -f out/ori/lib/libtwo.so ] || fail "out/ori/lib/libtwo.so missing"
+if readelf -sW --dyn-syms out/ori/lib/libtwo.so | grep -q decoy_marker; then
+	fail "the bundle has the decoy libtwo.so: \$ORIGIN in the program's RPATH was expanded to libone's directory"
+fi
+if [ $CAN_RUN = 1 ]; then
+	[ "$(run out/ori/p)" = 42 ] || fail "bundled ori/p prints $(run out/ori/p 2>&1 | head -3)"
+fi
+
+# --add-lib by name is resolved like a dependency of the program: libplug.so
+# is only in a directory of prog's RUNPATH.
+bundle --add-lib libplug.so --bundle out/byname ./prog
+[ -f out/byname/lib/libplug.so ] && [ -f out/byname/lib/libplugdep.so ] ||
+	fail "--add-lib libplug.so (by name, in the program's RUNPATH): out/byname/lib has $(ls out/byname/lib | tr '\n' ' ')"
+
+# The directories of /etc/ld.so.conf come before the default ones, for an
+# --add-lib name too: with an /etc/ld.so.conf naming conf/ (a private mount
+# in a mount namespace, nothing else sees it), --add-lib libz.so.1 is the
+# conf/libz.so.1 made here, not the system's.
+mkdir conf
+echo 'int zconf_marker(void) { return 0; }' >src/zconf.c
+gcc -shared -fPIC -Wl,-soname,libz.so.1 -o conf/libz.so.1 src/zconf.c || fail "cannot build conf/libz.so.1"
+printf '# t-bundle-files\n%s\n' "$ROOT/conf" >ld.so.conf
+if unshare -m sh -c "mount --bind '$ROOT/ld.so.conf' /etc/ld.so.conf && grep -q '^$ROOT/conf\$' /etc/ld.so.conf" 2>/dev/null; then
+	unshare -m sh -c "mount --bind '$ROOT/ld.so.conf' /etc/ld.so.conf && exec '$ZP' -q --add-lib libz.so.1 --bundle out/conf ./prog" ||
+		fail "zprewrite --add-lib libz.so.1 (with conf/ in /etc/ld.so.conf) failed"
+	readelf -sW --dyn-syms out/conf/lib/libz.so.1 | grep -q zconf_marker ||
+		fail "--add-lib libz.so.1 is not the one in the directory of /etc/ld.so.conf"
+else
+	note "cannot mount over /etc/ld.so.conf in a mount namespace: its order is not checked"
+fi
 
 # ---- a DT_NEEDED entry with a path -------------------------------------------
 # Linking a library that has no soname by its path records that path in
