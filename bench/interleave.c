@@ -23,7 +23,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,32 +32,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_NAME "interleave"
+#include "benchutil.h"
+
 #define MAXCMD 8
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("interleave: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 /* Run argv once; return its wall time, its CPU time in *cpu and its minor
  * page faults in *flt. */
 static double run_once(char **argv, int devnull, double *cpu, long *flt)
 {
-	double t0 = now_ns();
+	double t0 = wall_ns();
 	pid_t pid = fork();
 	if (pid < 0)
 		die("fork: %s", strerror(errno));
@@ -74,7 +57,7 @@ static double run_once(char **argv, int devnull, double *cpu, long *flt)
 	while (wait4(pid, &st, 0, &ru) < 0)
 		if (errno != EINTR)
 			die("wait4: %s", strerror(errno));
-	double t = now_ns() - t0;
+	double t = wall_ns() - t0;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		die("%s: failed (status %#x)", argv[0], st);
 	*cpu = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 +

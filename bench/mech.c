@@ -43,7 +43,6 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -58,6 +57,9 @@
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
+
+#define BENCH_NAME "mech"
+#include "benchutil.h"
 
 /* Older headers lack these; the values are the kernel ABI. */
 #ifndef PR_SET_SYSCALL_USER_DISPATCH
@@ -123,33 +125,15 @@ static void sysc_init(void)
 	zpb_cached_value = getpid();
 }
 
-/* ---- helpers ------------------------------------------------------------ */
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("mech: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
+/* ---- helpers (and benchutil.h) -------------------------------------------- */
 
 /*
- * Wall time by default.  -c: the thread's CPU time, which leaves out the
- * time the thread spends descheduled while other jobs run on a shared
- * machine (it still counts the kernel's work done for the thread).
+ * The clock of every measurement, read with clock_ns(clock_id).  Wall time by
+ * default.  -c: the thread's CPU time, which leaves out the time the thread
+ * spends descheduled while other jobs run on a shared machine (it still
+ * counts the kernel's work done for the thread).
  */
 static clockid_t clock_id = CLOCK_MONOTONIC;
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(clock_id, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 /* A result a child process sends back through a pipe. */
 struct child_res {
@@ -205,59 +189,13 @@ static void check_last(const char *mech, const struct sysc *s, long got, long wa
 
 /* ---- 1-3: loops in the measuring process --------------------------------- */
 
+/* The timed part of every loop mechanism (the loop is called through fn:
+ * the one in .text and its run-time copy are reached the same way). */
 static double time_loop(loop_fn *fn, const struct sysc *s, unsigned long n, long *last)
 {
-	double t0 = now_ns();
+	double t0 = clock_ns(clock_id);
 	*last = fn(s->nr, s->a1, s->a2, s->a3, n);
-	return now_ns() - t0;
-}
-
-static double run_native(const struct sysc *s, unsigned long n)
-{
-	long last;
-	double ns = time_loop(zpb_loop_native, s, n, &last);
-	check_last("native", s, last, s->expect);
-	return ns;
-}
-
-static double run_floor(const struct sysc *s, unsigned long n)
-{
-	long last;
-	double ns = time_loop(zpb_loop_floor, s, n, &last);
-	check_last("floor", s, last, s->expect);
-	return ns;
-}
-
-static double run_floor_ind(const struct sysc *s, unsigned long n)
-{
-	long last;
-	double ns = time_loop(zpb_loop_floor_ind, s, n, &last);
-	check_last("floor-ind", s, last, s->expect);
-	return ns;
-}
-
-static double run_cached(const struct sysc *s, unsigned long n)
-{
-	long last;
-	double ns = time_loop(zpb_loop_cached, s, n, &last);
-	check_last("cached", s, last, zpb_cached_value);
-	return ns;
-}
-
-static double run_libc_syscall(const struct sysc *s, unsigned long n)
-{
-	long last;
-	double ns = time_loop(zpb_loop_libc_syscall, s, n, &last);
-	check_last("libc-syscall", s, last, s->expect);
-	return ns;
-}
-
-static double run_libc_getpid(const struct sysc *s, unsigned long n)
-{
-	long last;
-	double ns = time_loop(zpb_loop_libc_getpid, s, n, &last);
-	check_last("libc-getpid", s, last, s->expect);
-	return ns;
+	return clock_ns(clock_id) - t0;
 }
 
 /* ---- 3b: the same loops copied at run time ---------------------------------- */
@@ -269,7 +207,7 @@ static double run_libc_getpid(const struct sysc *s, unsigned long n)
  * it) to the same offset in its page as zpb_loop_native has in .text, so the
  * copies and the originals share their low 12 address bits and alignment.
  */
-static loop_fn *jit_native, *jit_floor, *jit_floor_ind;
+static unsigned char *jit_copy; /* where zpb_jit_image was copied to */
 
 static void jit_setup(void)
 {
@@ -284,34 +222,14 @@ static void jit_setup(void)
 	memcpy(m + off, zpb_jit_image, len);
 	if (mprotect(m, map, PROT_READ | PROT_EXEC))
 		die("jit: mprotect: %s", strerror(errno));
+	jit_copy = m + off;
+}
+
+/* The copy of the loop at `in_image` (one of zpb_jit_loop_*). */
+static loop_fn *jit_loop(const unsigned char *in_image)
+{
 	/* Object pointer to function pointer: fine on every target of this file. */
-	jit_native = (loop_fn *)(void *)(m + off + (zpb_jit_loop_native - zpb_jit_image));
-	jit_floor = (loop_fn *)(void *)(m + off + (zpb_jit_loop_floor - zpb_jit_image));
-	jit_floor_ind =
-		(loop_fn *)(void *)(m + off + (zpb_jit_loop_floor_ind - zpb_jit_image));
-}
-
-static double run_jit(loop_fn *fn, const char *name, const struct sysc *s, unsigned long n)
-{
-	long last;
-	double ns = time_loop(fn, s, n, &last);
-	check_last(name, s, last, s->expect);
-	return ns;
-}
-
-static double run_jit_native(const struct sysc *s, unsigned long n)
-{
-	return run_jit(jit_native, "jit-native", s, n);
-}
-
-static double run_jit_floor(const struct sysc *s, unsigned long n)
-{
-	return run_jit(jit_floor, "jit-floor", s, n);
-}
-
-static double run_jit_floor_ind(const struct sysc *s, unsigned long n)
-{
-	return run_jit(jit_floor_ind, "jit-floor-ind", s, n);
+	return (loop_fn *)(void *)(jit_copy + (in_image - zpb_jit_image));
 }
 
 /* ---- 4: ptrace ----------------------------------------------------------- */
@@ -385,13 +303,17 @@ static double run_ptrace(const struct sysc *s, unsigned long n)
 
 static volatile unsigned long sigsys_count;
 static volatile unsigned long sigsys_bad;
+/* The si_code the trap must have: ZPB_SYS_SECCOMP in a seccomp child,
+ * ZPB_SYS_USER_DISPATCH for sud. */
+static volatile int sigsys_code;
 
-/* The filter skipped the system call: make it look as if getpid answered. */
-static void seccomp_handler(int sig, siginfo_t *si, void *ctx)
+/* The filter or the dispatch skipped the system call: make it look as if
+ * getpid answered (seccomp and sud share this handler). */
+static void sigsys_handler(int sig, siginfo_t *si, void *ctx)
 {
 	ucontext_t *uc = ctx;
 	(void)sig;
-	if (si->si_code == ZPB_SYS_SECCOMP && si->si_syscall == SYS_getpid) {
+	if (si->si_code == sigsys_code && si->si_syscall == SYS_getpid) {
 		uc->uc_mcontext.gregs[REG_RAX] = zpb_cached_value;
 		sigsys_count++;
 	} else {
@@ -428,12 +350,13 @@ static double run_seccomp(const struct sysc *s, unsigned long n)
 		struct sock_fprog prog = { sizeof f / sizeof f[0], f };
 		struct sigaction sa;
 		memset(&sa, 0, sizeof sa);
-		sa.sa_sigaction = seccomp_handler;
+		sa.sa_sigaction = sigsys_handler;
 		sa.sa_flags = SA_SIGINFO;
 		close(p[0]);
 		/* The handler answers with the child's own pid. */
 		zpb_cached_value = r.want = getpid();
 		sigsys_count = sigsys_bad = 0; /* copied from the parent's sud runs */
+		sigsys_code = ZPB_SYS_SECCOMP;
 		if (sigaction(SIGSYS, &sa, NULL))
 			r.err = 1;
 		else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
@@ -486,24 +409,11 @@ static double run_seccomp(const struct sysc *s, unsigned long n)
 static volatile char sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
 static unsigned long sud_start, sud_len;
 
-static void sud_handler(int sig, siginfo_t *si, void *ctx)
-{
-	ucontext_t *uc = ctx;
-	(void)sig;
-	if (si->si_code == ZPB_SYS_USER_DISPATCH && si->si_syscall == SYS_getpid) {
-		uc->uc_mcontext.gregs[REG_RAX] = zpb_cached_value;
-		sigsys_count++;
-	} else {
-		uc->uc_mcontext.gregs[REG_RAX] = -ENOSYS;
-		sigsys_bad++;
-	}
-}
-
 static void sud_setup(void)
 {
 	struct sigaction sa, cur;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = sud_handler;
+	sa.sa_sigaction = sigsys_handler;
 	sa.sa_flags = SA_SIGINFO;
 	if (sigaction(SIGSYS, &sa, NULL) || sigaction(SIGSYS, NULL, &cur))
 		die("sud: sigaction: %s", strerror(errno));
@@ -524,16 +434,17 @@ static double run_sud(const struct sysc *s, unsigned long n)
 	if (!sud_len)
 		sud_setup();
 	sigsys_count = sigsys_bad = 0;
+	sigsys_code = ZPB_SYS_USER_DISPATCH;
 	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, sud_start, sud_len,
 		  &sud_selector))
 		die("sud: PR_SET_SYSCALL_USER_DISPATCH: %s (Linux >= 5.11 needed)",
 		    strerror(errno));
-	double t0 = now_ns();
+	double t0 = clock_ns(clock_id);
 	sud_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
 	/* The loop is an external call: the store above is done before it. */
 	long last = zpb_loop_native(s->nr, s->a1, s->a2, s->a3, n);
 	sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
-	double ns = now_ns() - t0;
+	double ns = clock_ns(clock_id) - t0;
 	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0))
 		die("sud: switching dispatch off: %s", strerror(errno));
 	check_last("sud", s, last, zpb_cached_value);
@@ -545,30 +456,59 @@ static double run_sud(const struct sysc *s, unsigned long n)
 
 /* ---- mechanisms and items ------------------------------------------------------- */
 
+/*
+ * A mechanism is either a loop of mech_loops.S (`loop`, or `jit`: the loop's
+ * place in the image, whose run-time copy is run), timed by run_mech, or a
+ * function `run` that sets up and times its own measurement.
+ */
 struct mech {
 	const char *name;
+	loop_fn *loop;
+	const unsigned char *jit;
 	double (*run)(const struct sysc *, unsigned long n);
+	int cached;           /* the loop returns zpb_cached_value, not the call's result */
 	int all_nrs;          /* every number in sysc_tab, or getpid only */
 	unsigned long probe;  /* calls in a calibration run */
 	const char *what;
 };
 
 static const struct mech mechs[] = {
-	{ "native", run_native, 1, 20000, "raw syscall instruction in a loop" },
-	{ "floor", run_floor, 1, 20000, "syscall inside a directly called function" },
-	{ "floor-ind", run_floor_ind, 1, 20000, "the same, via an indirect call" },
-	{ "cached", run_cached, 0, 200000, "plain call returning a cached value" },
-	{ "ptrace", run_ptrace, 0, 300, "PTRACE_SYSCALL tracer, stop at entry and exit" },
-	{ "seccomp", run_seccomp, 0, 5000, "SECCOMP_RET_TRAP + SIGSYS handler" },
-	{ "sud", run_sud, 0, 5000, "Syscall User Dispatch + SIGSYS handler" },
-	{ "jit-native", run_jit_native, 1, 20000, "native, copied at run time (never rewritten)" },
-	{ "jit-floor", run_jit_floor, 1, 20000, "floor, copied at run time (never rewritten)" },
-	{ "jit-floor-ind", run_jit_floor_ind, 1, 20000,
-	  "floor-ind, copied at run time (never rewritten)" },
-	{ "libc-syscall", run_libc_syscall, 0, 20000, "the C library's syscall(SYS_getpid)" },
-	{ "libc-getpid", run_libc_getpid, 0, 20000, "the C library's getpid()" },
+	{ "native", .loop = zpb_loop_native, .all_nrs = 1, .probe = 20000,
+	  .what = "raw syscall instruction in a loop" },
+	{ "floor", .loop = zpb_loop_floor, .all_nrs = 1, .probe = 20000,
+	  .what = "syscall inside a directly called function" },
+	{ "floor-ind", .loop = zpb_loop_floor_ind, .all_nrs = 1, .probe = 20000,
+	  .what = "the same, via an indirect call" },
+	{ "cached", .loop = zpb_loop_cached, .cached = 1, .probe = 200000,
+	  .what = "plain call returning a cached value" },
+	{ "ptrace", .run = run_ptrace, .probe = 300,
+	  .what = "PTRACE_SYSCALL tracer, stop at entry and exit" },
+	{ "seccomp", .run = run_seccomp, .probe = 5000,
+	  .what = "SECCOMP_RET_TRAP + SIGSYS handler" },
+	{ "sud", .run = run_sud, .probe = 5000, .what = "Syscall User Dispatch + SIGSYS handler" },
+	{ "jit-native", .jit = zpb_jit_loop_native, .all_nrs = 1, .probe = 20000,
+	  .what = "native, copied at run time (never rewritten)" },
+	{ "jit-floor", .jit = zpb_jit_loop_floor, .all_nrs = 1, .probe = 20000,
+	  .what = "floor, copied at run time (never rewritten)" },
+	{ "jit-floor-ind", .jit = zpb_jit_loop_floor_ind, .all_nrs = 1, .probe = 20000,
+	  .what = "floor-ind, copied at run time (never rewritten)" },
+	{ "libc-syscall", .loop = zpb_loop_libc_syscall, .probe = 20000,
+	  .what = "the C library's syscall(SYS_getpid)" },
+	{ "libc-getpid", .loop = zpb_loop_libc_getpid, .probe = 20000,
+	  .what = "the C library's getpid()" },
 };
 #define NMECH (sizeof mechs / sizeof mechs[0])
+
+/* One measurement of n calls: total ns. */
+static double run_mech(const struct mech *m, const struct sysc *s, unsigned long n)
+{
+	if (m->run)
+		return m->run(s, n);
+	long last;
+	double ns = time_loop(m->jit ? jit_loop(m->jit) : m->loop, s, n, &last);
+	check_last(m->name, s, last, m->cached ? zpb_cached_value : s->expect);
+	return ns;
+}
 
 struct item {
 	const struct mech *m;
@@ -577,24 +517,6 @@ struct item {
 	double *ns;        /* ns per call, one per repetition */
 	struct item *base; /* native item for the same number, or NULL */
 };
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-	double *t = malloc(n * sizeof *t);
-	if (!t)
-		die("out of memory");
-	memcpy(t, v, n * sizeof *t);
-	qsort(t, n, sizeof *t, cmp_double);
-	double m = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
-	free(t);
-	return m;
-}
 
 /*
  * Run the item twice briefly (the first run warms it up) and size it.  A
@@ -607,7 +529,7 @@ static unsigned long calibrate(struct item *it, double target_ns, double scale)
 	unsigned long n = it->m->probe;
 	double best = 0;
 	for (int i = 0; i < 2; i++) {
-		double t = it->m->run(it->s, n);
+		double t = run_mech(it->m, it->s, n);
 		double per = t / n;
 		if (i == 0 || per < best)
 			best = per;
@@ -756,7 +678,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "\rmech: repetition %d/%d", r + 1, reps);
 		for (int k = 0; k < nitems; k++) {
 			struct item *it = &items[(k + r) % nitems];
-			it->ns[r] = it->m->run(it->s, it->calls) / it->calls;
+			it->ns[r] = run_mech(it->m, it->s, it->calls) / it->calls;
 		}
 	}
 	if (tty)

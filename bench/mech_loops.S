@@ -69,7 +69,8 @@
 /*
  * 2. floor: the same system call one direct `call` away.  A rewritten site
  * must at least call somewhere that executes `syscall` and returns; the
- * return right after a kernel transition is what costs (see REFERENCE.md),
+ * return right after a kernel transition is what costs (see the team's
+ * reference measurements, REFERENCE.md, which is not in this repository),
  * so no pass-through hook can be cheaper than this.
  */
 	.globl	\p\()loop_floor

@@ -75,7 +75,25 @@ def verdict(ok):
     return "**MET**" if ok else "**MISSED**"
 
 
+# ---- result files ---------------------------------------------------------------
+def numbered(fmt):
+    """The paths fmt with {r} = 0, 1, 2... that exist, up to the first missing one
+    (bench/run.sh numbers the files of its rounds and repetitions so)."""
+    out = []
+    while os.path.exists(fmt.replace("{r}", str(len(out)))):
+        out.append(fmt.replace("{r}", str(len(out))))
+    return out
+
+
+def read_num(path):
+    with open(path) as f:
+        return float(f.read())
+
+
 # ---- bench/mech per-repetition files (mech -a) ------------------------------------
+SYSC_NAMES = {}   # number -> mech's name for it, as the files give them
+
+
 def load_mech(path):
     """{(mech, nr): [ns per repetition]}"""
     d = {}
@@ -83,30 +101,35 @@ def load_mech(path):
         for line in f:
             if line.startswith("#") or not line.strip():
                 continue
-            m, nr, _name, _rep, v = line.split()
+            m, nr, name, _rep, v = line.split()
             d.setdefault((m, int(nr)), []).append(float(v))
+            SYSC_NAMES[int(nr)] = name
     return d
 
 
 def load_rounds(kind):
-    out = []
-    r = 0
-    while os.path.exists(os.path.join(RES, "mech", f"{kind}.{r}.txt")):
-        out.append(load_mech(os.path.join(RES, "mech", f"{kind}.{r}.txt")))
-        r += 1
-    return out
+    return [load_mech(p) for p in numbered(os.path.join(RES, "mech", kind + ".{r}.txt"))]
 
 
 ORIG, ZPR, FAKE = load_rounds("orig"), load_rounds("zp"), load_rounds("fake")
 WORIG, WZP = load_rounds("wall-orig"), load_rounds("wall-zp")
 NR = len(ORIG)
-SYSCALLS = [(0, "read"), (1, "write"), (39, "getpid"), (110, "getppid"),
-            (318, "getrandom"), (500, "nosys"), (4000, "nosys-hi"), (100000, "nosys-far")]
+GETPID = 39
+# Every number the rewritten mech measured with all of its loops (bench/run.sh's
+# ALL_NRS, from mech.c's table), in ascending order as there.
+SYSCALLS = sorted((nr, SYSC_NAMES[nr]) for m, nr in ZPR[0] if m == "native")
 SYSC_DESC = {0: "read(-1) → EBADF", 1: "write(-1) → EBADF", 39: "getpid", 110: "getppid",
              318: "getrandom(len 0), for 231", 500: "500 → ENOSYS",
              4000: "4000 → ENOSYS (deep in the trampoline)",
              100000: "100000 → ENOSYS (outside the trampoline: fault path)"}
-GETPID = 39
+# The first number whose `call *%rax` lands outside the trampoline (its last 4
+# bytes, runtime/trampoline.c): from there on a call takes the fault path.
+FAULT_NR = 8188
+
+
+def kg(m):
+    """The getpid item of mechanism m."""
+    return (m, GETPID)
 
 
 def pairs(rounds, a, b, op):
@@ -227,12 +250,6 @@ def emit(s=""):
 # 1. pass-through cost per number
 # =====================================================================================
 rows1 = []
-
-
-def kg0(m):
-    return (m, 39)
-
-
 for nr, name in SYSCALLS:
     k = lambda m: (m, nr)
     d_nat = pairs(ZPR, k("native"), k("jit-native"), sub)
@@ -253,7 +270,7 @@ for nr, name in SYSCALLS:
                o_native=med(allreps(ORIG, k("native"))),
                o_floor=med(allreps(ORIG, k("floor"))),
                o_find=med(allreps(ORIG, k("floor-ind"))),
-               fault=(nr >= 8188))
+               fault=(nr >= FAULT_NR))
     row["ok"] = row["fault"] or med(d_floor) <= T_FLOOR_NS
     rows1.append(row)
 in_tramp = [r for r in rows1 if not r["fault"]]
@@ -286,10 +303,10 @@ for mech, func, label in (("native", "zpb_loop_native", "mech's loop (`syscall` 
                           ("libc-syscall", "syscall", "the C library's syscall(SYS_getpid)")):
     ref = "jit-native"
     row = dict(label=label, probes=site_probes(MECH_SITES, MTAB, func),
-               orig=med(allreps(ORIG, kg0(mech))), zp=med(allreps(ZPR, kg0(mech))),
-               cross=per_round(ZPR, kg0(mech), ORIG, kg0(mech), sub),
-               zp_in=pairs(ZPR, kg0(mech), kg0(ref), sub),
-               orig_in=pairs(ORIG, kg0(mech), kg0("native"), sub))
+               orig=med(allreps(ORIG, kg(mech))), zp=med(allreps(ZPR, kg(mech))),
+               cross=per_round(ZPR, kg(mech), ORIG, kg(mech), sub),
+               zp_in=pairs(ZPR, kg(mech), kg(ref), sub),
+               orig_in=pairs(ORIG, kg(mech), kg("native"), sub))
     site_rows.append(row)
 worst_site = max(site_rows, key=lambda r: med(r["cross"]))
 # Cost of one probe: the slope between the loop's site and the C library's syscall().
@@ -310,7 +327,6 @@ summary.append(("1", "pass-through getpid, added over an unpatched getpid",
 # =====================================================================================
 # 2. fakepid
 # =====================================================================================
-kg = lambda m: (m, GETPID)
 f_over = pairs(FAKE, kg("native"), kg("cached"), sub)
 f_vs_kernel = pairs(FAKE, kg("jit-native"), kg("native"), div)
 f_minus_kernel = pairs(FAKE, kg("native"), kg("jit-native"), sub)
@@ -344,7 +360,6 @@ summary.append(("3", "SUD / zprewrite pass-through (getpid)",
 # =====================================================================================
 # 4. start-up
 # =====================================================================================
-BB = ENV["busybox"]
 TRUE = ENV["true"]
 VMCOST = {}
 with open(os.path.join(RES, "vmcost.txt")) as f:
@@ -389,15 +404,10 @@ def startup(name, target):
                cdiff=[y[1] - x[1] for x, y in zip(a, b)],
                oflt=med([x[2] for x in a]), zflt=med([x[2] for x in b]), n=len(a))
     hfr = []
-    k = 0
-    while os.path.exists(os.path.join(RES, "startup", f"hf-{name}.{k}.json")):
-        with open(os.path.join(RES, "startup", f"hf-{name}.{k}.json")) as f:
-            res = json.load(f)["results"]
+    for p in numbered(os.path.join(RES, "startup", f"hf-{name}" + ".{r}.json")):
         # The pair's order alternates: the original is the one named first in pairs.txt.
-        o = next(x for x in res if x["command"] == row_cmds[name][0])
-        z = next(x for x in res if x["command"] == row_cmds[name][1])
-        hfr.append(z["median"] / o["median"])
-        k += 1
+        res = hf_by_cmd(p)
+        hfr.append(res[row_cmds[name][1]]["median"] / res[row_cmds[name][0]]["median"])
     row["hf"] = hfr
     so = strace_counts(os.path.join(RES, "startup", f"{name}.orig.strace"))
     sz = strace_counts(os.path.join(RES, "startup", f"{name}.zp.strace"))
@@ -482,10 +492,8 @@ parts = hf_by_cmd(os.path.join(RES, "rewrite", "zp-parts.json"))
 p_version = next(v for c, v in parts.items() if c.endswith("--version"))
 p_list = next(v for c, v in parts.items() if "--list" in c)
 bp = hf(os.path.join(RES, "rewrite", "bundle-python3.json"))
-with open(os.path.join(RES, "rewrite", "bundle-python3.bytes")) as f:
-    bp_bytes = int(f.read())
-with open(os.path.join(RES, "rewrite", "bundle-python3.libs")) as f:
-    bp_libs = int(f.read())
+bp_bytes = int(read_num(os.path.join(RES, "rewrite", "bundle-python3.bytes")))
+bp_libs = int(read_num(os.path.join(RES, "rewrite", "bundle-python3.libs")))
 ok6x = fb["speedup"] >= T_RW_SPEEDUP
 ok6t = fb["zmed"] <= T_RW_MS
 ok6b = bp["median"] <= T_BUNDLE_S
@@ -509,12 +517,8 @@ def load_csv(path):
     return d
 
 
-redis_rounds = []
-r = 0
-while os.path.exists(os.path.join(RES, "redis", f"orig.{r}.csv")):
-    redis_rounds.append((load_csv(os.path.join(RES, "redis", f"orig.{r}.csv")),
-                         load_csv(os.path.join(RES, "redis", f"zp.{r}.csv"))))
-    r += 1
+redis_rounds = [(load_csv(p), load_csv(os.path.join(RES, "redis", f"zp.{i}.csv")))
+                for i, p in enumerate(numbered(os.path.join(RES, "redis", "orig.{r}.csv")))]
 redis = {}
 for t in ("SET", "GET"):
     redis[t] = dict(o=[a[t]["rps"] for a, _ in redis_rounds], z=[b[t]["rps"] for _, b in redis_rounds],
@@ -522,11 +526,6 @@ for t in ("SET", "GET"):
                     op50=[a[t]["p50"] for a, _ in redis_rounds], zp50=[b[t]["p50"] for _, b in redis_rounds])
 redis_all = [x for t in ("SET", "GET") for x in redis[t]["ratio"]]
 ok7 = med(redis_all) >= T_REDIS
-
-
-def read_num(path):
-    with open(path) as f:
-        return float(f.read())
 
 
 # Server CPU time per request (both tests: 2 × N requests), µs; paired per round.
@@ -682,8 +681,8 @@ if not ok1:
          f"a shift, a load and a compare, with two pushes and pops of scratch registers); the "
          f"`zp_slow_nr` byte; and after the kernel returns, the flags are put back with `sahf` "
          f"and an overflowing add (DF tested). On this CPU the call floor itself costs "
-         f"{min(fl):+.1f} … {max(fl):+.1f} ns over a raw `syscall` (REFERENCE.md measured "
-         f"+3 to +7 ns on AMD, where the return after a kernel transition is mispredicted). "
+         f"{min(fl):+.1f} … {max(fl):+.1f} ns over a raw `syscall` (the reference measurements "
+         f"found +3 to +7 ns on AMD, where the return after a kernel transition is mispredicted). "
          f"Worst here: {worst['name']} ({worst['nr']}), {sgn(med(worst['d_floor']))} ns over "
          f"the floor (IQR {iqr(worst['d_floor'])}).")
     emit()
@@ -821,8 +820,8 @@ if not ok3p or not ok3s:
     emit(f"Why missed: these ratios are bounded by what the other mechanism costs relative to "
          f"an *unpatched* system call, since the pass-through path cannot be cheaper than "
          f"the kernel's own entry. On this machine SUD costs ×{sud_nat:.1f} and ptrace "
-         f"×{pt_nat:.0f} an unpatched getpid (REFERENCE.md, on AMD: SUD ~900 ns and ptrace "
-         f"11–28 µs against 47 ns native, ×19 and ×230 or more). Here the kernel entry itself is "
+         f"×{pt_nat:.0f} an unpatched getpid (the reference measurements, on AMD: SUD "
+         f"~900 ns and ptrace 11–28 µs against 47 ns native, ×19 and ×230 or more). Here the kernel entry itself is "
          f"expensive ({ns(med(w_nat))} ns for a raw getpid), so the signal- and tracer-based "
          f"mechanisms look relatively cheaper. In absolute terms zprewrite saves "
          f"{ns(med(mech3['sud']['wall']) - med(w_zp))} ns per call against SUD and "
@@ -915,9 +914,10 @@ emit(f"What a rewritten start adds, seen on the empty program: {med(e['diff']):+
      f"busybox `true` does almost nothing. "
      f"The bundled `true` adds {med(b['diff']):+.0f} µs (system calls: {added_sys_b or 'none'}; "
      f"page faults {b['oflt']:.0f} → {b['zflt']:.0f}). Its loader's runtime does the same "
-     f"work at start; each rewritten library (libc) is found at its first system call by "
-     f"probing the pages below the call for its ELF header and descriptor (the "
-     f"process_vm_readv calls). " + (
+     f"work at start; each rewritten library (libc) is found at its first system call "
+     f"through the loader's list of loaded objects (`_r_debug`), whose entries, ELF "
+     f"headers and zprewrite descriptors the runtime reads with process_vm_readv (the "
+     f"getpid and process_vm_readv calls). " + (
      f"And glibc's loader, which finds the system's libc through /etc/ld.so.cache in one "
      f"open, looks for the bundle's libraries in its library path by trying every "
      f"hardware-capability subdirectory first (glibc-hwcaps/x86-64-v4 … v2, …): {nfail} more "
@@ -1030,15 +1030,16 @@ if not ok6t:
         txt += (f" A profile of five rewrites of busybox (perf record, by object: {top_dso}; "
                 f"hottest functions: {top_sym}) shows where: decoding instructions with Zydis, "
                 f"and the rewriter's red-zone analysis. The rewriter decodes every function that "
-                f"contains a site, from its start (docs/how-it-works.md); REFERENCE.md's figure "
-                f"(all 1.6 MB of busybox decoded by Zydis in 27 ms on the reference machine) is "
+                f"contains a site, from its start (docs/how-it-works.md); the figure from "
+                f"the reference measurements (all 1.6 MB of busybox decoded by Zydis in 27 ms "
+                f"on the reference machine) is "
                 f"of the same order as the whole budget, so meeting 20 ms needs less decoding "
                 f"(a window around each site, or lighter decoding without operands) and a "
                 f"cheaper red-zone analysis.")
     else:
-        txt += (" (perf was not available for a profile.) REFERENCE.md's figure (all 1.6 MB of "
-                "busybox decoded by Zydis in 27 ms on the reference machine) is of the same order "
-                "as the whole budget.")
+        txt += (" (perf was not available for a profile.) The figure from the reference "
+                "measurements (all 1.6 MB of busybox decoded by Zydis in 27 ms on the reference "
+                "machine) is of the same order as the whole budget.")
     emit(txt)
     emit()
 
@@ -1130,8 +1131,10 @@ emit("* The machine is shared with other jobs. Each comparison is paired: the tw
      "medians in the neighbouring columns.")
 emit("* bench/mech's ns per call are thread CPU time (`-c`), except ptrace and the item 3 "
      "table (wall time). Under load, wall time also counts the time a process waits for a CPU.")
-emit("* The references quoted from REFERENCE.md (zpoline, E9Patch, SUD, ptrace) were measured "
-     "on a different machine (AMD EPYC); compare ratios, not nanoseconds.")
+emit("* The figures quoted for zpoline, E9Patch, SUD and ptrace (\"the reference measurements\", "
+     "\"the reference machine\") are the team's reference measurements (REFERENCE.md, a team "
+     "file that is not in this repository), made on a different machine (AMD EPYC): compare "
+     "ratios, not nanoseconds.")
 emit()
 
 os.makedirs(DOCS, exist_ok=True)
@@ -1140,8 +1143,9 @@ with open(os.path.join(DOCS, "performance.md"), "w") as f:
 
 
 # ---- plot tables (bench/mech's table format, see bench/README.md) --------------------
-def plot_row(f, mech, nr, name, vals, n):
-    f.write(f"{mech} {nr} {name} 0 {n} {med(vals):.3f} {min(vals):.3f} {max(vals):.3f} - -\n")
+def plot_row(f, mech, nr, name, vals):
+    """One item: its reps are the values given."""
+    f.write(f"{mech} {nr} {name} 0 {len(vals)} {med(vals):.3f} {min(vals):.3f} {max(vals):.3f} - -\n")
 
 
 with open(os.path.join(WORK, "plot-syscall.txt"), "w") as f:
@@ -1149,16 +1153,13 @@ with open(os.path.join(WORK, "plot-syscall.txt"), "w") as f:
     for m, label in (("jit-native", "unpatched"), ("jit-floor", "call-floor"),
                      ("jit-floor-ind", "call-floor-ind"), ("native", "zprewrite")):
         for nr, name in SYSCALLS:
-            if nr >= 8188:
-                continue
-            v = allreps(ZPR, (m, nr))
-            plot_row(f, label, nr, name, v, len(v))
+            if nr < FAULT_NR:
+                plot_row(f, label, nr, name, allreps(ZPR, (m, nr)))
 with open(os.path.join(WORK, "plot-getpid.txt"), "w") as f:
     f.write("# mech nr syscall calls reps median_ns min_ns max_ns ratio delta_ns\n")
     for rounds, m, label in ((ZPR, "jit-native", "unpatched"), (ZPR, "jit-floor", "call-floor"),
                              (ZPR, "native", "zprewrite"), (FAKE, "native", "zprewrite+fakepid"),
                              (FAKE, "cached", "plain-call"), (ORIG, "seccomp", "seccomp"),
                              (ORIG, "sud", "SUD"), (WORIG, "ptrace", "ptrace(wall)")):
-        v = allreps(rounds, (m, GETPID))
-        plot_row(f, label, GETPID, "getpid", v, len(v))
+        plot_row(f, label, GETPID, "getpid", allreps(rounds, kg(m)))
 print(f"report: {os.path.join(DOCS, 'performance.md')}", file=sys.stderr)
