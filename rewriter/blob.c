@@ -5,32 +5,14 @@
 #include <string.h>
 
 #include "blob.h"
+#include "elffile.h"
 #include "warn.h"
 
 extern const unsigned char zp_runtime_blob[], zp_runtime_blob_end[];
 
 int zp_blob_symbol(const struct zp_blob *b, const char *name, uint64_t *addr)
 {
-	Elf *elf = b->elf;
-	Elf_Scn *scn = NULL;
-
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
-			continue;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		size_t n = d ? d->d_size / sizeof(Elf64_Sym) : 0;
-		for (size_t i = 1; i < n; i++) {
-			GElf_Sym s;
-			const char *sn;
-			if (gelf_getsym(d, (int)i, &s) && (sn = elf_strptr(elf, sh.sh_link, s.st_name)) &&
-			    !strcmp(sn, name) && s.st_shndx != SHN_UNDEF && s.st_shndx != SHN_ABS) {
-				*addr = s.st_value;
-				return 0;
-			}
-		}
-	}
-	return -1;
+	return zp_elf_find_symbol(b->elf, name, 0, addr);
 }
 
 int zp_blob_load(struct zp_blob *b)

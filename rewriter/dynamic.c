@@ -42,8 +42,7 @@ static int64_t find_tag(const Elf64_Dyn *d, size_t n, int64_t tag)
 	return -1;
 }
 
-/* The string table the dynamic section points to, as file bytes. */
-static const char *dynstr_of(const struct zp_elf *e, const Elf64_Dyn *d, size_t n, uint64_t *size)
+const char *zp_dynamic_strtab(const struct zp_elf *e, const Elf64_Dyn *d, size_t n, uint64_t *size)
 {
 	int64_t t = find_tag(d, n, DT_STRTAB), z = find_tag(d, n, DT_STRSZ);
 	if (t < 0 || z < 0)
@@ -52,9 +51,9 @@ static const char *dynstr_of(const struct zp_elf *e, const Elf64_Dyn *d, size_t 
 	return (const char *)zp_elf_bytes_at(e, d[t].d_un.d_ptr, *size);
 }
 
-static const char *str_at(const char *strs, uint64_t size, uint64_t off)
+const char *zp_dynamic_str(const char *strs, uint64_t size, uint64_t off)
 {
-	if (off >= size || !memchr(strs + off, 0, size - off))
+	if (!strs || off >= size || !memchr(strs + off, 0, size - off))
 		return NULL;
 	return strs + off;
 }
@@ -69,7 +68,7 @@ int zp_dynamic_needed(const struct zp_elf *e, void (*fn)(const char *name, void 
 	*rpath = *runpath = NULL;
 	if (zp_dynamic_entries(e, &d, &n))
 		return -1;
-	const char *strs = d ? dynstr_of(e, d, n, &size) : NULL;
+	const char *strs = d ? zp_dynamic_strtab(e, d, n, &size) : NULL;
 	/* The paths first: linkers write them after the NEEDED entries, and
 	 * the callback searches them. */
 	for (int pass = 0; pass < 2; pass++)
@@ -77,7 +76,7 @@ int zp_dynamic_needed(const struct zp_elf *e, void (*fn)(const char *name, void 
 			int64_t tag = d[i].d_tag;
 			if (tag != (pass ? DT_NEEDED : DT_RPATH) && (pass || tag != DT_RUNPATH))
 				continue;
-			const char *s = strs ? str_at(strs, size, d[i].d_un.d_val) : NULL;
+			const char *s = strs ? zp_dynamic_str(strs, size, d[i].d_un.d_val) : NULL;
 			if (!s) {
 				free(d);
 				return zp_error(e->path, "corrupt dynamic section: a name outside its string table");
@@ -108,7 +107,7 @@ int zp_dynedit_prepare(const struct zp_elf *e, struct zp_dynedit *de)
 		return -1;
 	if (!d)
 		return zp_error(e->path, "has no dynamic section to add a library path to");
-	const char *strs = dynstr_of(e, d, n, &size);
+	const char *strs = zp_dynamic_strtab(e, d, n, &size);
 	int64_t st = find_tag(d, n, DT_STRTAB), sz = find_tag(d, n, DT_STRSZ);
 	if (!strs || st < 0 || sz < 0) {
 		free(d);
@@ -122,14 +121,14 @@ int zp_dynedit_prepare(const struct zp_elf *e, struct zp_dynedit *de)
 	int64_t rp = find_tag(d, n, DT_RUNPATH);
 	if (rp < 0)
 		rp = find_tag(d, n, DT_RPATH);
-	const char *old = rp >= 0 ? str_at(strs, size, d[rp].d_un.d_val) : NULL;
+	const char *old = rp >= 0 ? zp_dynamic_str(strs, size, d[rp].d_un.d_val) : NULL;
 	if (rp >= 0 && !old) {
 		free(d);
 		return zp_error(e->path, "corrupt dynamic section: its library path is outside its string table");
 	}
 	size_t add = strlen(de->search) + (old && *old ? 1 + strlen(old) : 0) + 1;
 	for (size_t i = 0; i < n; i++) {
-		const char *nd = d[i].d_tag == DT_NEEDED ? str_at(strs, size, d[i].d_un.d_val) : NULL;
+		const char *nd = d[i].d_tag == DT_NEEDED ? zp_dynamic_str(strs, size, d[i].d_un.d_val) : NULL;
 		if (nd && de->needed_dir)
 			add += strlen(de->needed_dir) + 1 + strlen(strrchr(nd, '/') ? strrchr(nd, '/') + 1 : nd) + 1;
 	}
@@ -151,7 +150,7 @@ int zp_dynedit_prepare(const struct zp_elf *e, struct zp_dynedit *de)
 		return zp_error(e->path, "out of memory");
 	}
 	for (size_t i = 0; i < n && de->needed_dir; i++) {
-		const char *nd = d[i].d_tag == DT_NEEDED ? str_at(strs, size, d[i].d_un.d_val) : NULL;
+		const char *nd = d[i].d_tag == DT_NEEDED ? zp_dynamic_str(strs, size, d[i].d_un.d_val) : NULL;
 		if (!nd)
 			continue;
 		de->renamed_from[de->nrenamed] = d[i].d_un.d_val;

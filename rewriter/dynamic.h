@@ -37,6 +37,15 @@ struct zp_dynedit {
  * array the caller frees; NULL and 0 if there is none. */
 int zp_dynamic_entries(const struct zp_elf *e, Elf64_Dyn **out, size_t *n);
 
+/* The string table the dynamic entries d[0..n) name (DT_STRTAB, DT_STRSZ),
+ * as file bytes, with *size set to DT_STRSZ; NULL unless all of it is in the
+ * file. */
+const char *zp_dynamic_strtab(const struct zp_elf *e, const Elf64_Dyn *d, size_t n, uint64_t *size);
+
+/* The string at offset off of such a table, or NULL unless it starts and
+ * ends (NUL) inside the table's size bytes; strs may be NULL. */
+const char *zp_dynamic_str(const char *strs, uint64_t size, uint64_t off);
+
 /* Read the object's dynamic section and build the new tables. */
 int zp_dynedit_prepare(const struct zp_elf *e, struct zp_dynedit *d);
 void zp_dynedit_free(struct zp_dynedit *d);

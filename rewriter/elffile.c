@@ -228,13 +228,26 @@ static int load_sections(struct zp_elf *e)
 		s->index = i;
 		if (!scn || !gelf_getshdr(scn, &s->shdr))
 			return zp_error(e->path, "corrupt section header %zu: %s", i, elf_errmsg(-1));
+		/* SHT_NULL is exempt: the gABI leaves the other fields of an
+		 * inactive header undefined, so junk there is no corruption;
+		 * zp_elf_section_bytes gives no contents for it. */
 		if (s->shdr.sh_type != SHT_NOBITS && s->shdr.sh_type != SHT_NULL &&
 		    !zp_in_range(s->shdr.sh_offset, s->shdr.sh_size, e->size))
 			return zp_error(e->path, "section %zu lies outside the file (offset %#lx, size %#lx)",
 					i, (unsigned long)s->shdr.sh_offset, (unsigned long)s->shdr.sh_size);
-		if (s->shdr.sh_link >= e->shnum && s->shdr.sh_type != SHT_NULL &&
-		    (s->shdr.sh_type == SHT_SYMTAB || s->shdr.sh_type == SHT_DYNSYM))
-			return zp_error(e->path, "corrupt section header %zu: bad link %u", i, s->shdr.sh_link);
+	}
+	/* A symbol table's names are in the string table it links to; once
+	 * that is one (and so inside the file), readers of names need no more
+	 * checks than the string's own bounds. */
+	for (size_t i = 0; i < e->shnum; i++) {
+		const GElf_Shdr *sh = &e->secs[i].shdr;
+		if (sh->sh_type != SHT_SYMTAB && sh->sh_type != SHT_DYNSYM)
+			continue;
+		if (sh->sh_link >= e->shnum)
+			return zp_error(e->path, "corrupt section header %zu: bad link %u", i, sh->sh_link);
+		if (e->secs[sh->sh_link].shdr.sh_type != SHT_STRTAB)
+			return zp_error(e->path, "corrupt section header %zu: its symbol names are not in a "
+					"string table (link %u)", i, sh->sh_link);
 	}
 	const struct zp_section *strs = &e->secs[e->shstrndx];
 	if (strs->shdr.sh_type != SHT_STRTAB)
@@ -337,14 +350,16 @@ static int find_code(struct zp_elf *e)
 			return -1;
 	}
 	if (e->shnum == 0) {
-		size_t n = 0;
+		/* A name per segment, whatever the number of executable ones. */
+		e->loadnames = calloc(e->phnum, sizeof *e->loadnames);
+		if (!e->loadnames)
+			return zp_error(e->path, "out of memory");
 		for (size_t i = 0; i < e->phnum; i++) {
 			const GElf_Phdr *p = &e->phdrs[i];
 			if (p->p_type != PT_LOAD || !(p->p_flags & PF_X) || !p->p_filesz)
 				continue;
-			char *name = e->loadnames[n < 8 ? n : 7];
-			snprintf(name, sizeof e->loadnames[0], "LOAD#%zu", i);
-			n++;
+			char *name = e->loadnames[i];
+			snprintf(name, sizeof e->loadnames[i], "LOAD#%zu", i);
 			if (add_code(e, name, p->p_vaddr, p->p_filesz))
 				return -1;
 		}
@@ -383,6 +398,7 @@ void zp_elf_close(struct zp_elf *e)
 	free(e->secs);
 	free(e->syms);
 	free(e->code);
+	free(e->loadnames);
 	free(e->bytes);
 	memset(e, 0, sizeof *e);
 }
@@ -451,24 +467,40 @@ const struct zp_symbol *zp_elf_symbol_at(const struct zp_elf *e, uint64_t addr)
 	return NULL;
 }
 
-uint64_t zp_elf_symbol_value(const struct zp_elf *e, const char *name)
+int zp_elf_find_symbol(Elf *elf, const char *name, int funcs_only, uint64_t *value)
 {
-	for (size_t i = 0; i < e->shnum; i++) {
-		const struct zp_section *s = &e->secs[i];
-		if ((s->shdr.sh_type != SHT_SYMTAB && s->shdr.sh_type != SHT_DYNSYM) ||
-		    s->shdr.sh_entsize != sizeof(Elf64_Sym))
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
+		    sh.sh_entsize != sizeof(Elf64_Sym))
 			continue;
-		Elf_Data *d = elf_getdata(elf_getscn(e->elf, i), NULL);
-		size_t n = d ? s->shdr.sh_size / sizeof(Elf64_Sym) : 0;
+		/* libelf checks the table and each name against the file. */
+		Elf_Data *d = elf_getdata(scn, NULL);
+		size_t n = d ? d->d_size / sizeof(Elf64_Sym) : 0;
 		for (size_t k = 1; k < n; k++) {
 			GElf_Sym sym;
 			const char *sn;
-			if (gelf_getsym(d, (int)k, &sym) && sym.st_shndx != SHN_UNDEF &&
-			    (sn = elf_strptr(e->elf, s->shdr.sh_link, sym.st_name)) && !strcmp(sn, name))
-				return sym.st_value;
+			int t;
+			if (!gelf_getsym(d, (int)k, &sym) || sym.st_shndx == SHN_UNDEF || sym.st_shndx == SHN_ABS)
+				continue;
+			t = GELF_ST_TYPE(sym.st_info);
+			if (funcs_only && t != STT_FUNC && t != STT_GNU_IFUNC)
+				continue;
+			if ((sn = elf_strptr(elf, sh.sh_link, sym.st_name)) && !strcmp(sn, name)) {
+				*value = sym.st_value;
+				return 0;
+			}
 		}
 	}
-	return 0;
+	return -1;
+}
+
+uint64_t zp_elf_symbol_value(const struct zp_elf *e, const char *name)
+{
+	uint64_t v;
+	return zp_elf_find_symbol(e->elf, name, 0, &v) ? 0 : v;
 }
 
 uint64_t zp_elf_end_vaddr(const struct zp_elf *e)

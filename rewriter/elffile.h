@@ -53,7 +53,7 @@ struct zp_elf {
 	size_t ncode;
 	int has_interp;              /* PT_INTERP: a dynamically linked program */
 	int has_dynamic;             /* PT_DYNAMIC */
-	char loadnames[8][32];       /* storage for "LOAD#n" names */
+	char (*loadnames)[32];       /* "LOAD#n" names, one per program header */
 };
 
 /* [off, off + len) lies inside a buffer of `size` bytes (no overflow). */
@@ -81,7 +81,13 @@ const unsigned char *zp_elf_bytes_at(const struct zp_elf *e, uint64_t addr, uint
 /* The named function symbol containing addr (the closest start), or NULL. */
 const struct zp_symbol *zp_elf_symbol_at(const struct zp_elf *e, uint64_t addr);
 
-/* Value of a defined symbol of any type, from .dynsym or .symtab; 0 if none. */
+/* The value of the first symbol called `name` in elf's .symtab or .dynsym
+ * that is defined in a section (not undefined, not absolute), of a function
+ * type (STT_FUNC, STT_GNU_IFUNC) if funcs_only, else of any type; -1 if there
+ * is none.  The one lookup by name, for any Elf (the embedded runtime's too). */
+int zp_elf_find_symbol(Elf *elf, const char *name, int funcs_only, uint64_t *value);
+
+/* zp_elf_find_symbol of any type in e; 0 if none. */
 uint64_t zp_elf_symbol_value(const struct zp_elf *e, const char *name);
 
 /* One past the highest address of any PT_LOAD. */

@@ -26,7 +26,9 @@
 
 /* Dynamic table entries of the hook, read through its program headers. */
 struct dyninfo {
-	uint64_t rela, relasz, jmprel, pltrelsz, symtab, strtab, strsz;
+	uint64_t rela, relasz, jmprel, pltrelsz, symtab;
+	const char *strs;            /* the dynamic string table, NULL if none in the file */
+	uint64_t strsz;
 	int pltrel_is_rela, has_needed, has_textrel;
 };
 
@@ -47,8 +49,6 @@ static int read_dynamic(const struct zp_elf *e, struct dyninfo *di)
 		case DT_PLTRELSZ: di->pltrelsz = d[k].d_un.d_val; break;
 		case DT_PLTREL: di->pltrel_is_rela = d[k].d_un.d_val == DT_RELA; break;
 		case DT_SYMTAB: di->symtab = d[k].d_un.d_ptr; break;
-		case DT_STRTAB: di->strtab = d[k].d_un.d_ptr; break;
-		case DT_STRSZ: di->strsz = d[k].d_un.d_val; break;
 		case DT_NEEDED: di->has_needed = 1; break;
 		case DT_TEXTREL: di->has_textrel = 1; break;
 		case DT_REL: case DT_RELSZ:
@@ -57,6 +57,9 @@ static int read_dynamic(const struct zp_elf *e, struct dyninfo *di)
 		default: break;
 		}
 	}
+	/* Checked here as a whole (all DT_STRSZ bytes in the file), so that a
+	 * name is only ever looked for inside it. */
+	di->strs = zp_dynamic_strtab(e, d, n, &di->strsz);
 	free(d);
 	return 0;
 }
@@ -64,7 +67,7 @@ static int read_dynamic(const struct zp_elf *e, struct dyninfo *di)
 static int seg_writable_at(const struct zp_embed *h, uint64_t addr)
 {
 	for (size_t i = 0; i < h->nseg; i++)
-		if (addr >= h->seg[i].vaddr && addr + 8 <= h->seg[i].vaddr + h->seg[i].memsz)
+		if (addr >= h->seg[i].vaddr && zp_in_range(addr - h->seg[i].vaddr, 8, h->seg[i].memsz))
 			return (h->seg[i].flags & PF_W) != 0;
 	return -1;
 }
@@ -118,16 +121,19 @@ static int take_relocs(struct zp_embed *h, const struct zp_blob *blob, const str
 		case R_X86_64_64:
 		case R_X86_64_GLOB_DAT:
 		case R_X86_64_JUMP_SLOT: {
-			const unsigned char *sb = zp_elf_bytes_at(e, di->symtab + (uint64_t)symi * sizeof(Elf64_Sym),
-								  sizeof(Elf64_Sym));
+			uint64_t symoff = (uint64_t)symi * sizeof(Elf64_Sym);
+			/* (a DT_SYMTAB near the top would wrap round to other bytes) */
+			const unsigned char *sb = symoff <= UINT64_MAX - di->symtab ?
+				zp_elf_bytes_at(e, di->symtab + symoff, sizeof(Elf64_Sym)) : NULL;
 			Elf64_Sym sym;
-			if (!sb || !di->strtab)
+			if (!sb)
 				return zp_error(e->path, "corrupt hook: relocation symbol %u not in the file", symi);
+			if (!di->strs)
+				return zp_error(e->path, "corrupt hook: its dynamic string table (DT_STRTAB, "
+						"DT_STRSZ) is not in the file");
 			memcpy(&sym, sb, sizeof sym);
-			const unsigned char *nb = sym.st_name < di->strsz ?
-				zp_elf_bytes_at(e, di->strtab + sym.st_name, 1) : NULL;
-			const char *name = (const char *)nb;
-			if (!name || !memchr(name, 0, di->strsz - sym.st_name))
+			const char *name = zp_dynamic_str(di->strs, di->strsz, sym.st_name);
+			if (!name)
 				return zp_error(e->path, "corrupt hook: relocation symbol name not in the file");
 			if (sym.st_shndx != SHN_UNDEF) {
 				out.value = sym.st_value + (uint64_t)(type == R_X86_64_64 ? r.r_addend : 0);
@@ -153,12 +159,11 @@ static int take_relocs(struct zp_embed *h, const struct zp_blob *blob, const str
 	return 0;
 }
 
+/* A function the hook defines (hook-relative), or 0 if it has none. */
 static uint64_t entry_point(const struct zp_elf *e, const char *name)
 {
-	for (size_t i = 0; i < e->nsyms; i++)
-		if (!strcmp(e->syms[i].name, name))
-			return e->syms[i].addr;
-	return 0;
+	uint64_t v;
+	return zp_elf_find_symbol(e->elf, name, 1, &v) ? 0 : v;
 }
 
 static int check_abi(const struct zp_elf *e)
@@ -166,10 +171,12 @@ static int check_abi(const struct zp_elf *e)
 	const struct zp_section *s = zp_elf_section_by_name(e, ".zp_hook_abi");
 	if (!e->shnum)
 		return 0;   /* stripped of section headers: nothing to check against */
-	if (!s || s->shdr.sh_size < 4 || s->shdr.sh_type == SHT_NOBITS)
+	/* A section without contents in the file (NOBITS, SHT_NULL) holds no
+	 * version either. */
+	const unsigned char *b = zp_elf_section_bytes(e, s);
+	if (!b || s->shdr.sh_size < 4)
 		return zp_error(e->path, "not built with zprewrite/hook.h (no interface version): "
 				"include the header and define zp_hook_enter");
-	const unsigned char *b = e->bytes + s->shdr.sh_offset;
 	for (uint64_t k = 0; k + 4 <= s->shdr.sh_size; k += 4) {
 		uint32_t v;
 		memcpy(&v, b + k, 4);
