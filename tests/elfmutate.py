@@ -17,8 +17,22 @@ only).  It never modifies its input; it writes a new file.
       shdr[.name] the section of that name.  EXPR is a Python expression over
       integers and these names: size (of IN), orig (the field's value in IN),
       every ELF header field (e_phoff, e_phnum, ...), x_offset and x_filesz
-      (of the first executable PT_LOAD), page(x) (x rounded up to 4 KiB).  Values wrap to the field's width (-1 is all ones).  truncate=N
-      cuts OUT to N bytes (applied last); append=N adds N zero bytes.
+      (of the first executable PT_LOAD), page(x) (x rounded up to 4 KiB),
+      sec_idx(".name") and sec_off(".name") (index and sh_offset of a
+      section).  Values wrap to the field's width (-1 is all ones).
+      u8[EXPR], u16[EXPR], u32[EXPR] and u64[EXPR] are the bytes at file
+      offset EXPR: u64[sec_off(".rela.plt")]=-4 is the first PLT
+      relocation's r_offset.  truncate=N cuts OUT to N bytes (applied last);
+      append=N adds N zero bytes.
+
+  elfmutate.py dynname-at-end IN OUT SYMBOL STRSZ
+      Copy IN (a shared object with .dynsym) to OUT so that the name of the
+      dynamic symbol SYMBOL is the last bytes of OUT, without a terminating
+      NUL: the name is appended, the last PT_LOAD is extended over it, and
+      DT_STRTAB is moved so that the symbol's st_name lands on it.  DT_STRSZ
+      becomes STRSZ, an expression over `end` (the bytes from the new
+      DT_STRTAB to the end of OUT): "end" keeps the table inside the file,
+      "end+0x100000" makes it reach far past it.
 
   elfmutate.py bigendian IN OUT
       Rewrite IN's ELF header, program headers and section headers in
@@ -187,6 +201,15 @@ def resolve(elf, target):
     raise SystemExit("elfmutate: unknown field: " + target)
 
 
+def sec_index(elf, name):
+    if name not in elf.names:
+        raise SystemExit("elfmutate: no section " + name)
+    return elf.names.index(name)
+
+
+RAW = {"u8": 1, "u16": 2, "u32": 4, "u64": 8}
+
+
 def cmd_set(args):
     data = open(args.input, "rb").read()
     elf = Elf(data)
@@ -195,7 +218,9 @@ def cmd_set(args):
     append = 0
     env = dict(elf.eh)
     xl = elf.ph[elf.exec_load()]
-    env.update(size=elf.size, page=page, x_offset=xl["p_offset"], x_filesz=xl["p_filesz"])
+    env.update(size=elf.size, page=page, x_offset=xl["p_offset"], x_filesz=xl["p_filesz"],
+               sec_idx=lambda n: sec_index(elf, n),
+               sec_off=lambda n: elf.sh[sec_index(elf, n)]["sh_offset"])
     for a in args.assign:
         target, eq, expr = a.partition("=")
         if not eq:
@@ -207,7 +232,14 @@ def cmd_set(args):
             else:
                 append = v
             continue
-        off, size, desc = resolve(elf, target)
+        raw, bracket, rest = target.partition("[")
+        if raw in RAW and bracket and rest.endswith("]"):
+            off, size = eval(rest[:-1], {"__builtins__": {}}, env), RAW[raw]
+            if not 0 <= off <= elf.size - size:
+                raise SystemExit("elfmutate: offset outside the file: " + target)
+            desc = "%s[%#x]" % (raw, off)
+        else:
+            off, size, desc = resolve(elf, target)
         orig = rd(data, off, size)
         v = eval(expr, {"__builtins__": {}}, dict(env, orig=orig))
         wr(buf, off, size, v)
@@ -217,6 +249,62 @@ def cmd_set(args):
     if truncate is not None:
         del buf[truncate:]
         print("truncate: %d -> %d bytes" % (elf.size, len(buf)))
+    open(args.output, "wb").write(buf)
+
+
+# ---- dynname-at-end ---------------------------------------------------------
+
+DT_STRTAB, DT_STRSZ = 5, 10
+
+
+def cmd_dynname_at_end(args):
+    data = open(args.input, "rb").read()
+    elf = Elf(data)
+    buf = bytearray(data)
+
+    def file_off(vaddr):
+        for i in elf.loads():
+            p = elf.ph[i]
+            if p["p_vaddr"] <= vaddr < p["p_vaddr"] + p["p_filesz"]:
+                return p["p_offset"] + vaddr - p["p_vaddr"]
+        raise SystemExit("elfmutate: address %#x not in the file" % vaddr)
+
+    dyn = [p for p in elf.ph if p["p_type"] == 2]
+    if not dyn:
+        raise SystemExit("elfmutate: no PT_DYNAMIC")
+    dyn_off = dyn[0]["p_offset"]
+    tags = {}
+    for k in range(dyn[0]["p_filesz"] // 16):
+        tag = rd(data, dyn_off + 16 * k, 8)
+        if tag == 0:
+            break
+        tags.setdefault(tag, dyn_off + 16 * k + 8)   # where its value is
+    if DT_STRTAB not in tags or DT_STRSZ not in tags:
+        raise SystemExit("elfmutate: no DT_STRTAB/DT_STRSZ")
+    stroff = file_off(rd(data, tags[DT_STRTAB], 8))
+    name = args.symbol.encode()
+    dynsym = elf.sh[sec_index(elf, ".dynsym")]
+    st_name = None
+    for k in range(1, dynsym["sh_size"] // 24):
+        n = rd(data, dynsym["sh_offset"] + 24 * k, 4)
+        if data[stroff + n:stroff + n + len(name) + 1] == name + b"\0":
+            st_name = n
+            break
+    if st_name is None:
+        raise SystemExit("elfmutate: no dynamic symbol " + args.symbol)
+    last = elf.ph[elf.loads()[-1]]
+    at = elf.size   # the name's file offset
+    if at - last["p_offset"] < st_name:
+        raise SystemExit("elfmutate: the last segment is too small to hold the table")
+    buf += name
+    filesz = len(buf) - last["p_offset"]
+    i = elf.loads()[-1]
+    wr(buf, elf.ph_off(i) + PHDR_F["p_filesz"][0], 8, filesz)
+    wr(buf, elf.ph_off(i) + PHDR_F["p_memsz"][0], 8, max(filesz, last["p_memsz"]))
+    strtab = last["p_vaddr"] + (at - last["p_offset"]) - st_name
+    wr(buf, tags[DT_STRTAB], 8, strtab)
+    end = st_name + len(name)
+    wr(buf, tags[DT_STRSZ], 8, eval(args.strsz, {"__builtins__": {}}, {"end": end}))
     open(args.output, "wb").write(buf)
 
 
@@ -416,6 +504,12 @@ def main(argv):
     p.add_argument("output")
     p.add_argument("assign", nargs="+")
     p.set_defaults(func=cmd_set)
+    p = sub.add_parser("dynname-at-end")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("symbol")
+    p.add_argument("strsz")
+    p.set_defaults(func=cmd_dynname_at_end)
     p = sub.add_parser("bigendian")
     p.add_argument("input")
     p.add_argument("output")

@@ -295,8 +295,10 @@ mk trunc-size-1 'truncate=size-1'                     # last byte (of the sectio
 
 # ---- checks: not ELF, truncated -----------------------------------------------
 
-P_NOTELF='ELF|executable|format|magic|recogni'
-P_SMALL='empty|ELF|small|short|truncat|size|end of file|EOF'
+# Each pattern says what the reason must name, and no more: an alternative
+# like "ELF", "corrupt" or "64" (in x86-64) would match every header refusal.
+P_NOTELF='not an ELF|magic|format|recogni'
+P_SMALL='empty|truncat|small|short|end of file'
 P_CORRUPT=''     # any reason (it must still be one line, naming the file)
 refuse_input empty        "$P_SMALL"  src/empty
 refuse_input not-elf-text "$P_NOTELF" src/text
@@ -309,9 +311,9 @@ done
 
 # ---- checks: wrong class, byte order, machine, type, version -----------------
 
-P_CLASS='32|64|class'
-P_ENDIAN='endian|MSB|big|byte.order|ELFDATA|encoding|data'
-P_MACHINE='machine|x86.64|x86_64|amd64|architecture|arch|EM_'
+P_CLASS='class|32-bit|ELF64'
+P_ENDIAN='endian|MSB|byte.order|ELFDATA|data encoding'
+P_VERSION='version'
 mk ident-magic 'ident[3]=0x47'   # \177ELG
 mk ident-class-none 'ident[4]=0'
 mk ident-class-32 'ident[4]=1'
@@ -331,18 +333,18 @@ mk type-unknown 'e_type=0x1234'
 M bigendian src/prog src/bigendian || fail "elfmutate.py bigendian failed"
 
 refuse_input ident-magic      "$P_NOTELF" src/ident-magic
-refuse_input ident-class-none "$P_CLASS|ELF|invalid" src/ident-class-none
-refuse_input ident-class-32   "$P_CLASS|$P_MACHINE" src/ident-class-32
-refuse_input ident-class-bad  "$P_CLASS|ELF|invalid" src/ident-class-bad
-refuse_input ident-data-none  "$P_ENDIAN|ELF|invalid" src/ident-data-none
-refuse_input ident-data-msb   "$P_ENDIAN|$P_MACHINE" src/ident-data-msb
-refuse_input ident-data-bad   "$P_ENDIAN|ELF|invalid" src/ident-data-bad
-refuse_input bigendian        "$P_ENDIAN" src/bigendian
-refuse_input ident-version-0  'version|ELF|invalid|corrupt' src/ident-version-0
-refuse_input version-0        'version|ELF|invalid|corrupt' src/version-0
-refuse_input version-2        'version|ELF|invalid|corrupt' src/version-2
+refuse_input ident-class-none "$P_CLASS" src/ident-class-none
+refuse_input ident-class-32   "$P_CLASS" src/ident-class-32
+refuse_input ident-class-bad  "$P_CLASS" src/ident-class-bad
+refuse_input ident-data-none  "$P_ENDIAN" src/ident-data-none
+refuse_input ident-data-msb   "$P_ENDIAN|big" src/ident-data-msb
+refuse_input ident-data-bad   "$P_ENDIAN" src/ident-data-bad
+refuse_input bigendian        "$P_ENDIAN|big" src/bigendian
+refuse_input ident-version-0  "$P_VERSION" src/ident-version-0
+refuse_input version-0        "$P_VERSION" src/version-0
+refuse_input version-2        "$P_VERSION" src/version-2
 if [ $HAVE32 = 1 ]; then
-	refuse_input elf32-i386 "$P_CLASS|$P_MACHINE|i386|386" src/elf32
+	refuse_input elf32-i386 "$P_CLASS|i386" src/elf32
 else
 	skipcheck elf32-i386 "as --32 / ld -m elf_i386 failed"
 fi
@@ -351,14 +353,15 @@ if [ $HAVEX32 = 1 ]; then
 else
 	skipcheck elf32-x32 "as --x32 / ld -m elf32_x86_64 failed"
 fi
-refuse_input machine-aarch64 "$P_MACHINE" src/machine-aarch64
-refuse_input machine-i386    "$P_MACHINE" src/machine-i386
-refuse_input machine-none    "$P_MACHINE" src/machine-none
-P_TYPE='type|ET_|executable|shared|object|core|relocatable'
-refuse_input type-rel     'relocatable|ET_REL|object|type|executable|link' src/prog.o
-refuse_input type-core    'core|ET_CORE|type|executable' src/type-core
+# The machine by name or number (every refusal here says "only x86-64").
+refuse_input machine-aarch64 'AArch64|machine 183|EM_AARCH64' src/machine-aarch64
+refuse_input machine-i386    'i386|machine 3([^0-9]|$)|EM_386' src/machine-i386
+refuse_input machine-none    'machine 0([^0-9]|$)|no machine|EM_NONE' src/machine-none
+P_TYPE='file type|e_type|ET_'
+refuse_input type-rel     'relocatable|ET_REL|\.o\b' src/prog.o
+refuse_input type-core    'core|ET_CORE' src/type-core
 if [ $HAVECORE = 1 ]; then
-	refuse_input type-core-real 'core|ET_CORE|type|executable' src/core
+	refuse_input type-core-real 'core|ET_CORE' src/core
 else
 	selected type-core-real && skipcheck type-core-real "gcore could not dump a process here"
 fi
@@ -434,6 +437,64 @@ mk odd-shstrtab-notstr 'shdr[.shstrtab].sh_type=8'
 for f in src/odd-*; do survive_input "${f#src/}" "$f"; done
 if [ -x /bin/true ]; then
 	survive_input dynamic /bin/true   # may be refused until dynamic support lands
+fi
+
+# ---- checks: section contents through headers that do not describe any ------
+
+# A symbol table whose link names a section that is no string table, here an
+# inactive (SHT_NULL) header pointing far outside the file: its names are
+# nowhere.  .dynsym of a dynamic program (only undefined symbols, so nothing
+# asks libelf for a name) was once read through that header when --bundle
+# moved _DYNAMIC: a crash.  The static program's .symtab is the same defect.
+NULLSEC=("shdr[.comment].sh_type=0" "shdr[.comment].sh_offset=0x100000000000" "shdr[.comment].sh_size=-1")
+mk symtab-link-null 'shdr[.symtab].sh_link=sec_idx(".comment")' "${NULLSEC[@]}"
+refuse_input symtab-link-null 'string table' src/symtab-link-null
+if selected dynsym-link-null; then
+	if gcc -O2 -o src/dynprog src/prog.c 2>/dev/null; then
+		M set src/dynprog src/dynsym-link-null 'shdr[.dynsym].sh_link=sec_idx(".comment")' \
+			"${NULLSEC[@]}" >/dev/null || fail "elfmutate.py set on src/dynprog failed"
+		refuse_input dynsym-link-null 'string table' src/dynsym-link-null
+		expect_refusal dynsym-link-null/bundle 'string table' -- --bundle=bdir in
+	else
+		skipcheck dynsym-link-null "cannot build a dynamically linked program"
+	fi
+fi
+
+# ---- checks: code named by segment -------------------------------------------
+
+# Without section headers the code is the executable segments, each named
+# LOAD#n by its program header number; with more than 8 of them, the later
+# ones once all showed under one name.  Twelve, one system call in each.
+if selected many-exec-segments; then
+	{
+		printf '\t.section .t0,"ax"\n\t.globl _start\n_start:\n\tmovl $60, %%eax\n\txorl %%edi, %%edi\n\tsyscall\n'
+		for i in $(seq 1 11); do printf '\t.section .t%d,"ax"\n\tmovl $39, %%eax\n\tsyscall\n\tret\n' "$i"; done
+	} >src/many.s
+	{
+		echo 'ENTRY(_start)'
+		echo 'PHDRS {'; for i in $(seq 0 11); do echo "p$i PT_LOAD FLAGS(5);"; done; echo '}'
+		echo 'SECTIONS {'
+		for i in $(seq 0 11); do printf '. = %#x; .t%d : { *(.t%d) } :p%d\n' $((0x400000 + i * 0x10000)) "$i" "$i" "$i"; done
+		echo '}'
+	} >src/many.ld
+	if as -o src/many.o src/many.s 2>/dev/null && ld -static -T src/many.ld -o src/many-sh src/many.o 2>/dev/null; then
+		M set src/many-sh src/many-exec 'e_shoff=0' 'e_shnum=0' 'e_shstrndx=0' >/dev/null ||
+			fail "elfmutate.py set on src/many-sh failed"
+		newcase many-exec-segments src/many-exec
+		begin many-exec-segments
+		cd c/many-exec-segments
+		run_zp --list in
+		check_no_sanitizer
+		if check_status 0; then
+			want=$(for i in $(seq 0 11); do printf 'LOAD#%d ' "$i"; done)
+			got=$(awk '!/^#/ { printf "%s ", $3 }' "$ROOT/last.out")
+			[ "$got" = "$want" ] || bad "sites listed in '$got', expected '$want'"
+		fi
+		finish
+		expect_survival many-exec-segments/rewrite -- in out
+	else
+		skipcheck many-exec-segments "as / ld -T failed"
+	fi
 fi
 
 # ---- checks: special files as input ------------------------------------------

@@ -17,7 +17,12 @@
 # (no .zp_hook_abi section), one built for another interface version
 # (.zp_hook_abi patched to 2), one with text relocations (non-PIC code
 # linked with -z notext), one with a writable and executable segment
-# (ld -N).  A valid hook, built the same way, is accepted (the control: the
+# (ld -N).  Then corrupt copies of built hooks (tests/elfmutate.py): the
+# name of a relocation's symbol moved to the very end of the file, without
+# its NUL, with DT_STRSZ reaching past the end of the file or just to it; a
+# relocation at an address where address + 8 wraps round; .zp_hook_abi
+# turned into an inactive (SHT_NULL) header with an offset far outside the
+# file.  A valid hook, built the same way, is accepted (the control: the
 # refusals are due to the defects, not to the flags or the target).
 #
 # How it fails: zprewrite accepting a bad hook (status 0 or an output
@@ -31,6 +36,8 @@ case $ZPREWRITE in /*) ;; *) ZPREWRITE=$ROOT/$ZPREWRITE ;; esac
 HOOK_FLAGS=(-O2 -fPIC -shared -nostdlib -ffreestanding -fno-stack-protector
 	-mgeneral-regs-only -fvisibility=hidden -fno-asynchronous-unwind-tables -I"$INC")
 FAILED=() NOK=0
+PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 is needed"
+M() { "$PY" "$TESTS/elfmutate.py" "$@" >/dev/null; }
 
 printf 'int main(void) { return 0; }\n' > target.c
 gcc -O2 -static -o target target.c || fail "cannot build the target program"
@@ -124,6 +131,16 @@ cp good.so aarch64.so && printf '\267\000' | dd of=aarch64.so bs=1 seek=18 conv=
 # another interface version in .zp_hook_abi
 printf '\002\000\000\000' > abi2.bin
 objcopy --update-section .zp_hook_abi=abi2.bin good.so abi2.so 2>/dev/null || rm -f abi2.so
+# Corrupt copies: a relocation's symbol name unterminated at the end of the
+# file, its string table reaching 1 MiB past the end or exactly to it.
+if [ -e unkzp.so ]; then
+	M dynname-at-end unkzp.so nameend-past.so zp_no_such_helper 'end+0x100000' || fail "elfmutate.py dynname-at-end failed"
+	M dynname-at-end unkzp.so nameend-exact.so zp_no_such_helper 'end' || fail "elfmutate.py dynname-at-end failed"
+	# the PLT relocation's r_offset: -4, so that r_offset + 8 wraps round to 4
+	M set unkzp.so relwrap.so 'u64[sec_off(".rela.plt")]=-4' || fail "elfmutate.py set on unkzp.so failed"
+fi
+M set good.so abinull.so 'shdr[.zp_hook_abi].sh_type=0' 'shdr[.zp_hook_abi].sh_offset=0x100000000000' ||
+	fail "elfmutate.py set on good.so failed"
 
 # The control: a valid hook is accepted.
 mkdir ok && cp target good.so ok/
@@ -151,8 +168,13 @@ refused() {
 	[ $rc = 1 ] || why="exit status $rc, expected 1;"
 	[ -s "$dir/stdout" ] && why="$why something on stdout;"
 	[ "$(wc -l < "$dir/stderr")" = 1 ] || why="$why $(wc -l < "$dir/stderr") lines on stderr, expected 1;"
-	[[ $err == "zprewrite: $hook: "* ]] || why="$why the message does not start with 'zprewrite: $hook: ';"
-	grep -qiE -- "$re" "$dir/stderr" || why="$why the message does not match /$re/;"
+	# The reason alone: the hook's file name (empty.so, tls.so...) must not
+	# be what matches.
+	if [[ $err == "zprewrite: $hook: "* ]]; then
+		grep -qiE -- "$re" <<<"${err#"zprewrite: $hook: "}" || why="$why the reason does not match /$re/;"
+	else
+		why="$why the message does not start with 'zprewrite: $hook: ';"
+	fi
 	[ "$before" = "$after" ] || why="$why files left behind: $(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ');"
 	if [ -n "$why" ]; then
 		echo "FAIL $name:$why" >&2
@@ -184,6 +206,10 @@ refused no-abi     noabi.so          'hook\.h|interface version'
 refused abi2       abi2.so           'version 2'
 refused textrel    textrel.so        'text relocation|-fPIC'
 refused rwx        rwx.so            'writable and executable'
+refused name-past  nameend-past.so   'string table'
+refused name-exact nameend-exact.so  'symbol name'
+refused reloc-wrap relwrap.so        'outside its segments'
+refused abi-null   abinull.so        'interface version'
 
 echo "$NOK refusals as expected"
 [ ${#FAILED[@]} = 0 ] || fail "${#FAILED[@]} case(s) not refused properly: ${FAILED[*]}"
