@@ -11,6 +11,9 @@
 # static-pie and musl.  A number whose entry point in the trampoline is broken
 # shows up as a crash or a different result.  (Negative numbers, numbers past
 # page 0 and the x32 bit are in t-contract-numbers.sh.)
+# The hooks saw the calls: tcount counted calls with numbers of 512 and up
+# (its "other" row), the trace hook logged the call with number 4095
+# (syscall_0xfff).
 source "$TESTS/lib.sh"
 need_page0
 source "$TESTS/zptest.sh"
@@ -22,7 +25,11 @@ for f in $(flavours contract-numbers); do
 	orig=$(prog contract-numbers $f)
 	rw_three "$orig" "cn.$f" || continue
 	check_same "$f: nosys" "$orig" "./cn.$f" nosys
-	ZPT_FORWARD=1 check_same "$f with hook: nosys" "$orig" "./cn.$f.hooked" nosys
+	fresh count
+	ZPT_FORWARD=1 ZPT_COUNT_FILE=$PWD/count check_same "$f with hook: nosys" "$orig" "./cn.$f.hooked" nosys
+	check "$f with hook: nosys: the hook saw numbers 512 and up" hook_counted count other
+	fresh trace.log
 	check_same "$f with trace hook: nosys" "$orig" "./cn.$f.traced" nosys
+	check "$f with trace hook: nosys: traced syscall 4095" trace_has trace.log '^syscall_0xfff\('
 done
 finish

@@ -16,6 +16,9 @@
 # The runtime handles numbers outside the trampoline through its SIGSEGV
 # handler (runtime/signals.c); these checks are kept in a script of their own
 # so that a failure here is visible by itself.
+# The hooks saw the calls: tcount counted the mode's odd numbers (its "other"
+# row: every number outside 0-511), the trace hook logged one of them
+# (syscall_0x... lines).
 source "$TESTS/lib.sh"
 need_page0
 source "$TESTS/zptest.sh"
@@ -27,9 +30,21 @@ for f in $(flavours contract-numbers); do
 	orig=$(prog contract-numbers $f)
 	rw_three "$orig" "cn.$f" || continue
 	for m in page1 big negative noncanonical x32 high32 with-segv-handler; do
+		case $m in
+		page1) traced='^syscall_0x1000\(' ;;
+		big) traced='^syscall_0x2000\(' ;;
+		negative) traced='^syscall_0xffffffffffffffff\(' ;;
+		noncanonical) traced='^syscall_0x8000000000000000\(' ;;
+		x32|with-segv-handler) traced='^syscall_0x40000027\(' ;;
+		high32) traced='^syscall_0x100000027\(' ;;
+		esac
 		check_same "$f: $m" "$orig" "./cn.$f" $m
-		ZPT_FORWARD=1 check_same "$f with hook: $m" "$orig" "./cn.$f.hooked" $m
+		fresh count
+		ZPT_FORWARD=1 ZPT_COUNT_FILE=$PWD/count check_same "$f with hook: $m" "$orig" "./cn.$f.hooked" $m
+		check "$f with hook: $m: the hook saw the numbers" hook_counted count other
+		fresh trace.log
 		check_same "$f with trace hook: $m" "$orig" "./cn.$f.traced" $m
+		check "$f with trace hook: $m: traced" trace_has trace.log "$traced"
 	done
 done
 finish

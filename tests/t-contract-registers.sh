@@ -16,12 +16,14 @@
 # Checked, for each build (glibc static, static-pie, musl):
 #   1. self-test: the ORIGINAL program passes, and fails when told to damage
 #      one register after the call (corrupt=NAME, for every kind of register
-#      it checks): the comparison really sees each of them;
+#      it checks), naming that register on every CHANGED: line: the
+#      comparison really sees each of them;
 #   2. the call sites in the asm are ones zprewrite patches (else 3-5 prove
 #      nothing): the plain one in place, the red-zone ones through stubs;
 #   3. rewritten, no hook: passes, same output as the original;
 #   4. rewritten with a general-registers hook (tcount, making the calls
-#      itself through the helpers): passes;
+#      itself through the helpers): passes, and the hook saw the calls (its
+#      count file has number 400); with the trace hook too (its log has them);
 #   5. rewritten with a hook that USES vector and x87 registers (tests/hooks/
 #      vector.c, built without -mgeneral-regs-only, with -mavx2, and
 #      overwriting ymm/zmm/k/x87/MXCSR on every call): zprewrite must notice
@@ -29,8 +31,8 @@
 #      ran (its count file);
 #   6. negative control: a hook that clobbers ymm0-15 with code zprewrite
 #      cannot see (tests/hooks/hiddenvec.c, generated at run time) makes the
-#      rewritten program FAIL: proof that step 5 would catch a runtime that
-#      does not save the state.  Also the rewritten program with corrupt=...
+#      rewritten program FAIL, naming ymm registers: proof that step 5 would
+#      catch a runtime that does not save the state.  Also the rewritten program with corrupt=...
 #      fails, so the checks work through the runtime too.
 source "$TESTS/lib.sh"
 need_page0
@@ -46,12 +48,50 @@ else
 	echo "-- no AVX2: the vector-hook checks are skipped"
 fi
 
-expect_fail() { # label program args...: must exit 1 (3 = not on this CPU)
-	local label=$1; shift
+# names_it WANT TOKEN: does TOKEN, one name on a "CHANGED:" line, report the
+# damage WANT (a corrupt= name, or "ymm": some ymm register's upper half)?
+names_it() {
+	local w=$1 t=$2 m
+	case $w in
+	cf|arith|std|cld)
+		# rflags(BEFORE->AFTER): the flags this corruption flips differ.
+		[[ $t =~ ^rflags\((0x[0-9a-f]+)-\>(0x[0-9a-f]+)\)$ ]] || return 1
+		case $w in cf) m=0x1 ;; arith) m=0x8d4 ;; *) m=0x400 ;; esac   # CF; PF AF ZF SF OF; DF
+		(( (BASH_REMATCH[1] ^ BASH_REMATCH[2]) & m )) ;;
+	ymm3h) [ "$t" = "ymm3(upper)" ] ;;
+	zmm5h) [ "$t" = "zmm5(upper)" ] ;;
+	x87) [[ $t =~ ^st[0-7]$ ]] ;;
+	redzone) [[ $t =~ ^redzone-[0-9]+$ ]] ;;
+	ymm) [[ $t =~ ^ymm[0-9]+\(upper\)$ ]] ;;
+	*) [ "$t" = "$w" ] ;;
+	esac
+}
+
+# every_change_names WANT FILE: FILE has "CHANGED:" lines, each naming WANT.
+every_change_names() {
+	local w=$1 line t n=0 ok
+	while IFS= read -r line; do
+		n=$((n + 1)); ok=0
+		for t in ${line#CHANGED:}; do
+			if names_it "$w" "$t"; then ok=1; break; fi
+		done
+		[ $ok = 1 ] || { echo "   $line: does not name $w" >&2; return 1; }
+	done < <(grep -o 'CHANGED:.*' "$2")
+	[ $n -gt 0 ] || { echo "   no CHANGED: line" >&2; return 1; }
+}
+
+expect_fail() { # label want program args...: must exit 1 and name WANT on every CHANGED: line (exit 3 = not on this CPU)
+	local label=$1 want=$2; shift 2
 	selected "$label" || return 0
 	run_t corrupt "$@"
 	case $RUN_RC in
-	1) good "$label (detected: $(grep -m1 -o 'CHANGED:.*' corrupt.out | cut -c1-60))" ;;
+	1)
+		if every_change_names "$want" corrupt.out; then
+			good "$label (detected: $(grep -m1 -o 'CHANGED:.*' corrupt.out | cut -c1-60))"
+		else
+			bad "$label" "exit 1, but the CHANGED: lines do not name $want"
+			grep -m3 -o 'CHANGED:.*' corrupt.out | cut -c1-120 | sed 's/^/   /' >&2
+		fi ;;
 	3) echo "skip $label: $(head -n 1 corrupt.out)" ;;
 	*) bad "$label" "expected exit 1 (registers changed), got $RUN_RC"; sed 's/^/   /' corrupt.out | tail -3 >&2 ;;
 	esac
@@ -69,19 +109,13 @@ site_patched() { # program symbol decision-regex
 
 quiet() { "$@" >quiet.out 2>&1 || { tail -n 3 quiet.out | sed 's/^/   /' >&2; return 1; }; }
 
-vector_hook_ran() {
-	local n; n=$(awk '$1 == "vector-hook" { print $3 }' "$1" 2>/dev/null | tail -n 1)
-	echo "   vector hook calls: ${n:-none}"
-	[ "${n:-0}" -gt 100 ]
-}
-
 CORRUPTIONS="rbx rbp rdx rsi rdi r8 r9 r10 r12 r13 r14 r15 cf arith std cld xmm7 ymm3h zmm5h zmm20 k3 x87 fcw mxcsr redzone"
 
 for f in $(flavours contract-registers); do
 	orig=$(prog contract-registers $f)
 	check "$f: the original passes" quiet "$orig"
 	for c in $CORRUPTIONS; do
-		expect_fail "$f: self-test corrupt=$c" "$orig" "corrupt=$c"
+		expect_fail "$f: self-test corrupt=$c" "$c" "$orig" "corrupt=$c"
 	done
 	check "$f: the plain call site is patched in place" site_patched "$orig" regtest_run_site " patch "
 	check "$f: the red-zone call sites are patched (through stubs)" \
@@ -91,12 +125,16 @@ for f in $(flavours contract-registers); do
 	rw_three "$orig" "cr.$f" || continue
 	rw "$orig" "cr.$f.hiddenvec" --hook hiddenvec.so || continue
 	check_same "$f: rewritten, no hook" "$orig" "./cr.$f"
-	ZPT_FORWARD=1 check_same "$f: rewritten, tcount hook" "$orig" "./cr.$f.hooked"
+	fresh count
+	ZPT_FORWARD=1 ZPT_COUNT_FILE=$PWD/count check_same "$f: rewritten, tcount hook" "$orig" "./cr.$f.hooked"
+	check "$f: rewritten, tcount hook: the hook saw the calls with number 400" hook_counted count syscall_400
+	fresh trace.log
 	ZP_TRACE_FILE=$PWD/trace.log check_same "$f: rewritten, trace hook" "$orig" "./cr.$f.traced"
+	check "$f: rewritten, trace hook: traced the calls with number 400" trace_has trace.log '^syscall_0x190\('
 	for c in rdx cf std xmm7 redzone; do
-		expect_fail "$f: rewritten, corrupt=$c still detected" "./cr.$f" "corrupt=$c"
+		expect_fail "$f: rewritten, corrupt=$c still detected" "$c" "./cr.$f" "corrupt=$c"
 	done
-	expect_fail "$f: negative control, hook clobbering ymm unseen: must fail" "./cr.$f.hiddenvec"
+	expect_fail "$f: negative control, hook clobbering ymm unseen: must fail" ymm "./cr.$f.hiddenvec"
 	if [ $vector = 1 ]; then
 		rw "$orig" "cr.$f.vector" --hook vector.so || continue
 		rm -f "vcount.$f"

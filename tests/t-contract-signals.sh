@@ -27,6 +27,9 @@
 #     altstack), with the vector test hook, whose calls the runtime wraps in
 #     XSAVE/XRSTOR of the whole extended state on the stack -- on an 8 KiB
 #     alternate stack that is most of it.
+# And the hooks ran, in each run: tcount's table and the trace hook's log have
+# the mode's own calls (rt_sigreturn of the 2000 handlers, setitimer,
+# sigaltstack, rt_sigsuspend, ...); the vector hook wrote its call count.
 source "$TESTS/lib.sh"
 need_page0
 source "$TESTS/zptest.sh"
@@ -39,18 +42,38 @@ if grep -qw avx2 /proc/cpuinfo; then
 	build_test_hook vector --vector -mavx2
 	vector=1
 fi
-export ZPT_FORWARD=1
+export ZPT_FORWARD=1 ZPT_COUNT_FILE=$PWD/counts
 
 for f in $(flavours contract-signals); do
 	orig=$(prog contract-signals $f)
 	rw_three "$orig" "cs.$f" || continue
 	[ $vector = 0 ] || rw "$orig" "cs.$f.vector" --hook vector.so || continue
 	for m in handler-calls storm restart altstack sigreturn siglongjmp segv; do
+		# The mode's own call, as tcount names it and the trace shows it.
+		case $m in
+		handler-calls) counted=rt_sigreturn ;;
+		storm) counted=setitimer ;;
+		restart) counted=kill ;;
+		altstack) counted=sigaltstack ;;
+		sigreturn) counted=rt_sigsuspend ;;
+		siglongjmp) counted=tgkill ;;
+		segv) counted=rt_sigaction ;;
+		esac
+		traced="^$counted\\("
+		[ $m != segv ] || traced='^rt_sigaction\(SIGSEGV, '
 		check_same "$f: $m" "$orig" "./cs.$f" "$m"
+		fresh counts
 		check_again "$f with hook: $m" "./cs.$f.hooked" "$m"
+		check "$f with hook: $m: the hook counted $counted" hook_counted counts "$counted"
+		fresh trace.log
 		check_again "$f with trace hook: $m" "./cs.$f.traced" "$m"
+		check "$f with trace hook: $m: traced" trace_has trace.log "$traced"
 		case $m in handler-calls|altstack)
-			[ $vector = 0 ] || check_again "$f with vector hook: $m" "./cs.$f.vector" "$m" ;;
+			if [ $vector = 1 ]; then
+				fresh counts
+				check_again "$f with vector hook: $m" "./cs.$f.vector" "$m"
+				check "$f with vector hook: $m: the hook ran" vector_hook_ran counts
+			fi ;;
 		esac
 	done
 done

@@ -22,11 +22,33 @@
 #                            run both (stdin from $STDIN or /dev/null, in the
 #                            current directory), compare exit status, stdout
 #                            and stderr; $ZPT_BETWEEN, if set, is eval'ed
-#                            between the two runs (e.g. to repoint a symlink)
+#                            between the two runs (e.g. to repoint a symlink).
+#                            The original must also have done its own job:
+#                            with $ZPT_EXPECT_RC set, it must exit with that
+#                            status (139: killed by SIGSEGV); without, it
+#                            must not have failed its own checks (status 101
+#                            or "FAILED: " on stderr, see samples/programs/
+#                            ptest.h), died of a signal, timed out or failed
+#                            to start (124-127): otherwise a rewritten program
+#                            failing the same way would pass
 #   check_again NAME PATCHED [ARGS...]
 #                            the same against the original's run of the last
-#                            check_same (not run again)
+#                            check_same (not run again, nor judged again: its
+#                            $ZPT_EXPECT_RC is the one that counts)
 #   check NAME COMMAND...    a check that passes when COMMAND succeeds
+# Checks that a hook really ran in a run (for `check`; remove the file with
+# fresh before the run, the hooks append to it):
+#   fresh FILE...            rm -f
+#   hook_saw_calls FILE [MIN]
+#                            the tcount hook's count file ($ZPT_COUNT_FILE):
+#                            more than MIN (20) calls, all from known sites
+#   hook_counted FILE NAMES  the count file has a row "NAME N", N > 0, with
+#                            NAME matching the regex ^(NAMES)$ (tcount names
+#                            numbers 0-511, "other" counts the rest)
+#   vector_hook_ran FILE     the vector test hook's "vector-hook calls N"
+#                            line, N > 100
+#   trace_has FILE ERE       the trace hook's log ($ZP_TRACE_FILE) has a line
+#                            matching ERE (after strace -f's "[pid N] ")
 #   bad NAME WHY             record a failed check
 #   finish                   summary; exit 1 if any check failed
 # ZP_ONLY=REGEX runs only the checks whose names match (check_same, check).
@@ -108,11 +130,36 @@ run_t() {
 	set -e
 }
 
+signame() { # status: " (signal N)" for a status above 128
+	[ "$1" -le 128 ] || echo " (signal $(($1 - 128)))"
+}
+
+# judge_orig: ORIG_WHY, what is wrong with the original's run (LAST_RC,
+# orig.err), "" if nothing.
+judge_orig() {
+	local ra=$LAST_RC
+	ORIG_WHY=""
+	if [ -n "${ZPT_EXPECT_RC:-}" ]; then
+		[ "$ra" = "$ZPT_EXPECT_RC" ] ||
+			ORIG_WHY="the original exited $ra$(signame "$ra"), expected $ZPT_EXPECT_RC$(signame "$ZPT_EXPECT_RC"); "
+	elif [ "$ra" = 101 ]; then
+		ORIG_WHY="the original failed its own checks (status 101); "
+	elif [ "$ra" -ge 124 ] && [ "$ra" -le 127 ]; then
+		ORIG_WHY="the original timed out or did not start (status $ra); "
+	elif [ "$ra" -gt 128 ]; then
+		ORIG_WHY="the original was killed$(signame "$ra"); "
+	fi
+	if grep -q '^FAILED: ' orig.err; then
+		ORIG_WHY="${ORIG_WHY}the original printed \"$(grep -m1 '^FAILED: ' orig.err | cut -c1-100)\"; "
+	fi
+}
+
 check_same() {
 	local name=$1 a=$2; shift 2
 	selected "$name" || return 0
 	run_t orig "$a" "${@:2}"
 	LAST_RC=$RUN_RC
+	judge_orig
 	[ -z "${ZPT_BETWEEN:-}" ] || eval "$ZPT_BETWEEN"
 	compare_with_orig "$name" "$@"
 }
@@ -126,20 +173,19 @@ check_again() {
 	compare_with_orig "$name" "$@"
 }
 
-compare_with_orig() { # name patched args...: orig.out/orig.err/LAST_RC hold the original's run
+compare_with_orig() { # name patched args...: orig.out/orig.err/LAST_RC/ORIG_WHY hold the original's run
 	local name=$1 b=$2; shift 2
-	local ra=$LAST_RC rb why=""
+	local ra=$LAST_RC rb why=${ORIG_WHY:-}
 	run_t patched "$b" "$@"; rb=$RUN_RC
-	[ $rb -eq 124 ] && why="patched run timed out after ${RUN_TIMEOUT}s; "
-	local sig=""
-	[ $rb -le 128 ] || sig=" (signal $((rb - 128)))"
-	[ $ra -eq $rb ] || why="${why}exit status: original $ra, patched $rb$sig; "
+	[ $rb -eq 124 ] && why="${why}patched run timed out after ${RUN_TIMEOUT}s; "
+	[ $ra -eq $rb ] || why="${why}exit status: original $ra, patched $rb$(signame $rb); "
 	cmp -s orig.out patched.out || why="${why}stdout differs; "
 	cmp -s orig.err patched.err || why="${why}stderr differs; "
 	if [ -n "$why" ]; then
 		bad "$name" "${why% ; }"
 		{
 			echo "   command: $b $*"
+			[ -z "${ORIG_WHY:-}" ] || tail -n 5 orig.err | sed 's/^/   original stderr| /'
 			diff orig.out patched.out | head -15 | sed 's/^/   stdout| /'
 			diff orig.err patched.err | head -15 | sed 's/^/   stderr| /'
 		} >&2 || true
@@ -152,6 +198,39 @@ check() {
 	local name=$1; shift
 	selected "$name" || return 0
 	if "$@"; then good "$name"; else bad "$name" "failed: $*"; fi
+}
+
+fresh() { rm -f "$@"; }
+
+hook_saw_calls() { # count file [min]
+	[ -s "$1" ] || { echo "   no count file $1" >&2; return 1; }
+	local total nosite
+	total=$(awk '$1 == "total" { print $2; exit }' "$1")
+	nosite=$(awk '$1 == "nosite" { print $2; exit }' "$1")
+	echo "   hook: total $total calls, $nosite without a site"
+	[ "${total:-0}" -gt "${2:-20}" ] && [ "${nosite:-1}" -eq 0 ]
+}
+
+hook_counted() { # count file, names (regex)
+	[ -s "$1" ] || { echo "   no count file $1: the hook did not run (or did not reach exit_group)" >&2; return 1; }
+	local rows
+	rows=$(awk -v re="^($2)\$" '$1 ~ re && $2 > 0 { printf " %s %s", $1, $2 }' "$1")
+	echo "   hook counted:${rows:- no $2}"
+	[ -n "$rows" ]
+}
+
+vector_hook_ran() { # count file
+	local n; n=$(awk '$1 == "vector-hook" { print $3 }' "$1" 2>/dev/null | tail -n 1)
+	echo "   vector hook calls: ${n:-none}"
+	[ "${n:-0}" -gt 100 ]
+}
+
+trace_has() { # trace file, ERE
+	[ -s "$1" ] || { echo "   no trace file $1: the trace hook did not run" >&2; return 1; }
+	local n
+	n=$(sed 's/^\[pid  *[0-9]*\] //' "$1" | grep -cE -- "$2" || true)
+	echo "   trace: $n lines match $2"
+	[ "$n" -gt 0 ]
 }
 
 finish() {
