@@ -94,3 +94,22 @@ lint_pair() {
 	extra=$(comm -23 <(echo "$new") <(echo "$old") | grep . || true)
 	[ -z "$extra" ] || fail "eu-elflint --gnu-ld: new messages for $1: $extra"
 }
+
+# strace_ok ERRFILE STRACE-ARGS...: run strace with its stderr (and the
+# traced program's) in ERRFILE.  0: it ran and the program succeeded.  1: it
+# cannot trace here (not installed, or ptrace not permitted, as in some
+# containers): STRACE_WHY says why, and the caller skips its comparison with a
+# note.  Any other failure (the program failing under strace, a bad option)
+# fails the test: a comparison with strace must not pass by not running.
+strace_ok() {
+	local err=$1; shift
+	STRACE_WHY=""
+	if ! command -v strace >/dev/null; then STRACE_WHY="strace is not installed"; return 1; fi
+	strace "$@" 2>"$err" && return 0
+	if grep -qi 'ptrace.*operation not permitted\|PTRACE_TRACEME' "$err"; then
+		STRACE_WHY="strace cannot trace here: $(grep -m1 -i 'ptrace' "$err")"
+		return 1
+	fi
+	sed 's/^/   strace| /' "$err" | tail -n 10 >&2
+	fail "strace $* failed"
+}

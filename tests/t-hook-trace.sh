@@ -119,14 +119,15 @@ for fl in "${flavours[@]}"; do
 
 	# glibc: the whole trace, start-up included, equals strace's.
 	if [ $fl = static ]; then
-		if strace -o strace.out ./prog.$fl > /dev/null 2>&1 && [ -s strace.out ]; then
+		if strace_ok strace.err -o strace.out ./prog.$fl > /dev/null; then
+			[ -s strace.out ] || fail "$fl: strace wrote no trace"
 			normalise strace.out > strace.norm
 			if ! diff -u strace.norm trace.$fl.norm >&2; then
 				fail "$fl: the trace differs from strace's (- strace, + hook)"
 			fi
 			note "$fl: whole trace equals strace's ($(wc -l < strace.norm) lines)"
 		else
-			note "strace does not work here: comparison with strace skipped"
+			note "$STRACE_WHY: comparison with strace skipped"
 		fi
 	fi
 done
