@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # t-hooks-format.sh - the sample hooks, built and driven as host programs.
-# zp-test: host
 #
 # Each samples/hooks/*.c is compiled twice:
 #   - as the freestanding .so zprewrite embeds (the flags of samples/hooks/

@@ -20,10 +20,6 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 
-#ifndef SYS_clone3
-#define SYS_clone3 435
-#endif
-
 static inline long raw_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
 {
 	register long r10 __asm__("r10") = a4;
@@ -38,7 +34,6 @@ static inline long raw_syscall6(long nr, long a1, long a2, long a3, long a4, lon
 	return ret;
 }
 static inline long raw_syscall0(long nr) { return raw_syscall6(nr, 0, 0, 0, 0, 0, 0); }
-static inline long raw_syscall1(long nr, long a) { return raw_syscall6(nr, a, 0, 0, 0, 0, 0); }
 static inline long raw_syscall2(long nr, long a, long b) { return raw_syscall6(nr, a, b, 0, 0, 0, 0); }
 static inline long raw_syscall3(long nr, long a, long b, long c) { return raw_syscall6(nr, a, b, c, 0, 0, 0); }
 
