@@ -51,13 +51,19 @@ fi
 # names_it WANT TOKEN: does TOKEN, one name on a "CHANGED:" line, report the
 # damage WANT (a corrupt= name, or "ymm": some ymm register's upper half)?
 names_it() {
-	local w=$1 t=$2 m
+	local w=$1 t=$2
 	case $w in
 	cf|arith|std|cld)
-		# rflags(BEFORE->AFTER): the flags this corruption flips differ.
+		# rflags(BEFORE->AFTER): the flags this corruption flips differ
+		# (std sets DF, cld clears it).
 		[[ $t =~ ^rflags\((0x[0-9a-f]+)-\>(0x[0-9a-f]+)\)$ ]] || return 1
-		case $w in cf) m=0x1 ;; arith) m=0x8d4 ;; *) m=0x400 ;; esac   # CF; PF AF ZF SF OF; DF
-		(( (BASH_REMATCH[1] ^ BASH_REMATCH[2]) & m )) ;;
+		local before=${BASH_REMATCH[1]} after=${BASH_REMATCH[2]}
+		case $w in
+		cf) (( (before ^ after) & 0x1 )) ;;
+		arith) (( (before ^ after) & 0x8d4 )) ;;   # PF AF ZF SF OF
+		std) (( !(before & 0x400) && (after & 0x400) )) ;;
+		cld) (( (before & 0x400) && !(after & 0x400) )) ;;
+		esac ;;
 	ymm3h) [ "$t" = "ymm3(upper)" ] ;;
 	zmm5h) [ "$t" = "zmm5(upper)" ] ;;
 	x87) [[ $t =~ ^st[0-7]$ ]] ;;

@@ -182,7 +182,7 @@ compare_with_orig() { # name patched args...: orig.out/orig.err/LAST_RC/ORIG_WHY
 	cmp -s orig.out patched.out || why="${why}stdout differs; "
 	cmp -s orig.err patched.err || why="${why}stderr differs; "
 	if [ -n "$why" ]; then
-		bad "$name" "${why% ; }"
+		bad "$name" "${why%; }"
 		{
 			echo "   command: $b $*"
 			[ -z "${ORIG_WHY:-}" ] || tail -n 5 orig.err | sed 's/^/   original stderr| /'
