@@ -96,7 +96,7 @@
  * Uses r11 as scratch; rcx is left alone (the leave path passes a value in it).
  */
 .macro SAVE_FRAME_REST
-	cld					/* C code expects DF=0; RESTORE_FLAGS puts it back */
+	cld					/* C code expects DF=0; RESTORE_DF_FLAGS puts it back */
 	mov	REDZONE_SKIP+8(%rsp), %r11	/* the return address ... */
 	sub	$2, %r11			/* ... minus 2 is the site */
 	push	%r11				/* frame.site */
@@ -119,23 +119,32 @@
 
 /*
  * RESTORE_FLAGS: with rsp at the saved flags and the result in rax, put back
- * the flags the application had: DF (std if it was set: the slow path ran
- * cld), OF through an addition that overflows exactly when OF was set, then
- * SF ZF AF PF CF with sahf.  rcx is clobbered (syscall clobbers it too).
- * Only flag-neutral instructions may follow.
+ * the arithmetic flags the application had: OF through an addition that
+ * overflows exactly when OF was set, then SF ZF AF PF CF with sahf.  DF is
+ * not touched: the fast path never changes it (neither does the kernel), and
+ * the slow path restores it first (RESTORE_DF_FLAGS).  rcx is clobbered
+ * (syscall clobbers it too).  Only flag-neutral instructions may follow.
  */
 .macro RESTORE_FLAGS
 	mov	%rax, %rcx			/* keep the result */
-	testb	$0x04, 1(%rsp)			/* DF (bit 10) was set? */
-	jz	1f
-	std					/* (rare) */
-1:	movzbl	1(%rsp), %eax			/* flags bits 8..15 */
+	movzbl	1(%rsp), %eax			/* flags bits 8..15 */
 	shr	$3, %eax			/* OF (bit 11) to bit 0 */
 	and	$1, %eax
 	add	$0x7f, %al			/* 0x7f + 1 overflows: OF = old OF */
 	movb	(%rsp), %ah			/* flags bits 0..7 */
 	sahf					/* SF ZF AF PF CF (OF untouched) */
 	mov	%rcx, %rax			/* the result again */
+.endm
+
+/*
+ * RESTORE_DF_FLAGS: RESTORE_FLAGS after C code ran (SAVE_FRAME_REST's cld):
+ * DF back first (std if it was set), then the others.
+ */
+.macro RESTORE_DF_FLAGS
+	testb	$0x04, 1(%rsp)			/* DF (bit 10) was set? */
+	jz	1f
+	std					/* (rare) */
+1:	RESTORE_FLAGS
 .endm
 
 /*
@@ -259,7 +268,7 @@ zp_entry:
 	pop	%r8
 	pop	%r9
 	lea	8(%rsp), %rsp			/* skip frame.site */
-	RESTORE_FLAGS
+	RESTORE_DF_FLAGS
 	lea	8+REDZONE_SKIP(%rsp), %rsp	/* past the flags, back to the return address */
 	ret					/* to the instruction after the site */
 
