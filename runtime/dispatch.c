@@ -47,7 +47,11 @@ void zp_slow_nr_init(int hooked)
 
 static struct zp_vfork_slot zp_vfork_slots[ZP_VFORK_SLOTS];
 
-/* Stacks for an exit whose thread unmapped its own (rewriter/stub.c). */
+/* Stacks for an exit whose thread unmapped its own (rewriter/stub.c): room
+ * for the entry frame, zp_dispatch, an XSAVE area of AVX-512 state (2696
+ * bytes, aligned to 64) and the hook's budget (zp_abi.h). */
+_Static_assert(ZP_EXIT_STACK_SIZE >= 224 + 112 + 2696 + 64 + ZP_HOOK_STACK_BUDGET,
+	       "exit stacks too small for a hook that saves vector state");
 __attribute__((used, aligned(16))) unsigned char zp_exit_stacks[ZP_EXIT_STACKS][ZP_EXIT_STACK_SIZE];
 __attribute__((used)) uint64_t zp_exit_counter;
 

@@ -70,9 +70,12 @@ struct zp_desc {
 
 /* The runtime's stacks for an exit after a thread unmapped its own stack
  * (rewriter/stub.c uses them from stubs; runtime/dispatch.c defines them as
- * zp_exit_stacks and zp_exit_counter). */
+ * zp_exit_stacks and zp_exit_counter).  The exit goes through the hook, so
+ * one must hold the entry frame (about 224 bytes), zp_dispatch (about 112),
+ * a saved vector state when the hook uses vector registers (up to 2.7 KiB,
+ * with AVX-512) and the hook's own budget (2 KiB, hook.h): 8 KiB each. */
 #define ZP_EXIT_STACKS 32
-#define ZP_EXIT_STACK_SHIFT 12
+#define ZP_EXIT_STACK_SHIFT 13
 #define ZP_EXIT_STACK_SIZE (1 << ZP_EXIT_STACK_SHIFT)
 
 /* One relocation of an embedded hook: *(uint64_t *)(where + bias) = value + bias. */
