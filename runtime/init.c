@@ -175,8 +175,8 @@ void zp_init(unsigned long *sp)
 		trampoline_failed(r);
 	if (d->loader_r_debug)
 		zp_sites_set_loader(d->loader_r_debug + bias);
-	if (zp_objects_add(d, bias)) {
-		zp_msg("too many rewritten objects in one process");
+	if (zp_sites_add(d, bias, 1)) {
+		zp_msg("cannot allocate the table of system call sites");
 		zp_fatal_exit(127);
 	}
 	zp_signals_init();

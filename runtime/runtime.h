@@ -11,7 +11,7 @@
  *                 (clone with a new stack, vfork, rt_sigreturn) itself
  *   dispatch.c    zp_dispatch: checks the call comes from a patched site,
  *                 runs the hook, makes the real call
- *   sites.c       the table of patched objects and the site lookup
+ *   sites.c       the table of patched sites and the lookup of a site
  *   util.c        formatting, strings, environment: helpers for hooks too
  *
  * Everything here is freestanding (no libc) and position-independent with no
@@ -95,11 +95,16 @@ extern struct zp_hooks zp_hooks ZP_HIDDEN;
  * Published whole (the pointer changes, the table never does). */
 struct zp_site_table {
 	uint32_t shift;      /* 64 - log2(slots) */
-	uint32_t pad;
+	uint32_t used;       /* sites in it */
 	uint64_t mask;       /* slots - 1 */
 	uint64_t slots[];
 };
 extern const struct zp_site_table *zp_site_table ZP_HIDDEN;
+/* Add an object's sites (own: the runtime's own object, whose list is read
+ * directly); 0, or -1 if no table could be made. */
+int zp_sites_add(const struct zp_desc *d, uintptr_t bias, int own) ZP_HIDDEN;
+/* Is site a patched site: in the table, or in an object found now. */
+int zp_site_known(uintptr_t site) ZP_HIDDEN;
 int zp_site_discover(uintptr_t site) ZP_HIDDEN;
 void zp_sites_set_loader(uintptr_t r_debug) ZP_HIDDEN;
 void zp_sites_init(void) ZP_HIDDEN;
@@ -107,17 +112,6 @@ void zp_sites_init(void) ZP_HIDDEN;
 /* dispatch.c: numbers entry.S must not pass straight through (1 = slow path) */
 extern unsigned char zp_slow_nr[ZP_SLOW_NR_SIZE] ZP_HIDDEN;
 void zp_slow_nr_init(int hooked) ZP_HIDDEN;
-
-/* sites.c: patched objects of this process and the lookup of a site. */
-struct zp_object {
-	uintptr_t lo, hi;           /* run-time range of its sites */
-	uint32_t nsites;
-	const struct zp_desc *desc;
-	uintptr_t bias;
-};
-#define ZP_MAX_OBJECTS 256
-int zp_objects_add(const struct zp_desc *d, uintptr_t bias) ZP_HIDDEN;
-int zp_site_known(uintptr_t site) ZP_HIDDEN;
 
 /* trampoline.c: the low region at address 0 (every entry reaches zp_entry). */
 #define ZP_TRAMP_LOW_SIZE 8192

@@ -9,16 +9,21 @@
  *
  * A process may hold several rewritten objects (the dynamic loader, libc,
  * the program...).  The runtime of the one that started first owns the
- * trampoline; the others are found when their first call arrives: from the
- * call's address, the pages below are probed (safely, through the kernel)
- * for the ELF header of the object, whose program headers lead to its
- * zp_desc.  That needs no help from the dynamic loader, works for objects
- * loaded at any time (dlopen), and costs a few system calls once per object.
+ * trampoline; the others are found when their first call arrives: through
+ * the dynamic loader's list of objects when the loader is rewritten (a
+ * bundle), else from the call's address, the pages below are probed
+ * (safely, through the kernel) for the ELF header of the object, whose
+ * program headers lead to its zp_desc.  That works for objects loaded at
+ * any time (dlopen), and costs a few system calls once per object.
  *
- * Objects are only ever added (a process does not unload the objects whose
- * code it runs through the trampoline... and if it did, a stale entry only
- * makes a call through a bad pointer into that range be accepted), so readers
- * need no lock: an entry is filled in before the count that publishes it.
+ * The table only ever grows: each new one is built from the previous one's
+ * sites and the new object's, so nothing is read from an object after it
+ * was registered (it may have been unloaded since).  The sites of an
+ * unloaded object stay in the table: a call through a bad pointer into the
+ * range it occupied is then accepted as a system call, and an object loaded
+ * there later is found "known" if its sites are all there already.  Readers
+ * need no lock: a table is complete before it is published, and is never
+ * changed afterwards.
  */
 #include <asm/unistd.h>
 #include <linux/elf.h>
@@ -27,10 +32,7 @@
 #include "runtime.h"
 #include "sys.h"
 
-static struct zp_object zp_objects[ZP_MAX_OBJECTS];
-static int zp_nobjects;
-static int zp_objects_lock;
-static int zp_table_nobjects;   /* how many objects the published table holds */
+static int zp_sites_lock;
 
 const struct zp_site_table *zp_site_table;
 
@@ -39,12 +41,28 @@ static struct { struct zp_site_table t; uint64_t slots[2]; } empty_table;
 
 #define HASH_MULT 0x9e3779b97f4a7c15ull   /* 2^64 / golden ratio; entry.S uses it too */
 
-static void table_insert(struct zp_site_table *t, uint64_t site)
+/* 1 if the site was not in the table yet. */
+static int table_insert(struct zp_site_table *t, uint64_t site)
 {
 	uint64_t i = (site * HASH_MULT) >> t->shift;
 	while (t->slots[i] && t->slots[i] != site)
 		i = (i + 1) & t->mask;
+	if (t->slots[i])
+		return 0;
 	t->slots[i] = site;
+	return 1;
+}
+
+static int table_has(const struct zp_site_table *t, uint64_t site)
+{
+	uint64_t i = (site * HASH_MULT) >> t->shift;
+
+	for (;; i = (i + 1) & t->mask) {
+		if (t->slots[i] == site)
+			return 1;
+		if (!t->slots[i])
+			return 0;
+	}
 }
 
 /* The first table lives here, so that a program's start costs no system
@@ -56,13 +74,52 @@ static struct {
 } first_table;
 static int first_table_used;
 
-/* Rebuild the process's site table with every object's sites (under the
- * lock).  At most a quarter full, so lookups rarely take a second probe. */
-static int rebuild_table(int n)
+/* An object's list of sites (struct zp_desc), read a chunk at a time: the
+ * runtime's own directly, one found at run time through the kernel (a
+ * racing dlclose may unmap it, and this runs with every signal blocked, so
+ * it must not fault: lock.h).  (This may run on a small signal stack.) */
+#define SITES_CHUNK 64
+struct site_list {
+	const uint32_t *offs;
+	uint32_t n;
+	uintptr_t base;
+	long pid;                  /* 0: read directly */
+};
+
+static int read_sites(const struct site_list *l, uint32_t at, uint32_t *buf, uint32_t n)
 {
-	uint64_t total = 0;
-	for (int i = 0; i < n; i++)
-		total += zp_objects[i].nsites;
+	if (!l->pid) {
+		for (uint32_t i = 0; i < n; i++)
+			buf[i] = l->offs[at + i];
+		return 0;
+	}
+	struct { const void *base; size_t len; } local = { buf, n * sizeof *buf },
+		remote = { l->offs + at, n * sizeof *buf };
+	return zp_sys6(__NR_process_vm_readv, l->pid, (long)&local, 1, (long)&remote, 1, 0) ==
+		(long)(n * sizeof *buf) ? 0 : -1;
+}
+
+/* 1 if every site of the list is in the table, 0 if not, -1 if unreadable. */
+static int all_known(const struct zp_site_table *t, const struct site_list *l)
+{
+	uint32_t buf[SITES_CHUNK];
+
+	for (uint32_t at = 0; at < l->n; at += SITES_CHUNK) {
+		uint32_t n = l->n - at < SITES_CHUNK ? l->n - at : SITES_CHUNK;
+		if (read_sites(l, at, buf, n))
+			return -1;
+		for (uint32_t i = 0; i < n; i++)
+			if (!table_has(t, l->base + buf[i]))
+				return 0;
+	}
+	return 1;
+}
+
+/* Publish a table of the old one's sites and the list's (under the lock).
+ * At most a quarter full, so lookups rarely take a second probe. */
+static int grow_table(const struct zp_site_table *old, const struct site_list *l)
+{
+	uint64_t total = (uint64_t)old->used + l->n;
 	uint32_t bits = 1;
 	while ((1ull << bits) < 4 * total)
 		bits++;
@@ -81,17 +138,28 @@ static int rebuild_table(int n)
 	}
 	t->shift = 64 - bits;
 	t->mask = (1ull << bits) - 1;
-	for (int i = 0; i < n; i++) {
-		const struct zp_object *o = &zp_objects[i];
-		const uint32_t *offs = (const uint32_t *)(o->desc->sites_vaddr + o->bias);
-		for (uint32_t k = 0; k < o->nsites; k++)
-			table_insert(t, o->lo + offs[k]);
+	uint32_t used = 0;
+	for (uint64_t i = 0; i <= old->mask; i++)
+		if (old->slots[i])
+			used += (uint32_t)table_insert(t, old->slots[i]);
+	uint32_t buf[SITES_CHUNK];
+	for (uint32_t at = 0; at < l->n; at += SITES_CHUNK) {
+		uint32_t n = l->n - at < SITES_CHUNK ? l->n - at : SITES_CHUNK;
+		if (read_sites(l, at, buf, n)) {
+			if (m)
+				zp_sys2(__NR_munmap, m, (long)size);
+			return -1;   /* (first_table stays used: it is not clean) */
+		}
+		for (uint32_t i = 0; i < n; i++)
+			used += (uint32_t)table_insert(t, l->base + buf[i]);
 	}
+	t->used = used;
 	if (m)
 		zp_sys3(__NR_mprotect, m, (long)size, 1 /* PROT_READ */);
-	/* The old table stays: a thread may still be reading it. */
+	/* The old table stays: a thread may still be reading it.  A fork
+	 * before this store leaves the child with the old table, complete too:
+	 * it finds the object again at its first call. */
 	__atomic_store_n(&zp_site_table, t, __ATOMIC_RELEASE);
-	zp_table_nobjects = n;
 	return 0;
 }
 
@@ -102,50 +170,29 @@ void zp_sites_init(void)
 	__atomic_store_n(&zp_site_table, &empty_table.t, __ATOMIC_RELEASE);
 }
 
-int zp_objects_add(const struct zp_desc *d, uintptr_t bias)
+int zp_sites_add(const struct zp_desc *d, uintptr_t bias, int own)
 {
-	zp_lock(&zp_objects_lock);
-	int r = 0;
-	int n = __atomic_load_n(&zp_nobjects, __ATOMIC_ACQUIRE);
+	struct site_list l = {
+		.offs = (const uint32_t *)(d->sites_vaddr + bias),
+		.n = d->nsites,
+		.base = d->site_base + bias,
+		.pid = own ? 0 : zp_sys0(__NR_getpid),
+	};
 
-	/* A fork while another thread was between publishing an object and
-	 * its table leaves the child with the lock taken over (lock.h) and a
-	 * table that lacks that object: complete the other thread's work. */
-	if (zp_table_nobjects != n && rebuild_table(n)) {
-		r = -1;
-		goto out;
-	}
-	for (int i = 0; i < n; i++)
-		if (zp_objects[i].desc == d)
-			goto out;               /* already known */
-	if (n == ZP_MAX_OBJECTS) {
-		r = -1;
-		goto out;
-	}
-	struct zp_object *o = &zp_objects[n];
-	o->lo = d->site_base + bias;
-	o->hi = d->site_end + bias;
-	o->nsites = d->nsites;
-	o->desc = d;
-	o->bias = bias;
-	__atomic_store_n(&zp_nobjects, n + 1, __ATOMIC_RELEASE);
-	r = rebuild_table(n + 1);
-out:
-	zp_unlock(&zp_objects_lock);
+	zp_lock(&zp_sites_lock);
+	const struct zp_site_table *t = __atomic_load_n(&zp_site_table, __ATOMIC_ACQUIRE);
+	int r = all_known(t, &l);
+	if (r == 0)
+		r = grow_table(t, &l);
+	else if (r == 1)
+		r = 0;          /* already known */
+	zp_unlock(&zp_sites_lock);
 	return r;
 }
 
 static int lookup(uintptr_t site)
 {
-	const struct zp_site_table *t = __atomic_load_n(&zp_site_table, __ATOMIC_ACQUIRE);
-	uint64_t i = ((uint64_t)site * HASH_MULT) >> t->shift;
-
-	for (;; i = (i + 1) & t->mask) {
-		if (t->slots[i] == site)
-			return 1;
-		if (!t->slots[i])
-			return 0;
-	}
+	return table_has(__atomic_load_n(&zp_site_table, __ATOMIC_ACQUIRE), site);
 }
 
 struct iov {
@@ -227,7 +274,7 @@ static int register_object(long pid, uintptr_t page, uintptr_t site)
 			uintptr_t bias = at - d.self_vaddr;
 			if (site < d.site_base + bias || site >= d.site_end + bias)
 				return 0;   /* its object, but outside its sites */
-			return zp_objects_add((const struct zp_desc *)at, bias) ? 0 : 1;
+			return zp_sites_add(&d, bias, 0) ? 0 : 1;
 		}
 	}
 	return 0;   /* the object is not rewritten */

@@ -26,6 +26,9 @@
 # tcount's table counts them (vfork, clone3, ...).  A run that ends in an
 # exec of a program without the hook leaves no table (tcount writes it at
 # exit_group): those are checked with the trace hook only.
+# dlopen (bundled dynamic build): rewritten libraries loaded and unloaded in
+# turn, each where the one before was (libcpb's call at another offset,
+# libcpc of another size), must be found and work.
 source "$TESTS/lib.sh"
 need_page0
 source "$TESTS/zptest.sh"
@@ -48,6 +51,22 @@ with_hooks() {
 	check_again "$f with trace hook: $name" "$p.traced" "$@"
 	check "$f with trace hook: $name: traced" trace_has trace.log "$traced"
 }
+
+# Libraries for the dlopen check, each with a system call of its own.
+cat >cpdl.c <<'EOF'
+long cp_dl_getppid(void)
+{
+	long r;
+	__asm__ volatile(PAD "syscall" : "=a"(r) : "a"(110L) : "rcx", "r11", "memory");
+	return r;
+}
+#ifdef BIG
+const char cp_dl_big[1 << 20] = { 1 };
+#endif
+EOF
+gcc -shared -fPIC -O2 -DPAD='""' -o libcpa.so cpdl.c
+gcc -shared -fPIC -O2 -DPAD='"nop; nop; nop; "' -o libcpb.so cpdl.c
+gcc -shared -fPIC -O2 -DPAD='""' -DBIG -o libcpc.so cpdl.c
 
 for f in $(flavours contract-process); do
 	orig=$(prog contract-process $f)
@@ -75,6 +94,11 @@ for f in $(flavours contract-process); do
 		with_hooks "$m" "$counted" "$traced" "./cp.$f" "$m"
 	done
 	ZPT_EXPECT_RC=0
+	# (found by name: in the bundle's lib/, for the original in .)
+	if [ $f = dynamic ] && rw "$orig" "cpdl.$f" -a ./libcpa.so -a ./libcpb.so -a ./libcpc.so; then
+		LD_LIBRARY_PATH=$PWD check_same "$f: dlopen after dlclose" "$orig" "./cpdl.$f" \
+			dlopen libcpa.so libcpb.so libcpa.so libcpc.so libcpb.so
+	fi
 	# exec: ./target is the original target during the original's run,
 	# then points at the rewritten target for the rewritten runs.
 	for m in exec exec-thread; do

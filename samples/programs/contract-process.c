@@ -30,7 +30,12 @@
  *   exit-from-thread  exit_group made by a non-main thread;
  *   exec-segv-ign [PATH ARGS]  SIGSEGV set to SIG_IGN, then exec PATH (or
  *                 this program in mode segv-disposition): an ignored signal
- *                 must stay ignored across exec.
+ *                 must stay ignored across exec;
+ *   dlopen LIB... (dynamic build) each LIB in turn loaded, its function
+ *                 cp_dl_getppid (a system call of its own) called, and
+ *                 unloaded: a rewritten library loaded where another was
+ *                 unloaded must be found and work (the runtime's table of
+ *                 sites grows from its previous one).
  * Helper modes used by the others: "exitcode N", "say TEXT".
  */
 #define _GNU_SOURCE
@@ -530,6 +535,36 @@ static void mode_segv_disposition(void)
 	    sa.sa_handler == SIG_DFL ? "default" : "a handler");
 }
 
+/* ---- dlopen ---------------------------------------------------------------- */
+
+/* Weak, and dlopen looked up at run time: a static build must neither pull
+ * in a loader nor name dlopen (glibc's static link warns about it). */
+extern void *dlsym(void *handle, const char *name) __attribute__((weak));
+extern int dlclose(void *handle) __attribute__((weak));
+extern char *dlerror(void) __attribute__((weak));
+#define CP_RTLD_DEFAULT ((void *)0)
+#define CP_RTLD_NOW 2
+
+static void mode_dlopen(int argc, char **argv)
+{
+	void *(*dlopen)(const char *, int) = NULL;
+	if (dlsym && dlclose)
+		dlopen = (void *(*)(const char *, int))(uintptr_t)dlsym(CP_RTLD_DEFAULT, "dlopen");
+	if (!dlopen) {
+		say("dlopen: not in this build\n");
+		return;
+	}
+	for (int i = 0; i < argc; i++) {
+		void *h = dlopen(argv[i], CP_RTLD_NOW);
+		CHECK(h, "dlopen %s: %s", argv[i], dlerror());
+		long (*fn)(void) = (long (*)(void))(uintptr_t)dlsym(h, "cp_dl_getppid");
+		CHECK(fn, "dlsym cp_dl_getppid in %s", argv[i]);
+		long r = fn();
+		say("%s: getppid from the library %s\n", argv[i], r == getppid() ? "right" : "WRONG");
+		CHECK(dlclose(h) == 0, "dlclose %s", argv[i]);
+	}
+}
+
 /* ---- exit_group with threads --------------------------------------------------- */
 
 static int exit_pipe[2];
@@ -620,6 +655,8 @@ int main(int argc, char **argv)
 		mode_exec_thread(argv + 2);
 	else if (!strcmp(m, "exec-segv-ign"))
 		mode_exec_segv_ign(argc - 2, argv + 2);
+	else if (!strcmp(m, "dlopen"))
+		mode_dlopen(argc - 2, argv + 2);
 	else if (!strcmp(m, "segv-disposition"))
 		mode_segv_disposition();
 	else if (!strcmp(m, "exit-threads"))
