@@ -100,8 +100,9 @@ struct zp_site_table {
 	uint64_t slots[];
 };
 extern const struct zp_site_table *zp_site_table ZP_HIDDEN;
-/* Add an object's sites (own: the runtime's own object, whose list is read
- * directly); 0, or -1 if no table could be made. */
+/* Add an object's sites (own: the runtime's own object at start, whose
+ * list is read directly, without the lock); 0, or -1 if no table could be
+ * made. */
 int zp_sites_add(const struct zp_desc *d, uintptr_t bias, int own) ZP_HIDDEN;
 /* Is site a patched site: in the table, or in an object found now. */
 int zp_site_known(uintptr_t site) ZP_HIDDEN;

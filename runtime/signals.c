@@ -50,20 +50,21 @@ struct ucontext_min {
 	struct sigcontext uc_mcontext;
 };
 
+static void on_segv(int sig, void *info, void *ucv);
+
 static long install(void *handler, unsigned long flags, unsigned long mask)
 {
 	struct ksigaction ka = { handler, flags | ZP_SA_RESTORER, zp_restore_rt, mask };
 	return zp_sys4(__NR_rt_sigaction, SIGSEGV, (long)&ka, 0, 8);
 }
 
-static void lock(void)
+/* The application's disposition for SIGSEGV as the kernel gets it: always
+ * the runtime's handler first, with the application's mask and flags
+ * (alternate stack, restart, nodefer). */
+static long install_for(const struct ksigaction *app)
 {
-	zp_lock(&app_segv_lock);
-}
-
-static void unlock(void)
-{
-	zp_unlock(&app_segv_lock);
+	unsigned long fl = (app->flags & (SA_ONSTACK | SA_RESTART | SA_NODEFER)) | SA_SIGINFO;
+	return install(on_segv, fl, app->mask);
 }
 
 /* Read 8 bytes of the application's stack without faulting again. */
@@ -148,24 +149,22 @@ static void on_segv(int sig, void *info, void *ucv)
 
 	if (finish_bad_number(&uc->uc_mcontext))
 		return;
-	/* A fault inside zp_sigaction on this very thread must not wait for
-	 * itself: then read without the lock. */
-	int mine = __atomic_load_n(&app_segv_lock, __ATOMIC_ACQUIRE) == (int)zp_sys0(__NR_gettid);
-	if (!mine)
-		lock();
+	/* (No SIGSEGV can come from inside the lock: lock.h.) */
+	unsigned long mask = zp_lock(&app_segv_lock);
 	struct ksigaction app = app_segv;
 	if (app.flags & SA_RESETHAND) {
 		app_segv.handler = (void *)SIG_DFL;   /* called once, as asked */
 		app_segv.flags = 0;
 	}
-	if (!mine)
-		unlock();
-	if (app.handler == (void *)SIG_DFL || app.handler == (void *)SIG_IGN) {
+	int dfl = app.handler == (void *)SIG_DFL || app.handler == (void *)SIG_IGN;
+	if (dfl) {
 		/* The default action: let the fault happen again without us
 		 * (a fault cannot be ignored; the kernel kills either way). */
 		install((void *)SIG_DFL, 0, 0);
-		return;
 	}
+	zp_unlock(&app_segv_lock, mask);
+	if (dfl)
+		return;
 	make_native(info, &uc->uc_mcontext);
 	if (app.flags & SA_SIGINFO)
 		((void (*)(int, void *, void *))app.handler)(sig, info, ucv);
@@ -212,22 +211,20 @@ long zp_sigaction(const long *args)
 			    (long)&remote, 1, 0) != (long)sizeof nw)
 			return -EFAULT;
 	}
-	lock();
+	/* The kernel's disposition changes under the lock too, so that two
+	 * threads cannot leave it and app_segv disagreeing. */
+	unsigned long mask = zp_lock(&app_segv_lock);
 	struct ksigaction prev = app_segv;
-	if (act)
+	if (act) {
 		app_segv = nw;
-	unlock();
+		install_for(&nw);
+	}
+	zp_unlock(&app_segv_lock, mask);
 	if (old) {
 		struct { void *base; size_t len; } local = { &prev, sizeof prev }, remote = { old, sizeof prev };
 		if (zp_sys6(__NR_process_vm_writev, zp_sys0(__NR_getpid), (long)&local, 1,
 			    (long)&remote, 1, 0) != (long)sizeof prev)
 			return -EFAULT;
-	}
-	if (act) {
-		/* Deliver with the application's mask and flags (alternate
-		 * stack, restart, nodefer), always to our handler first. */
-		unsigned long fl = (nw.flags & (SA_ONSTACK | SA_RESTART | SA_NODEFER)) | SA_SIGINFO;
-		install(on_segv, fl, nw.mask);
 	}
 	return 0;
 }

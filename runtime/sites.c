@@ -178,15 +178,18 @@ int zp_sites_add(const struct zp_desc *d, uintptr_t bias, int own)
 		.base = d->site_base + bias,
 		.pid = own ? 0 : zp_sys0(__NR_getpid),
 	};
-
-	zp_lock(&zp_sites_lock);
+	/* The runtime's own object is added at start, before the program's
+	 * code: one thread, no signal handlers, so no lock (and no system
+	 * calls for one). */
+	unsigned long mask = own ? 0 : zp_lock(&zp_sites_lock);
 	const struct zp_site_table *t = __atomic_load_n(&zp_site_table, __ATOMIC_ACQUIRE);
 	int r = all_known(t, &l);
 	if (r == 0)
 		r = grow_table(t, &l);
 	else if (r == 1)
 		r = 0;          /* already known */
-	zp_unlock(&zp_sites_lock);
+	if (!own)
+		zp_unlock(&zp_sites_lock, mask);
 	return r;
 }
 

@@ -18,7 +18,10 @@
 #   siglongjmp     out of handlers (also from a blocking read);
 #   segv           the program's own SIGSEGV handler (PROT_NONE page, left by
 #                  siglongjmp or repaired and returned from; sigaction reads
-#                  back what it set).
+#                  back what it set);
+#   segv-nested    sigaction(SIGSEGV) in a loop, interrupted 20000 times by a
+#                  timer whose handler calls it too (the runtime's lock must
+#                  not make a handler wait for its own thread).
 # For each build (glibc static, static-pie, musl) the rewritten program must
 # behave exactly like the original (stdout, stderr, exit status), run
 #   - without a hook,
@@ -48,7 +51,7 @@ for f in $(flavours contract-signals); do
 	orig=$(prog contract-signals $f)
 	rw_three "$orig" "cs.$f" || continue
 	[ $vector = 0 ] || rw "$orig" "cs.$f.vector" --hook vector.so || continue
-	for m in handler-calls storm restart altstack sigreturn siglongjmp segv; do
+	for m in handler-calls storm restart altstack sigreturn siglongjmp segv segv-nested; do
 		# The mode's own call, as tcount names it and the trace shows it.
 		case $m in
 		handler-calls) counted=rt_sigreturn ;;
@@ -57,10 +60,10 @@ for f in $(flavours contract-signals); do
 		altstack) counted=sigaltstack ;;
 		sigreturn) counted=rt_sigsuspend ;;
 		siglongjmp) counted=tgkill ;;
-		segv) counted=rt_sigaction ;;
+		segv|segv-nested) counted=rt_sigaction ;;
 		esac
 		traced="^$counted\\("
-		[ $m != segv ] || traced='^rt_sigaction\(SIGSEGV, '
+		[ $m != segv ] && [ $m != segv-nested ] || traced='^rt_sigaction\(SIGSEGV, '
 		check_same "$f: $m" "$orig" "./cs.$f" "$m"
 		fresh counts
 		check_again "$f with hook: $m" "./cs.$f.hooked" "$m"

@@ -33,6 +33,10 @@
  *                  PROT_NONE page, left with siglongjmp or repaired with
  *                  mprotect and returned from; sigaction reads back what
  *                  the program set (the runtime may keep SIGSEGV itself)
+ *   segv-nested    sigaction(SIGSEGV) in a loop, interrupted 20000 times by
+ *                  a 20 us timer whose handler calls sigaction(SIGSEGV) too
+ *                  (the runtime answers it under a lock: a handler that
+ *                  interrupts it on the same thread must not wait for it)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -647,6 +651,36 @@ static void mode_segv(void)
 	CHECK(handler_bad == 0, "segv");
 }
 
+/* ---- segv-nested --------------------------------------------------------------- */
+
+static void nested_handler(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction cur;
+	(void)sig; (void)si; (void)uc;
+	if (sigaction(SIGSEGV, NULL, &cur) != 0 || cur.sa_sigaction != segv_jump_handler)
+		handler_bad++;
+	handled++;
+}
+
+static void mode_segv_nested(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = segv_jump_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGSEGV, &sa, NULL) == 0, "sigaction");
+	set_handler(SIGALRM, nested_handler, SA_RESTART);
+	/* A timer's signals interrupt the loop anywhere, also in the runtime. */
+	struct itimerval it = { { 0, 20 }, { 0, 20 } }, off = { { 0, 0 }, { 0, 0 } };
+	CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0, "setitimer");
+	for (int n = 0; n < 20000 || handled < 20000; n++)
+		CHECK(sigaction(SIGSEGV, &sa, NULL) == 0, "sigaction");
+	CHECK(setitimer(ITIMER_REAL, &off, NULL) == 0, "setitimer");
+	say("segv-nested: sigaction(SIGSEGV) in a loop, 20000 handlers making it too: %s\n",
+	    handler_bad == 0 ? "ok" : "WRONG");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -668,6 +702,8 @@ int main(int argc, char **argv)
 		mode_siglongjmp();
 	else if (!strcmp(m, "segv"))
 		mode_segv();
+	else if (!strcmp(m, "segv-nested"))
+		mode_segv_nested();
 	else
 		die("unknown mode %s", m);
 	say("%s: done\n", m);
