@@ -201,6 +201,25 @@ static int plan_layout(const struct zp_elf *e, const struct zp_blob *blob,
 	return 0;
 }
 
+/* The bytes each site changes (its 2 bytes in place, or its stub's window)
+ * must not overlap: where they did, the later jump would overwrite the
+ * earlier (decide.c keeps them apart). */
+static void check_windows(const struct zp_sites *sites)
+{
+	uint64_t changed = 0;
+
+	for (size_t i = 0; i < sites->n; i++) {
+		const struct zp_site *s = &sites->v[i];
+		uint64_t start = s->decision == ZP_STUB ? s->win_start : s->addr;
+		uint64_t end = s->decision == ZP_STUB ? s->win_start + s->win_len : s->addr + 2;
+		if (s->decision != ZP_STUB && s->decision != ZP_PATCH)
+			continue;
+		if (start < changed)
+			ZP_BUG("a stub window overlaps the bytes of another site");
+		changed = end;
+	}
+}
+
 /* Write the stubs of red-zone sites and the jumps to them; the address of
  * each stub's call *%rax goes to calls[] in site order. */
 static int fill_stubs(const struct zp_elf *e, const struct zp_blob *blob, const struct zp_sites *sites,
@@ -208,6 +227,7 @@ static int fill_stubs(const struct zp_elf *e, const struct zp_blob *blob, const 
 {
 	if (pl->stub_seg < 0)
 		return 0;
+	check_windows(sites);
 	const struct newseg *ss = &pl->seg[pl->stub_seg];
 	/* The runtime's data, as linked in this output (stub.h). */
 	struct zp_stub_env env;

@@ -53,7 +53,6 @@ struct zp_site {
 	uint64_t win_start;
 	uint8_t win_len;
 	uint8_t pre_len;                 /* bytes before the site in the window */
-	long nr;                         /* the call's number (known for stubs) */
 };
 
 struct zp_sites {
