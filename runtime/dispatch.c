@@ -66,6 +66,7 @@ static long read_app(void *dst, const void *src, size_t len)
 }
 
 #define CLONE3_MAX 4096  /* the kernel refuses larger struct clone_args (E2BIG) */
+#define CLONE3_TOP 24    /* what zp_clone3_prepare puts on the child's stack */
 
 /* The application's stack pointer at the site: entry.S put the frame right
  * below its red zone (runtime.h, struct zp_frame). */
@@ -100,7 +101,7 @@ static enum zp_act classify(uintptr_t stack, long nr, const long *a)
 			return ZP_ACT_DONE;
 		if (read_app(&ca, (const void *)a[0], sizeof ca < size ? sizeof ca : size))
 			return ZP_ACT_DONE;         /* the kernel will say EFAULT */
-		if (ca.stack && ca.stack_size > 16)
+		if (ca.stack && ca.stack_size > CLONE3_TOP)
 			return ZP_ACT_CLONE3_STACK;
 		if (ca.stack)
 			return ZP_ACT_DONE;         /* too small: the kernel decides */
@@ -191,21 +192,49 @@ long zp_forward(const struct zp_syscall *c)
 	return zp_make_call(c);   /* with what the runtime keeps (SIGSEGV) */
 }
 
+/* A call that may make a child with its own copy of memory (fork, clone
+ * without CLONE_VM and without a new stack: dispatch.c never makes the
+ * others): in that child this memory has a new owner (lock.h).  Signals are
+ * blocked around the call, so that no handler runs in the child before it
+ * knows. */
+static long fork_call(const struct zp_syscall *c, int own_memory)
+{
+	unsigned long all = ~0ul, mask = 0;
+
+	if (!own_memory)
+		return zp_sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
+	zp_sys4(__NR_rt_sigprocmask, SIG_BLOCK, (long)&all, (long)&mask, sizeof all);
+	long r = zp_sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
+	if (r == 0)
+		__atomic_store_n(&zp_owner_pid, (int)zp_sys0(__NR_getpid), __ATOMIC_RELAXED);
+	zp_sys4(__NR_rt_sigprocmask, SIG_SETMASK, (long)&mask, 0, sizeof mask);
+	return r;
+}
+
 long zp_make_call(const struct zp_syscall *c)
 {
 	long r;
+	uint64_t flags;
 
 	switch (c->nr) {
+	case __NR_fork:
+		return fork_call(c, 1);
+	case __NR_clone:
+		return fork_call(c, !(c->args[0] & CLONE_VM));
+	case __NR_clone3:
+		return fork_call(c, !read_app(&flags, (const void *)c->args[0], sizeof flags) &&
+				    !(flags & CLONE_VM));
 	case __NR_rt_sigaction:
 		if (c->args[0] == SIGSEGV)
 			return zp_sigaction(c->args);   /* the runtime keeps SIGSEGV (signals.c) */
 		break;
 	case __NR_execve:
-	case __NR_execveat:
-		zp_signals_before_exec();
+	case __NR_execveat: {
+		int ignored = zp_signals_before_exec();
 		r = zp_sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
-		zp_signals_after_exec();   /* it failed: this program goes on */
+		zp_signals_after_exec(ignored);   /* it failed: this program goes on */
 		return r;
+	}
 	}
 	return zp_sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
 }
@@ -228,7 +257,9 @@ void *zp_clone3_prepare(struct zp_frame *f, void *buf, uintptr_t ret)
 	/* classify() checked the size and that the memory is readable. */
 	if (read_app(buf, (const void *)f->args[0], size))
 		return (void *)f->args[0];
-	uint64_t top[2] = { (uint64_t)f->args[0], ret };   /* [top-16] = rdi, [top-8] = ret */
+	/* [top-24]: whether the child has its own memory (then it records its
+	 * pid as the owner: zp_owner_pid), [top-16] = rdi, [top-8] = ret. */
+	uint64_t top[3] = { !(ca->flags & CLONE_VM), (uint64_t)f->args[0], ret };
 	uintptr_t sp = (uintptr_t)(ca->stack + ca->stack_size) - sizeof top;
 	struct { void *base; size_t len; } local = { top, sizeof top }, remote = { (void *)sp, sizeof top };
 	long w = zp_sys6(__NR_process_vm_writev, zp_sys0(__NR_getpid), (long)&local, 1,

@@ -75,6 +75,7 @@
 	.set ACT_VFORK, 4
 	.set ACT_FAULT, 5
 	.set ACT_NOSTACK, 6
+	.set CLONE_VM, 0x100		/* linux/sched.h (C only) */
 	/* Distances from rbx (the saved rbx, S-208) once SAVE_FRAME has run: */
 	.set RBX_TO_FLAGS, 8+OFF_FLAGS	/* frame.flags, S-136 */
 	.set RBX_TO_RET, 8+FRAME_SIZE+REDZONE_SKIP	/* return address, S-8 */
@@ -183,6 +184,22 @@
 	syscall
 	mov	%rbx, %r11			/* the slot */
 	mov	SLOT_RBX(%r11), %rbx		/* the application's rbx */
+.endm
+
+/*
+ * NEW_OWNER: in the child of a clone with a new stack but without CLONE_VM
+ * (a fork that starts on another stack), record that this copy of memory
+ * is the child's own (zp_owner_pid, lock.h), then leave rax = 0, clone's
+ * result in the child.  Every register but rax, rcx and r11 and every flag
+ * stays: `syscall` keeps them, mov changes no flag.  (A signal handled
+ * before this runs still sees the parent as the owner: a window of two
+ * system calls, in a process nothing else knows yet.)
+ */
+.macro NEW_OWNER
+	mov	$__NR_getpid, %eax
+	syscall
+	mov	%eax, zp_owner_pid(%rip)	/* this memory's owner is the child now */
+	mov	$0, %eax			/* clone's result in the child */
 .endm
 
 	.text
@@ -310,14 +327,19 @@ zp_entry_fault:					/* signals.c makes the fault look native */
 	ud2
 
 /* clone(flags, newsp, ptid, ctid, tls) with newsp != 0: the child starts
- * with rsp = newsp.  Put the return address at newsp - 8 and pass that, so
- * the child's `ret` takes it and leaves rsp = newsp; both sides then give
- * rsi back its original value (the child inherits ours). */
+ * with rsp = newsp.  Put the return address at newsp - 8 and below it
+ * whether the child gets its own memory, and pass newsp - 16, so that the
+ * child pops that word and its `ret` leaves rsp = newsp; both sides then
+ * give rsi back its original value (the child inherits ours). */
 .Lclone_stack:
 	RESTORE_ARGS
 	mov	RBX_TO_RET(%rbx), %r11	/* return address at S-8 */
 	mov	%r11, -8(%rsi)			/* onto the child's stack */
-	lea	-8(%rsi), %rsi			/* the child's stack pointer */
+	mov	%rdi, %r11			/* the flags (the application's are */
+	not	%r11				/* saved: popfq below restores them) */
+	and	$CLONE_VM, %r11			/* nonzero: no CLONE_VM, its own memory */
+	mov	%r11, -16(%rsi)			/* for the child to pop */
+	lea	-16(%rsi), %rsi			/* the child's stack pointer */
 	mov	$__NR_clone, %eax
 	mov	(%rbx), %rcx			/* the application's rbx */
 	lea	RBX_TO_FLAGS(%rbx), %rsp	/* rsp = flags slot */
@@ -325,17 +347,21 @@ zp_entry_fault:					/* signals.c makes the fault look native */
 	popfq					/* the application's flags */
 	lea	REDZONE_SKIP(%rsp), %rsp	/* rsp = S-8: [rsp] = return address */
 	syscall
-	lea	8(%rsi), %rsi			/* rsi as the application passed it */
+	lea	16(%rsi), %rsi			/* rsi as the application passed it */
 	mov	%rax, %rcx			/* child: rax == 0 */
 	jrcxz	1f				/* (jrcxz: no flag changes) */
 	mov	$__NR_clone, %eax		/* parent: rax = number, rcx = result */
 	jmp	.Lleave_special
-1:	ret					/* child: to the site, rsp = newsp */
+1:	pop	%rcx				/* child: its own memory? */
+	jrcxz	2f
+	NEW_OWNER
+2:	ret					/* to the site, rsp = newsp */
 
 /* clone3(args, size) with args->stack != 0: zp_clone3_prepare copies the
- * arguments into a buffer on our stack, puts the return address and the
- * application's rdi on top of the child's stack and shrinks stack_size by
- * 16; the child pops rdi and returns.  The parent's stack pointer does not
+ * arguments into a buffer on our stack, puts the return address, the
+ * application's rdi and whether the child gets its own memory on top of the
+ * child's stack and shrinks stack_size by 24; the child pops the last two
+ * and returns.  The parent's stack pointer does not
  * matter to the kernel here, so the call is made with rsp at the buffer:
  * the frame stays above rsp, where a signal cannot overwrite it, and the
  * parent finds it again through the pointer kept at the buffer's start. */
@@ -363,7 +389,10 @@ zp_entry_fault:					/* signals.c makes the fault look native */
 	lea	RBX_TO_RET(%r11), %rsp	/* rsp = S-8: [rsp] = return address */
 	mov	$__NR_clone3, %eax		/* rax = number, rcx = result */
 	jmp	.Lleave_special
-1:	pop	%rdi				/* child: the application's rdi */
+1:	pop	%rcx				/* child: its own memory? */
+	jrcxz	2f
+	NEW_OWNER
+2:	pop	%rdi				/* the application's rdi */
 	ret					/* to the site, rsp = stack + stack_size */
 
 /* vfork-like: the call is made off the stack (SYSCALL_OFF_STACK); then the

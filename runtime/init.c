@@ -24,6 +24,8 @@
 /* The program's original entry point, where zp_start jumps after zp_init. */
 uintptr_t zp_orig_entry;
 
+int zp_owner_pid;
+
 /* Distance from this variable to the object's struct zp_desc.  The rewriter
  * writes it into each copy of the runtime; volatile, because the value the
  * compiler sees is only a placeholder. */
@@ -173,6 +175,7 @@ void zp_init(unsigned long *sp)
 		return;   /* the runtime that owns it finds this object at its first call */
 	if (r.status != ZP_TRAMP_OK)
 		trampoline_failed(r);
+	zp_owner_pid = (int)zp_sys0(__NR_getpid);
 	if (d->loader_r_debug)
 		zp_sites_set_loader(d->loader_r_debug + bias);
 	if (zp_sites_add(d, bias, 1)) {

@@ -135,8 +135,8 @@ int zp_trampoline_contains(uintptr_t addr) ZP_HIDDEN;
 /* signals.c: system calls whose number jumps outside the trampoline */
 void zp_signals_init(void) ZP_HIDDEN;
 long zp_sigaction(const long *args) ZP_HIDDEN;
-void zp_signals_before_exec(void) ZP_HIDDEN;
-void zp_signals_after_exec(void) ZP_HIDDEN;
+int zp_signals_before_exec(void) ZP_HIDDEN;     /* 1: SIGSEGV set to SIG_IGN for it */
+void zp_signals_after_exec(int ignored) ZP_HIDDEN;
 
 /* dispatch.c: make one call for the application (also for zp_forward):
  * the real system call, or the runtime's answer for the few it keeps. */
@@ -144,6 +144,12 @@ long zp_make_call(const struct zp_syscall *c) ZP_HIDDEN;
 
 /* init.c */
 extern uintptr_t zp_orig_entry ZP_HIDDEN;
+/* The process whose copy of memory the runtime's variables are in: set at
+ * start, and in the child of each fork (dispatch.c, entry.S).  A process
+ * with another pid shares its parent's memory (a vfork, posix_spawn or
+ * CLONE_VM child): it must not change what is the parent's (app_segv in
+ * signals.c) nor take over its locks (lock.h). */
+extern int zp_owner_pid ZP_HIDDEN;
 void zp_init(unsigned long *sp) ZP_HIDDEN;
 ZP_NORETURN void zp_fatal_exit(int status) ZP_HIDDEN;
 

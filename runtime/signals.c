@@ -14,6 +14,13 @@
  * rt_sigaction calls for SIGSEGV are answered here (zp_sigaction), so it sees
  * exactly what it set.
  *
+ * A child that shares its parent's memory (vfork, posix_spawn, CLONE_VM)
+ * has dispositions of its own but the parent's app_segv: posix_spawn's
+ * child sets SIGSEGV to SIG_DFL before its exec, which must not reset the
+ * parent's handler.  Such a child (its pid is not zp_owner_pid) sets its
+ * disposition for real and never writes app_segv; while its disposition is
+ * still the runtime's handler, app_segv is what it inherited.
+ *
  * Limits: a number that happens to point at mapped code runs that code (no
  * trampoline can help there); a process that blocks SIGSEGV gets killed by
  * such a call, as the kernel delivers synchronous faults regardless.
@@ -39,7 +46,7 @@ struct ksigaction {
 
 /* What the application asked for SIGSEGV (SIG_DFL until it asks). */
 static struct ksigaction app_segv;
-static int app_segv_lock;
+static uint64_t app_segv_lock;
 
 void zp_restore_rt(void) ZP_HIDDEN;   /* entry.S: rt_sigreturn for our handler */
 
@@ -115,6 +122,12 @@ static int finish_bad_number(struct sigcontext *sc)
 	return 0;
 }
 
+/* Does this process share its memory with the parent that owns it? */
+static int shares_memory(void)
+{
+	return (int)zp_sys0(__NR_getpid) != __atomic_load_n(&zp_owner_pid, __ATOMIC_RELAXED);
+}
+
 /* Where entry.S makes a call from outside any site fault (zp_entry_fault). */
 void zp_entry_fault(void) ZP_HIDDEN;
 
@@ -150,9 +163,12 @@ static void on_segv(int sig, void *info, void *ucv)
 	if (finish_bad_number(&uc->uc_mcontext))
 		return;
 	/* (No SIGSEGV can come from inside the lock: lock.h.) */
+	int shared = shares_memory();
 	unsigned long mask = zp_lock(&app_segv_lock);
 	struct ksigaction app = app_segv;
-	if (app.flags & SA_RESETHAND) {
+	if ((app.flags & SA_RESETHAND) && shared) {
+		install((void *)SIG_DFL, 0, 0);       /* the child's own, from now on */
+	} else if (app.flags & SA_RESETHAND) {
 		app_segv.handler = (void *)SIG_DFL;   /* called once, as asked */
 		app_segv.flags = 0;
 	}
@@ -173,17 +189,33 @@ static void on_segv(int sig, void *info, void *ucv)
 }
 
 /* Around execve: an ignored SIGSEGV stays ignored in the new program, as
- * the kernel would keep it (a handler does not survive exec, SIG_IGN does). */
-void zp_signals_before_exec(void)
+ * the kernel would keep it (a handler does not survive exec, SIG_IGN does):
+ * set it for real if app_segv says SIG_IGN while the runtime's handler
+ * stands for it.  (A child sharing its parent's memory that set its own
+ * disposition has it in the kernel already.)  1 if it was set. */
+int zp_signals_before_exec(void)
 {
-	if (__atomic_load_n(&app_segv.handler, __ATOMIC_ACQUIRE) == (void *)SIG_IGN)
-		install((void *)SIG_IGN, 0, 0);
+	struct ksigaction cur;
+	int ignored = 0;
+
+	unsigned long mask = zp_lock(&app_segv_lock);
+	if (app_segv.handler == (void *)SIG_IGN &&
+	    zp_sys4(__NR_rt_sigaction, SIGSEGV, 0, (long)&cur, 8) == 0 && cur.handler == (void *)on_segv)
+		ignored = install((void *)SIG_IGN, 0, 0) == 0;
+	zp_unlock(&app_segv_lock, mask);
+	return ignored;
 }
 
-void zp_signals_after_exec(void)
+/* The exec failed: the runtime's handler again, unless the application
+ * changed SIGSEGV meanwhile (another thread). */
+void zp_signals_after_exec(int ignored)
 {
-	if (__atomic_load_n(&app_segv.handler, __ATOMIC_ACQUIRE) == (void *)SIG_IGN)
+	if (!ignored)
+		return;
+	unsigned long mask = zp_lock(&app_segv_lock);
+	if (app_segv.handler == (void *)SIG_IGN)
 		install(on_segv, SA_SIGINFO | SA_ONSTACK | SA_NODEFER, 0);
+	zp_unlock(&app_segv_lock, mask);
 }
 
 void zp_signals_init(void)
@@ -196,6 +228,34 @@ void zp_signals_init(void)
 		app_segv.handler = (void *)SIG_IGN;
 }
 
+static long write_old(struct ksigaction *old, const struct ksigaction *prev)
+{
+	struct { const void *base; size_t len; } local = { prev, sizeof *prev }, remote = { old, sizeof *prev };
+	if (old && zp_sys6(__NR_process_vm_writev, zp_sys0(__NR_getpid), (long)&local, 1,
+			   (long)&remote, 1, 0) != (long)sizeof *prev)
+		return -EFAULT;
+	return 0;
+}
+
+/* rt_sigaction(SIGSEGV) in a child that shares its parent's memory: the
+ * kernel's disposition is the child's own and changes as asked; app_segv,
+ * the parent's, is only read, as what the child inherited while the
+ * runtime's handler is still its disposition.  (From then on, a system call
+ * number that faults is no longer finished as a call in this child.) */
+static long sigaction_shared(const struct ksigaction *act, struct ksigaction *old)
+{
+	struct ksigaction prev;
+	long r = zp_sys4(__NR_rt_sigaction, SIGSEGV, (long)act, (long)&prev, 8);
+	if (r)
+		return r;
+	if (prev.handler == (void *)on_segv) {
+		unsigned long mask = zp_lock(&app_segv_lock);
+		prev = app_segv;
+		zp_unlock(&app_segv_lock, mask);
+	}
+	return write_old(old, &prev);
+}
+
 /* rt_sigaction(SIGSEGV, act, oldact, size) from the application. */
 long zp_sigaction(const long *args)
 {
@@ -205,6 +265,8 @@ long zp_sigaction(const long *args)
 
 	if (args[3] != 8)
 		return -EINVAL;
+	if (shares_memory())
+		return sigaction_shared(act, old);
 	if (act) {
 		struct { void *base; size_t len; } local = { &nw, sizeof nw }, remote = { (void *)act, sizeof nw };
 		if (zp_sys6(__NR_process_vm_readv, zp_sys0(__NR_getpid), (long)&local, 1,
@@ -220,11 +282,5 @@ long zp_sigaction(const long *args)
 		install_for(&nw);
 	}
 	zp_unlock(&app_segv_lock, mask);
-	if (old) {
-		struct { void *base; size_t len; } local = { &prev, sizeof prev }, remote = { old, sizeof prev };
-		if (zp_sys6(__NR_process_vm_writev, zp_sys0(__NR_getpid), (long)&local, 1,
-			    (long)&remote, 1, 0) != (long)sizeof prev)
-			return -EFAULT;
-	}
-	return 0;
+	return write_old(old, &prev);
 }

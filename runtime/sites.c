@@ -32,7 +32,7 @@
 #include "runtime.h"
 #include "sys.h"
 
-static int zp_sites_lock;
+static uint64_t zp_sites_lock;
 
 const struct zp_site_table *zp_site_table;
 

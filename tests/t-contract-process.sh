@@ -14,9 +14,11 @@
 # actions, 50 in a row), clone3 (raw, with and without a stack, vfork-like,
 # thread-like with CLONE_CHILD_CLEARTID, failures), clone (raw legacy clone),
 # threads-exit, fork-mt, exit-threads (exit status 3 with threads in calls),
-# exit-from-thread (status 4), and clone3-bigsize (clone3 with a 512-byte,
-# zero-tailed struct, which the kernel accepts), which is checked apart so that
-# its failure is visible on its own.
+# exit-from-thread (status 4), spawn-segv (the program's SIGSEGV handler
+# survives posix_spawn, system() and vfork children that set SIGSEGV for
+# themselves in memory they share with it), and clone3-bigsize (clone3 with a
+# 512-byte, zero-tailed struct, which the kernel accepts), which is checked
+# apart so that its failure is visible on its own.
 # exec: the rewritten program execs a rewritten and an unrewritten program, and
 # a dynamically linked system program, from the main thread and from a second
 # thread while others run; and with SIGSEGV ignored, which must stay ignored
@@ -73,7 +75,7 @@ for f in $(flavours contract-process); do
 	target=$(prog hook-getppid $f)
 	rw_three "$orig" "cp.$f" || continue
 	rw "$target" "target.$f" || continue
-	for m in vfork spawn clone3 clone threads-exit fork-mt exit-threads exit-from-thread clone3-bigsize; do
+	for m in vfork spawn clone3 clone threads-exit fork-mt exit-threads exit-from-thread spawn-segv clone3-bigsize; do
 		# What the mode does, as tcount names it and as the trace shows it
 		# (glibc and musl: posix_spawn is clone3 or clone, fork is clone or
 		# fork, threads come from clone3 or clone).
@@ -86,6 +88,7 @@ for f in $(flavours contract-process); do
 		fork-mt) counted='fork|clone' traced='^(fork\(\)|clone\(child_stack=NULL)' ;;
 		exit-threads) counted='clone|clone3' traced='^exit_group\(3\)' ;;
 		exit-from-thread) counted='clone|clone3' traced='^exit_group\(4\)' ;;
+		spawn-segv) counted=rt_sigaction traced='^rt_sigaction\(SIGSEGV, ' ;;
 		esac
 		# exit-threads and exit-from-thread exit with 3 and 4 on purpose.
 		ZPT_EXPECT_RC=0

@@ -31,6 +31,14 @@
  *   exec-segv-ign [PATH ARGS]  SIGSEGV set to SIG_IGN, then exec PATH (or
  *                 this program in mode segv-disposition): an ignored signal
  *                 must stay ignored across exec;
+ *   spawn-segv    the program's SIGSEGV handler survives children that
+ *                 share its memory and set SIGSEGV for themselves:
+ *                 posix_spawn (its child resets handled signals to
+ *                 SIG_DFL), system(), vfork children that set SIG_DFL or
+ *                 SIG_IGN (then exec: SIG_IGN stays); with SIGSEGV ignored,
+ *                 a spawned program sees it ignored (or default with
+ *                 POSIX_SPAWN_SETSIGDEF); and fork-like clone children with
+ *                 a stack of their own keep their own handler apart;
  *   dlopen LIB... (dynamic build) each LIB in turn loaded, its function
  *                 cp_dl_getppid (a system call of its own) called, and
  *                 unloaded: a rewritten library loaded where another was
@@ -42,6 +50,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -535,6 +544,131 @@ static void mode_segv_disposition(void)
 	    sa.sa_handler == SIG_DFL ? "default" : "a handler");
 }
 
+/* ---- SIGSEGV around children that share memory ------------------------------- */
+
+static sigjmp_buf segv_jb;
+
+static void segv_handler(int sig)
+{
+	(void)sig;
+	siglongjmp(segv_jb, 1);
+}
+
+/* SIGSEGV's disposition, as sigaction reads it back. */
+static const char *segv_state(void)
+{
+	struct sigaction cur;
+	CHECK(sigaction(SIGSEGV, NULL, &cur) == 0, "sigaction");
+	return cur.sa_handler == segv_handler ? "the handler" : cur.sa_handler == SIG_IGN ? "ignored" :
+	       cur.sa_handler == SIG_DFL ? "default" : "another handler";
+}
+
+/* Does a fault reach the handler?  (Without it the process dies here.) */
+static const char *fault_caught(void)
+{
+	static char *page;
+	if (!page)
+		page = map_stack(4096);
+	CHECK(mprotect(page, 4096, PROT_NONE) == 0, "mprotect");
+	if (sigsetjmp(segv_jb, 1) == 0) {
+		*(volatile char *)page = 1;
+		return "not caught";
+	}
+	return "caught";
+}
+
+static volatile int vfork_saw_handler, vfork_reads_back;
+
+static void exit92(int sig)
+{
+	(void)sig;
+	_exit(92);
+}
+
+/* A child with its own memory but a new stack (clone without CLONE_VM): its
+ * SIGSEGV handler is its own business, and a system call number that
+ * faults must still give -ENOSYS, not a SIGSEGV. */
+static int child_own_segv(void *arg)
+{
+	struct sigaction sa;
+	(void)arg;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = exit92;
+	if (sigaction(SIGSEGV, &sa, NULL) != 0)
+		return 90;
+	return raw_syscall0(-1) == -ENOSYS ? 0 : 91;
+}
+
+static void mode_spawn_segv(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = segv_handler;
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGSEGV, &sa, NULL) == 0, "sigaction");
+	pid_t pid;
+	char *argv_disp[] = { (char *)self, "segv-disposition", NULL };
+
+	/* posix_spawn's child resets the handler (shared memory, own dispositions). */
+	int r = posix_spawn(&pid, self, NULL, NULL, argv_disp, environ);
+	CHECK(r == 0, "posix_spawn: %s", errname(r));
+	int st = wait_status(pid);
+	say("spawn: status %d; SIGSEGV: %s, a fault %s\n", st, segv_state(), fault_caught());
+	st = system("exit 4");
+	say("system: status %d; SIGSEGV: %s, a fault %s\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+	    segv_state(), fault_caught());
+
+	/* vfork children setting SIGSEGV for themselves. */
+	pid = vfork();
+	if (pid == 0) {
+		struct sigaction cur;
+		vfork_saw_handler = sigaction(SIGSEGV, NULL, &cur) == 0 && cur.sa_handler == segv_handler;
+		signal(SIGSEGV, SIG_DFL);
+		vfork_reads_back = sigaction(SIGSEGV, NULL, &cur) == 0 && cur.sa_handler == SIG_DFL;
+		_exit(7);
+	}
+	st = wait_status(pid);
+	say("vfork child, SIG_DFL: status %d, it saw the handler: %s, read back SIG_DFL: %s; "
+	    "SIGSEGV: %s, a fault %s\n", st, vfork_saw_handler ? "yes" : "no",
+	    vfork_reads_back ? "yes" : "no", segv_state(), fault_caught());
+	pid = vfork();
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_IGN);
+		execl(self, self, "segv-disposition", (char *)NULL);
+		_exit(99);
+	}
+	st = wait_status(pid);
+	say("vfork child, SIG_IGN, exec: status %d; SIGSEGV: %s, a fault %s\n", st, segv_state(),
+	    fault_caught());
+
+	/* Ignored in the parent: ignored in a spawned program too, unless the
+	 * spawn sets it to the default. */
+	signal(SIGSEGV, SIG_IGN);
+	r = posix_spawn(&pid, self, NULL, NULL, argv_disp, environ);
+	CHECK(r == 0, "posix_spawn: %s", errname(r));
+	st = wait_status(pid);
+	posix_spawnattr_t attr;
+	sigset_t def;
+	sigemptyset(&def);
+	sigaddset(&def, SIGSEGV);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigdefault(&attr, &def);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+	r = posix_spawn(&pid, self, NULL, &attr, argv_disp, environ);
+	CHECK(r == 0, "posix_spawn: %s", errname(r));
+	int st2 = wait_status(pid);
+	posix_spawnattr_destroy(&attr);
+	say("ignored: spawn status %d, with SETSIGDEF %d; SIGSEGV: %s\n", st, st2, segv_state());
+
+	size_t ss = 64 << 10;
+	char *stack = map_stack(ss);
+	report_child("fork-like clone with a stack, handler and number -1",
+		     raw_clone_run(SIGCHLD, stack + ss, child_own_segv, NULL));
+	report_child("fork-like clone3 with a stack, handler and number -1",
+		     clone3_call(0, SIGCHLD, stack, ss, CLONE_ARGS_SIZE_VER2, child_own_segv, 0));
+	munmap(stack, ss);
+}
+
 /* ---- dlopen ---------------------------------------------------------------- */
 
 /* Weak, and dlopen looked up at run time: a static build must neither pull
@@ -655,6 +789,8 @@ int main(int argc, char **argv)
 		mode_exec_thread(argv + 2);
 	else if (!strcmp(m, "exec-segv-ign"))
 		mode_exec_segv_ign(argc - 2, argv + 2);
+	else if (!strcmp(m, "spawn-segv"))
+		mode_spawn_segv();
 	else if (!strcmp(m, "dlopen"))
 		mode_dlopen(argc - 2, argv + 2);
 	else if (!strcmp(m, "segv-disposition"))
