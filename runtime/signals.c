@@ -23,7 +23,10 @@
  *
  * Limits: a number that happens to point at mapped code runs that code (no
  * trampoline can help there); a process that blocks SIGSEGV gets killed by
- * such a call, as the kernel delivers synchronous faults regardless.
+ * such a call, as the kernel delivers synchronous faults regardless; and a
+ * SIGSEGV sent (kill) while the application ignores it is dropped by the
+ * runtime's handler, not by the kernel, so it may interrupt a system call
+ * (EINTR) as a handled signal does.
  */
 #include <asm/errno.h>
 #include <asm/signal.h>
@@ -156,11 +159,25 @@ static void make_native(struct siginfo_min *si, struct sigcontext *sc)
 	}
 }
 
+/* A SIGSEGV sent with kill, tgkill or sigqueue (SI_USER, SI_TKILL,
+ * SI_QUEUE...: si_code <= 0) while SIGSEGV is at its default action: the
+ * default action now, as the kernel would take it.  Unlike a fault it does
+ * not happen again by itself, so send it again, to this thread, and let it
+ * in. */
+static void resend_default(void)
+{
+	unsigned long segv = 1ul << (SIGSEGV - 1);
+
+	zp_sys3(__NR_tgkill, zp_sys0(__NR_getpid), zp_sys0(__NR_gettid), SIGSEGV);
+	zp_sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, (long)&segv, 0, sizeof segv);
+}
+
 static void on_segv(int sig, void *info, void *ucv)
 {
 	struct ucontext_min *uc = ucv;
+	int sent = ((struct siginfo_min *)info)->si_code <= 0;   /* not a fault */
 
-	if (finish_bad_number(&uc->uc_mcontext))
+	if (!sent && finish_bad_number(&uc->uc_mcontext))
 		return;
 	/* (No SIGSEGV can come from inside the lock: lock.h.) */
 	int shared = shares_memory();
@@ -172,15 +189,18 @@ static void on_segv(int sig, void *info, void *ucv)
 		app_segv.handler = (void *)SIG_DFL;   /* called once, as asked */
 		app_segv.flags = 0;
 	}
-	int dfl = app.handler == (void *)SIG_DFL || app.handler == (void *)SIG_IGN;
+	int ign = app.handler == (void *)SIG_IGN;
+	int dfl = app.handler == (void *)SIG_DFL || (ign && !sent);
 	if (dfl) {
 		/* The default action: let the fault happen again without us
 		 * (a fault cannot be ignored; the kernel kills either way). */
 		install((void *)SIG_DFL, 0, 0);
 	}
 	zp_unlock(&app_segv_lock, mask);
-	if (dfl)
-		return;
+	if (dfl && sent)
+		resend_default();
+	if (dfl || ign)
+		return;   /* (ignored and sent: gone, the runtime's handler stays) */
 	make_native(info, &uc->uc_mcontext);
 	if (app.flags & SA_SIGINFO)
 		((void (*)(int, void *, void *))app.handler)(sig, info, ucv);

@@ -19,6 +19,9 @@
 #   segv           the program's own SIGSEGV handler (PROT_NONE page, left by
 #                  siglongjmp or repaired and returned from; sigaction reads
 #                  back what it set);
+#   segv-sent      SIGSEGV sent with kill, tgkill, sigqueue (not a fault):
+#                  dropped while ignored, the default action at the first one
+#                  (nothing makes it happen again, as a fault would);
 #   segv-nested    sigaction(SIGSEGV) in a loop, interrupted 20000 times by a
 #                  timer whose handler calls it too (the runtime's lock must
 #                  not make a handler wait for its own thread).
@@ -51,7 +54,7 @@ for f in $(flavours contract-signals); do
 	orig=$(prog contract-signals $f)
 	rw_three "$orig" "cs.$f" || continue
 	[ $vector = 0 ] || rw "$orig" "cs.$f.vector" --hook vector.so || continue
-	for m in handler-calls storm restart altstack sigreturn siglongjmp segv segv-nested; do
+	for m in handler-calls storm restart altstack sigreturn siglongjmp segv segv-sent segv-nested; do
 		# The mode's own call, as tcount names it and the trace shows it.
 		case $m in
 		handler-calls) counted=rt_sigreturn ;;
@@ -61,6 +64,7 @@ for f in $(flavours contract-signals); do
 		sigreturn) counted=rt_sigsuspend ;;
 		siglongjmp) counted=tgkill ;;
 		segv|segv-nested) counted=rt_sigaction ;;
+		segv-sent) counted=rt_sigqueueinfo ;;
 		esac
 		traced="^$counted\\("
 		[ $m != segv ] && [ $m != segv-nested ] || traced='^rt_sigaction\(SIGSEGV, '

@@ -33,6 +33,10 @@
  *                  PROT_NONE page, left with siglongjmp or repaired with
  *                  mprotect and returned from; sigaction reads back what
  *                  the program set (the runtime may keep SIGSEGV itself)
+ *   segv-sent      SIGSEGV sent with kill, tgkill and sigqueue, not a fault:
+ *                  dropped while ignored (a fault then still kills), the
+ *                  default action (death) at the first one, a handler sees
+ *                  its si_code
  *   segv-nested    sigaction(SIGSEGV) in a loop, interrupted 20000 times by
  *                  a 20 us timer whose handler calls sigaction(SIGSEGV) too
  *                  (the runtime answers it under a lock: a handler that
@@ -651,6 +655,78 @@ static void mode_segv(void)
 	CHECK(handler_bad == 0, "segv");
 }
 
+/* ---- segv-sent ------------------------------------------------------------------ */
+
+/* Send SIGSEGV to this process or thread: 0 kill, 1 tgkill, 2 sigqueue. */
+static void send_segv(int how)
+{
+	union sigval v = { .sival_int = how };
+	if (how == 0)
+		CHECK(kill(getpid(), SIGSEGV) == 0, "kill");
+	else if (how == 1)
+		tgkill_raw(gettid_raw(), SIGSEGV);
+	else
+		CHECK(sigqueue(getpid(), SIGSEGV, v) == 0, "sigqueue");
+}
+
+static const char *const send_name[] = { "kill", "tgkill", "sigqueue" };
+
+static const char *child_end(pid_t pid)
+{
+	int st;
+	CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+	if (WIFSIGNALED(st))
+		return WTERMSIG(st) == SIGSEGV ? "killed by SIGSEGV" : "killed by another signal";
+	return WEXITSTATUS(st) == 0 ? "exited 0" : "exited with an error";
+}
+
+static volatile int sent_code;
+
+static void sent_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig; (void)uc;
+	sent_code = si->si_code;
+	handled++;
+}
+
+static void mode_segv_sent(void)
+{
+	signal(SIGSEGV, SIG_IGN);
+	for (int i = 0; i < 9; i++)
+		send_segv(i % 3);
+	say("segv-sent: ignored, 9 sent (kill, tgkill, sigqueue): still here\n");
+	char *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(page != MAP_FAILED, "mmap");
+	pid_t pid = fork();
+	if (pid == 0) {
+		*(volatile char *)page = 1;
+		_exit(0);
+	}
+	CHECK(pid > 0, "fork");
+	say("segv-sent: ignored, then a fault: %s\n", child_end(pid));
+
+	for (int how = 0; how < 3; how++) {
+		pid = fork();
+		if (pid == 0) {
+			signal(SIGSEGV, SIG_DFL);
+			send_segv(how);
+			say("segv-sent: default, %s: survived\n", send_name[how]);
+			_exit(0);
+		}
+		CHECK(pid > 0, "fork");
+		say("segv-sent: default, %s: %s\n", send_name[how], child_end(pid));
+	}
+
+	set_handler(SIGSEGV, sent_handler, 0);
+	for (int how = 0; how < 3; how++) {
+		send_segv(how);
+		say("segv-sent: handled, %s: si_code %s\n", send_name[how],
+		    sent_code == SI_USER ? "SI_USER" : sent_code == SI_TKILL ? "SI_TKILL" :
+		    sent_code == SI_QUEUE ? "SI_QUEUE" : "other");
+	}
+	CHECK(handled == 3, "segv-sent: %ld handled", handled);
+}
+
 /* ---- segv-nested --------------------------------------------------------------- */
 
 static void nested_handler(int sig, siginfo_t *si, void *uc)
@@ -702,6 +778,8 @@ int main(int argc, char **argv)
 		mode_siglongjmp();
 	else if (!strcmp(m, "segv"))
 		mode_segv();
+	else if (!strcmp(m, "segv-sent"))
+		mode_segv_sent();
 	else if (!strcmp(m, "segv-nested"))
 		mode_segv_nested();
 	else
