@@ -6,11 +6,15 @@
  *   1. refuses calls that do not come from a patched site (a call through a
  *      NULL or small function pointer lands in the trampoline too, and must
  *      fault rather than make a system call);
- *   2. classifies the call: the few that change the stack or the process in a
- *      way C code cannot follow (rt_sigreturn, clone with a new stack, vfork)
- *      are handed back to entry.S, which makes them itself;
- *   3. runs the hook's enter, makes the call with the runtime's own `syscall`
- *      instruction, runs the hook's leave.
+ *   2. runs the hook's enter, which may answer the call or change it;
+ *   3. classifies the call as the hook left it: the few that change the
+ *      stack or the process in a way C code cannot follow (rt_sigreturn,
+ *      clone with a new stack, vfork) are handed back to entry.S, which
+ *      makes them itself with the application's registers, so these cannot
+ *      be changed by the hook (one it changed, or changed into one of them,
+ *      is refused with -EINVAL: hook.h);
+ *   4. makes the others with the runtime's own `syscall` instruction, runs
+ *      the hook's leave.
  * The hook only ever sees a copy of the arguments: the application gets its
  * registers back unchanged, as from the kernel.
  */
@@ -154,6 +158,17 @@ static void frame_to_call(const struct zp_frame *f, struct zp_syscall *c)
 	c->site = f->site;
 }
 
+/* Did the hook change the call's number or arguments? */
+static int changed(const struct zp_frame *f, const struct zp_syscall *c)
+{
+	if (c->nr != f->nr)
+		return 1;
+	for (int i = 0; i < 6; i++)
+		if (c->args[i] != f->args[i])
+			return 1;
+	return 0;
+}
+
 struct zp_action zp_dispatch(struct zp_frame *f)
 {
 	struct zp_action a = { 0, ZP_ACT_DONE };
@@ -161,7 +176,6 @@ struct zp_action zp_dispatch(struct zp_frame *f)
 
 	/* entry.S (or signals.c) has checked that the call comes from a site. */
 	frame_to_call(f, &c);
-	enum zp_act act = classify(site_sp(f) - 8 /* the return address */, c.nr, c.args);
 	if (zp_hooks.enter) {
 		long r = hook_enter(&c);
 		if (r != ZP_PASS) {
@@ -169,9 +183,14 @@ struct zp_action zp_dispatch(struct zp_frame *f)
 			return a;
 		}
 	}
+	enum zp_act act = classify(site_sp(f) - 8 /* the return address */, c.nr, c.args);
 	if (act != ZP_ACT_DONE) {
-		/* entry.S makes the call, with the application's arguments. */
-		a.act = act;
+		/* entry.S makes the call, with the application's registers:
+		 * one the hook changed cannot be made as it wants. */
+		if (changed(f, &c))
+			a.result = -EINVAL;
+		else
+			a.act = act;
 		return a;
 	}
 	if (c.nr == __NR_exit_group && zp_hooks.exit)

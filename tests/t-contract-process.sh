@@ -31,6 +31,9 @@
 # dlopen (bundled dynamic build): rewritten libraries loaded and unloaded in
 # turn, each where the one before was (libcpb's call at another offset,
 # libcpc of another size), must be found and work.
+# hook-changes: with the hswap hook (below), which changes marked calls:
+# the output must be hswap.expected (the runtime makes a call as the hook
+# left it, but refuses to have changed a call it makes itself).
 source "$TESTS/lib.sh"
 need_page0
 source "$TESTS/zptest.sh"
@@ -70,6 +73,45 @@ gcc -shared -fPIC -O2 -DPAD='""' -o libcpa.so cpdl.c
 gcc -shared -fPIC -O2 -DPAD='"nop; nop; nop; "' -o libcpb.so cpdl.c
 gcc -shared -fPIC -O2 -DPAD='""' -DBIG -o libcpc.so cpdl.c
 
+# The hswap hook, and what contract-process hook-changes prints with it.
+cat >hswap.c <<'EOF'
+#include <asm/unistd.h>
+#include <linux/sched.h>
+#include <zprewrite/hook.h>
+#define HOOK_MARK(n) (0x5a9e1100L + (n))
+ZP_HOOK_EXPORT long zp_hook_enter(struct zp_syscall *c)
+{
+	if (c->nr == __NR_clone && c->args[5] == HOOK_MARK(1))
+		c->args[0] = 17;                   /* SIGCHLD only: fork-like */
+	else if (c->nr == __NR_clone && c->args[5] == HOOK_MARK(2))
+		c->args[0] &= ~(long)CLONE_VFORK;  /* still with a stack */
+	else if (c->nr == __NR_getppid && c->args[5] == HOOK_MARK(3))
+		c->nr = __NR_vfork;
+	else if (c->nr == __NR_clone3 && c->args[5] == HOOK_MARK(4))
+		return 4242;
+	return ZP_PASS;
+}
+EOF
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared -nostdlib -ffreestanding \
+	-fno-stack-protector -mgeneral-regs-only -fvisibility=hidden -fno-asynchronous-unwind-tables \
+	-I"$TESTS/../runtime/include" -o hswap.so hswap.c || fail "cannot build the hswap hook"
+cat >hswap.expected <<'EOF'
+vfork-like clone, made fork-like by the hook: status 1, shared 0
+clone with a stack, flags changed by the hook: -EINVAL(22)
+getppid made vfork by the hook: -EINVAL(22)
+clone3 with a stack, answered by the hook: 4242
+hook-changes: done
+EOF
+# prints_expected EXPECTED PROGRAM ARGS...: exit 0, stdout and stderr as EXPECTED
+prints_expected() {
+	local exp=$1; shift
+	run_t hswap "$@"
+	cat hswap.err >>hswap.out
+	[ "$RUN_RC" = 0 ] || echo "   exit status $RUN_RC"
+	diff "$exp" hswap.out | head -15 | sed 's/^/   /'
+	[ "$RUN_RC" = 0 ] && cmp -s "$exp" hswap.out
+}
+
 for f in $(flavours contract-process); do
 	orig=$(prog contract-process $f)
 	target=$(prog hook-getppid $f)
@@ -101,6 +143,9 @@ for f in $(flavours contract-process); do
 	if [ $f = dynamic ] && rw "$orig" "cpdl.$f" -a ./libcpa.so -a ./libcpb.so -a ./libcpc.so; then
 		LD_LIBRARY_PATH=$PWD check_same "$f: dlopen after dlclose" "$orig" "./cpdl.$f" \
 			dlopen libcpa.so libcpb.so libcpa.so libcpc.so libcpb.so
+	fi
+	if rw "$orig" "cp.$f.hswap" --hook hswap.so; then
+		check "$f with hswap hook: hook-changes" prints_expected hswap.expected ./cp.$f.hswap hook-changes
 	fi
 	# exec: ./target is the original target during the original's run,
 	# then points at the rewritten target for the rewritten runs.

@@ -39,6 +39,12 @@
  *                 a spawned program sees it ignored (or default with
  *                 POSIX_SPAWN_SETSIGDEF); and fork-like clone children with
  *                 a stack of their own keep their own handler apart;
+ *   hook-changes  (only with the hswap hook of t-contract-process.sh, which
+ *                 changes the calls marked for it) a vfork-like clone the
+ *                 hook makes fork-like is made as such; a clone with a stack
+ *                 whose flags it changes, and a getppid it makes vfork, are
+ *                 refused (-EINVAL: calls the runtime makes itself cannot be
+ *                 changed); a clone3 it answers is not made;
  *   dlopen LIB... (dynamic build) each LIB in turn loaded, its function
  *                 cp_dl_getppid (a system call of its own) called, and
  *                 unloaded: a rewritten library loaded where another was
@@ -669,6 +675,30 @@ static void mode_spawn_segv(void)
 	munmap(stack, ss);
 }
 
+/* ---- hook-changes ------------------------------------------------------------ */
+
+/* The marks the hswap hook looks for in an argument the kernel ignores
+ * (clone's sixth, r9, which raw_clone_run also passes to the child). */
+#define HOOK_MARK(n) (0x5a9e1100L + (n))
+
+static void mode_hook_changes(void)
+{
+	size_t ss = 64 << 10;
+	char *stack = map_stack(ss);
+	char rb[32];
+
+	report_child("vfork-like clone, made fork-like by the hook",
+		     raw_clone_run(CLONE_VM | CLONE_VFORK | SIGCHLD, NULL, child_store, (void *)HOOK_MARK(1)));
+	report_child("clone with a stack, flags changed by the hook",
+		     raw_clone_run(CLONE_VM | CLONE_VFORK | SIGCHLD, stack + ss, child_store, (void *)HOOK_MARK(2)));
+	say("getppid made vfork by the hook: %s\n",
+	    rawres(raw_syscall6(SYS_getppid, 0, 0, 0, 0, 0, HOOK_MARK(3)), rb, sizeof rb));
+	say("clone3 with a stack, answered by the hook: %s\n",
+	    rawres(clone3_call(CLONE_VM | CLONE_VFORK, SIGCHLD, stack, ss, CLONE_ARGS_SIZE_VER2,
+			       child_store, HOOK_MARK(4)), rb, sizeof rb));
+	munmap(stack, ss);
+}
+
 /* ---- dlopen ---------------------------------------------------------------- */
 
 /* Weak, and dlopen looked up at run time: a static build must neither pull
@@ -791,6 +821,8 @@ int main(int argc, char **argv)
 		mode_exec_segv_ign(argc - 2, argv + 2);
 	else if (!strcmp(m, "spawn-segv"))
 		mode_spawn_segv();
+	else if (!strcmp(m, "hook-changes"))
+		mode_hook_changes();
 	else if (!strcmp(m, "dlopen"))
 		mode_dlopen(argc - 2, argv + 2);
 	else if (!strcmp(m, "segv-disposition"))

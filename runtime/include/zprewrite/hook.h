@@ -15,7 +15,8 @@
  * and define at least zp_hook_enter().  See docs/hooks.md for a walk-through.
  *
  * What a hook may do
- *   - read and change `call->args` and `call->nr` before the call is made;
+ *   - read and change `call->args` and `call->nr` before the call is made
+ *     (not for the calls the runtime makes itself: see below);
  *   - answer a call itself (return a value other than ZP_PASS);
  *   - make real system calls with zp_syscall6() and friends: they go straight
  *     to the kernel and never come back into the hook;
@@ -32,6 +33,17 @@
  *     runs, and its handler's system calls enter the hook again (the hook is
  *     re-entered on the same thread).  Counters should be updated with
  *     atomic operations (__atomic_fetch_add), not under a lock.
+ *
+ * Calls the runtime makes itself: rt_sigreturn, vfork, clone and clone3 with
+ * a new stack or sharing memory without one (threads, posix_spawn), and a
+ * munmap of the stack the call is made on.  They change the stack or the
+ * process in ways C code cannot follow, so the runtime's entry code makes
+ * them with the application's own registers.  A hook may answer them, or
+ * pass them unchanged, but not change them: if the call as zp_hook_enter
+ * leaves it is one of these and its number or any argument differs from the
+ * application's, it is not made, and the application gets -EINVAL.  (That
+ * covers an ordinary call changed into one of these, too.)  One of these
+ * changed into an ordinary call (vfork into fork, say) is made as changed.
  *
  * Threads: the hook is called concurrently from every thread of the process.
  * Vector registers: if the compiler emits SSE/AVX/x87 instructions in a hook
