@@ -41,9 +41,10 @@
  * them with the application's own registers.  A hook may answer them, or
  * pass them unchanged, but not change them: if the call as zp_hook_enter
  * leaves it is one of these and its number or any argument differs from the
- * application's, it is not made, and the application gets -EINVAL.  (That
- * covers an ordinary call changed into one of these, too.)  One of these
- * changed into an ordinary call (vfork into fork, say) is made as changed.
+ * application's, it is not made (nor is zp_hook_leave called), and the
+ * application gets -EINVAL.  (That covers an ordinary call changed into one
+ * of these, too.)  One of these changed into an ordinary call (vfork into
+ * fork, say) is made as changed.
  *
  * Threads: the hook is called concurrently from every thread of the process.
  * Vector registers: if the compiler emits SSE/AVX/x87 instructions in a hook
