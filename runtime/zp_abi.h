@@ -27,12 +27,26 @@
 
 #define ZP_MAGIC      "\177ZPREWR"   /* 8 bytes with the terminating NUL */
 #define ZP_MAGIC_LEN  8
-#define ZP_ABI_VERSION 1
+#define ZP_ABI_VERSION 2
 
 /* zp_desc.flags */
 #define ZP_DESC_ENTRY     0x1u  /* e_entry was redirected to the runtime's initializer */
 #define ZP_DESC_HOOK      0x2u  /* a hook is embedded (hook_* fields are valid) */
 #define ZP_DESC_HOOK_XSAVE 0x4u /* the hook uses vector registers: save them around it */
+/* The page-0 policy fixed when rewriting (--page0=), 2 bits; the environment
+ * variable ZP_PAGE0 overrides it at run time (docs/runtime.md):
+ *   auto     page 0 when it can be mapped execute-only, else the trap path
+ *   fast     page 0 whenever it can be mapped, even readable
+ *   require  page 0 or a message and exit status 127
+ *   never    always the trap path (no mapping at address 0) */
+#define ZP_DESC_PAGE0_SHIFT 3
+#define ZP_DESC_PAGE0_MASK  (0x3u << ZP_DESC_PAGE0_SHIFT)
+enum zp_page0_policy {
+	ZP_PAGE0_AUTO = 0,
+	ZP_PAGE0_FAST = 1,
+	ZP_PAGE0_REQUIRE = 2,
+	ZP_PAGE0_NEVER = 3,
+};
 
 /*
  * Where the runtime finds a patched object's sites: `nsites` entries of
