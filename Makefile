@@ -47,7 +47,7 @@ RT_CFLAGS := $(CSTD) $(WARN) -O2 -g0 -ffreestanding -fno-builtin -fPIE \
 	-fno-strict-aliasing -nostdinc -isystem $(shell $(CC) -print-file-name=include 2>/dev/null) \
 	-isystem /usr/include -isystem /usr/include/x86_64-linux-gnu \
 	-Iruntime -Iruntime/include -I$(RT_DIR)
-RT_SRCS   := $(wildcard runtime/*.c)
+RT_SRCS   := $(filter-out runtime/asm-offsets.c,$(wildcard runtime/*.c))
 RT_ASMS   := $(wildcard runtime/*.S)
 RT_OBJS   := $(patsubst runtime/%,$(RT_DIR)/%.o,$(RT_SRCS) $(RT_ASMS))
 RT_GEN    := $(RT_DIR)/sysnames.h $(RT_DIR)/errnames.h
@@ -65,7 +65,15 @@ $(RT_DIR)/%.c.o: runtime/%.c $(wildcard runtime/*.h runtime/include/zprewrite/*.
 	@mkdir -p $(@D)
 	$(CC) $(RT_CFLAGS) -c -o $@ $<
 
-$(RT_DIR)/%.S.o: runtime/%.S $(wildcard runtime/*.h)
+# Every number entry.S takes from C (struct offsets, enum values, sizes) is
+# generated from runtime/asm-offsets.c, as the kernel's asm-offsets.h is:
+# a change on the C side changes entry.S, and nothing is copied by hand.
+$(RT_DIR)/asm-offsets.h: runtime/asm-offsets.c $(wildcard runtime/*.h runtime/include/zprewrite/*.h) scripts/gen-asm-offsets.sh
+	@mkdir -p $(@D)
+	$(CC) $(RT_CFLAGS) -S -o $(RT_DIR)/asm-offsets.s $<
+	scripts/gen-asm-offsets.sh $(RT_DIR)/asm-offsets.s > $@.tmp && mv $@.tmp $@
+
+$(RT_DIR)/%.S.o: runtime/%.S $(wildcard runtime/*.h) $(RT_DIR)/asm-offsets.h
 	@mkdir -p $(@D)
 	$(CC) $(RT_CFLAGS) -c -o $@ $<
 

@@ -1,153 +1,56 @@
 /*
  * dispatch.c - what happens to a system call between zp_entry and the kernel.
  *
- * zp_entry (entry.S) saved the application's registers in a struct zp_frame
- * and calls zp_dispatch, which
- *   1. refuses calls that do not come from a patched site (a call through a
- *      NULL or small function pointer lands in the trampoline too, and must
- *      fault rather than make a system call);
- *   2. runs the hook's enter, which may answer the call or change it;
- *   3. classifies the call as the hook left it: the few that change the
- *      stack or the process in a way C code cannot follow (rt_sigreturn,
- *      clone with a new stack, vfork) are handed back to entry.S, which
- *      makes them itself with the application's registers, so these cannot
- *      be changed by the hook (one it changed, or changed into one of them,
- *      is refused with -EINVAL: hook.h);
- *   4. makes the others with the runtime's own `syscall` instruction, runs
- *      the hook's leave.
+ * zp_entry (entry.S) has checked that the call comes from a patched site,
+ * saved the application's registers in a struct zp_frame on the thread's
+ * runtime stack, and calls zp_dispatch, which
+ *   1. runs the hook's enter, which may answer the call or change it;
+ *   2. classifies the call as the hook left it (classify.c): the few that
+ *      change the stack or the process in a way C code cannot follow are
+ *      handed back to entry.S, which makes them itself with the
+ *      application's registers, so these cannot be changed by the hook (one
+ *      it changed, or changed into one of them, is refused with -EINVAL:
+ *      hook.h);
+ *   3. makes the others with the runtime's own `syscall` instruction
+ *      (zp_make_call: the few the runtime keeps an eye on go to the module
+ *      that keeps it), runs the hook's leave.
  * The hook only ever sees a copy of the arguments: the application gets its
  * registers back unchanged, as from the kernel.
  */
 #include <asm/errno.h>
+#include <asm/signal.h>
 #include <asm/unistd.h>
 #include <linux/sched.h>
-#include <asm/signal.h>
 
 #include "runtime.h"
 #include "sys.h"
-#include "xsave.h"
-
-struct zp_hooks zp_hooks;
 
 unsigned char zp_slow_nr[ZP_SLOW_NR_SIZE];
 
 /* Which numbers entry.S passes straight to the kernel (0) and which come
- * here (1): the calls it makes itself, rt_sigaction (signals.c keeps
- * SIGSEGV), and with a hook every call.  The last entry also stands for
- * the numbers above the table. */
+ * here (1): the calls it makes itself, the ones the runtime keeps an eye on
+ * (SIGSEGV's disposition and, on the trap path, the signal mask; the
+ * signal stack, for the runtime stack's chunks; the gs base; a thread's
+ * exit, for its block), and with a hook every call. */
 void zp_slow_nr_init(int hooked)
 {
+	static const short always[] = {
+		__NR_rt_sigreturn, __NR_clone, __NR_clone3, __NR_vfork, __NR_fork,
+		__NR_rt_sigaction, __NR_execve, __NR_execveat, __NR_munmap,
+		__NR_sigaltstack, __NR_arch_prctl, __NR_exit,
+	};
+	static const short trap_path[] = {
+		__NR_rt_sigprocmask, __NR_rt_sigsuspend, __NR_ppoll, __NR_pselect6,
+		__NR_epoll_pwait, __NR_epoll_pwait2, __NR_io_pgetevents,
+	};
+
 	for (int i = 0; i < ZP_SLOW_NR_SIZE; i++)
 		zp_slow_nr[i] = (unsigned char)hooked;
-	zp_slow_nr[__NR_rt_sigreturn] = 1;
-	zp_slow_nr[__NR_clone] = 1;
-	zp_slow_nr[__NR_clone3] = 1;
-	zp_slow_nr[__NR_vfork] = 1;
-	zp_slow_nr[__NR_rt_sigaction] = 1;
-	zp_slow_nr[__NR_execve] = 1;       /* SIGSEGV's disposition across exec */
-	zp_slow_nr[__NR_execveat] = 1;
-	zp_slow_nr[__NR_munmap] = 1;       /* it may remove the stack under the call */
-}
-
-static struct zp_vfork_slot zp_vfork_slots[ZP_VFORK_SLOTS];
-
-/* Stacks for an exit whose thread unmapped its own (rewriter/stub.c): room
- * for the entry frame, zp_dispatch, an XSAVE area of AVX-512 state (2696
- * bytes, aligned to 64) and the hook's budget (zp_abi.h). */
-_Static_assert(ZP_EXIT_STACK_SIZE >= 224 + 112 + 2696 + 64 + ZP_HOOK_STACK_BUDGET,
-	       "exit stacks too small for a hook that saves vector state");
-__attribute__((used, aligned(16))) unsigned char zp_exit_stacks[ZP_EXIT_STACKS][ZP_EXIT_STACK_SIZE];
-__attribute__((used)) uint64_t zp_exit_counter;
-
-/* Read application memory without faulting on a bad pointer: the kernel
- * answers -EFAULT where a plain load would crash the process. */
-static long read_app(void *dst, const void *src, size_t len)
-{
-	struct { const void *base; size_t len; } local = { dst, len }, remote = { src, len };
-	long r = zp_sys6(__NR_process_vm_readv, zp_sys0(__NR_getpid), (long)&local, 1,
-			 (long)&remote, 1, 0);
-	return r == (long)len ? 0 : -EFAULT;
-}
-
-#define CLONE3_MAX 4096  /* the kernel refuses larger struct clone_args (E2BIG) */
-#define CLONE3_TOP 24    /* what zp_clone3_prepare puts on the child's stack */
-
-/* The application's stack pointer at the site: entry.S put the frame right
- * below its red zone (runtime.h, struct zp_frame). */
-static uintptr_t site_sp(const struct zp_frame *f)
-{
-	return (uintptr_t)f + sizeof *f + 128;
-}
-
-/* What kind of call: `stack` is an address on the stack the call is made on
- * (to see whether a munmap removes it). */
-static enum zp_act classify(uintptr_t stack, long nr, const long *a)
-{
-	switch (nr) {
-	case __NR_munmap: {         /* munmap(addr, len) of the stack the call is on */
-		uintptr_t lo = (uintptr_t)a[0], len = (uintptr_t)a[1];
-		return stack >= lo && stack - lo < len ? ZP_ACT_NOSTACK : ZP_ACT_DONE;
-	}
-	case __NR_rt_sigreturn:
-		return ZP_ACT_SIGRETURN;
-	case __NR_vfork:
-		return ZP_ACT_VFORK;
-	case __NR_clone:            /* clone(flags, newsp, ptid, ctid, tls) */
-		if (a[1])
-			return ZP_ACT_CLONE_STACK;
-		return (a[0] & CLONE_VM) ? ZP_ACT_VFORK : ZP_ACT_DONE;
-	case __NR_clone3: {         /* clone3(args, size) */
-		struct clone_args ca;
-		size_t size = (size_t)a[1];
-		/* Sizes the kernel refuses, or that do not fit our copy: let
-		 * the kernel give its answer without a new stack involved. */
-		if (size < CLONE_ARGS_SIZE_VER0 || size > CLONE3_MAX)
-			return ZP_ACT_DONE;
-		if (read_app(&ca, (const void *)a[0], sizeof ca < size ? sizeof ca : size))
-			return ZP_ACT_DONE;         /* the kernel will say EFAULT */
-		if (ca.stack && ca.stack_size > CLONE3_TOP)
-			return ZP_ACT_CLONE3_STACK;
-		if (ca.stack)
-			return ZP_ACT_DONE;         /* too small: the kernel decides */
-		return (ca.flags & CLONE_VM) ? ZP_ACT_VFORK : ZP_ACT_DONE;
-	}
-	default:
-		return ZP_ACT_DONE;
-	}
-}
-
-static long hook_enter(struct zp_syscall *c)
-{
-	if (!zp_hooks.xsave)
-		return zp_hooks.enter(c);
-	ZP_XSAVE_AREA(area);
-	zp_xsave(area);
-	long r = zp_hooks.enter(c);
-	zp_xrstor(area);
-	return r;
-}
-
-static long hook_leave(const struct zp_syscall *c, long result)
-{
-	if (!zp_hooks.xsave)
-		return zp_hooks.leave(c, result);
-	ZP_XSAVE_AREA(area);
-	zp_xsave(area);
-	long r = zp_hooks.leave(c, result);
-	zp_xrstor(area);
-	return r;
-}
-
-static void hook_exit(int status)
-{
-	if (!zp_hooks.xsave) {
-		zp_hooks.exit(status);
-		return;
-	}
-	ZP_XSAVE_AREA(area);
-	zp_xsave(area);
-	zp_hooks.exit(status);
-	zp_xrstor(area);
+	for (size_t i = 0; i < sizeof always / sizeof *always; i++)
+		zp_slow_nr[always[i]] = 1;
+	if (zp_trap_path)
+		for (size_t i = 0; i < sizeof trap_path / sizeof *trap_path; i++)
+			zp_slow_nr[trap_path[i]] = 1;
 }
 
 static void frame_to_call(const struct zp_frame *f, struct zp_syscall *c)
@@ -169,91 +72,121 @@ static int changed(const struct zp_frame *f, const struct zp_syscall *c)
 	return 0;
 }
 
+/* A call entry.S makes: what it needs prepared (a block for a new thread, a
+ * slot for a call off the stack), or an error for the application. */
+static struct zp_action special(struct zp_frame *f, enum zp_act act)
+{
+	struct zp_action a = { 0, act };
+	struct zp_thread *self = zp_thread_self();
+
+	if (act == ZP_ACT_CLONE_STACK || act == ZP_ACT_CLONE3_STACK) {
+		uint64_t flags = (uint64_t)f->args[0];
+		if (act == ZP_ACT_CLONE3_STACK)
+			zp_app_read(&flags, (const void *)f->args[0], sizeof flags);
+		struct zp_thread *t = zp_thread_new(flags);
+		if (!t)
+			return (struct zp_action){ -ENOMEM, ZP_ACT_DONE };
+		self->pending_child = t;
+		f->child = (uintptr_t)t;
+	} else if (act == ZP_ACT_VFORK || act == ZP_ACT_NOSTACK) {
+		struct zp_vfork_slot *s = zp_vfork_claim(f, act == ZP_ACT_VFORK);
+		if (!s)
+			return (struct zp_action){ -EAGAIN, ZP_ACT_DONE };
+		f->child = (uintptr_t)s;
+	} else if (act == ZP_ACT_SIGRETURN && zp_trap_path) {
+		zp_sigmask_sigreturn(f->app_sp);
+	}
+	return a;
+}
+
+/* The exit of one thread (not exit_group): a block from the pool goes back
+ * to it as the thread ends (entry.S), with every signal blocked from here
+ * on, so that no handler runs on a block another thread may have taken. */
+static struct zp_action exit_thread(const struct zp_syscall *c)
+{
+	unsigned long all = ~0ul;
+
+	if (!zp_thread_self()->pooled)
+		return (struct zp_action){ zp_make_call(c), ZP_ACT_DONE };
+	zp_sys4(__NR_rt_sigprocmask, SIG_BLOCK, (long)&all, 0, sizeof all);
+	return (struct zp_action){ c->args[0], ZP_ACT_EXIT_THREAD };
+}
+
 struct zp_action zp_dispatch(struct zp_frame *f)
 {
 	struct zp_action a = { 0, ZP_ACT_DONE };
+	struct zp_thread *self = zp_thread_self();
 	struct zp_syscall c;
 
-	/* entry.S (or signals.c) has checked that the call comes from a site. */
 	frame_to_call(f, &c);
+	struct zp_frame *outer = self->frame;
+	self->frame = f;
 	if (zp_hooks.enter) {
-		long r = hook_enter(&c);
+		long r = zp_hook_call_enter(&c);
 		if (r != ZP_PASS) {
+			self->frame = outer;
 			a.result = r;
 			return a;
 		}
 	}
-	enum zp_act act = classify(site_sp(f) - 8 /* the return address */, c.nr, c.args);
+	self->frame = outer;
+	enum zp_act act = zp_classify(f->app_sp, c.nr, c.args);
 	if (act != ZP_ACT_DONE) {
 		/* entry.S makes the call, with the application's registers:
 		 * one the hook changed cannot be made as it wants. */
 		if (changed(f, &c))
 			a.result = -EINVAL;
 		else
-			a.act = act;
+			a = special(f, act);
 		return a;
 	}
 	if (c.nr == __NR_exit_group && zp_hooks.exit)
-		hook_exit((int)c.args[0]);
+		zp_hook_call_exit((int)c.args[0]);
+	if (c.nr == __NR_exit)
+		return exit_thread(&c);
 	a.result = zp_make_call(&c);
 	/* The child of a fork returns here too (with 0): leave is for the parent. */
 	int child = a.result == 0 && (c.nr == __NR_fork || c.nr == __NR_clone || c.nr == __NR_clone3);
 	if (zp_hooks.leave && !child)
-		a.result = hook_leave(&c, a.result);
+		a.result = zp_hook_call_leave(&c, a.result);
 	return a;
 }
 
 long zp_forward(const struct zp_syscall *c)
 {
+	struct zp_frame *f = zp_thread_self()->frame;
+
 	/* The calls entry.S must make itself are handed back (hook.h). */
-	if (classify((uintptr_t)__builtin_frame_address(0), c->nr, c->args) != ZP_ACT_DONE)
+	if (c->nr == __NR_exit || zp_classify(f ? f->app_sp : 0, c->nr, c->args) != ZP_ACT_DONE)
 		return ZP_PASS;
-	return zp_make_call(c);   /* with what the runtime keeps (SIGSEGV) */
-}
-
-/* A call that may make a child with its own copy of memory (fork, clone
- * without CLONE_VM and without a new stack: dispatch.c never makes the
- * others): in that child this memory has a new owner (lock.h).  Signals are
- * blocked around the call, so that no handler runs in the child before it
- * knows. */
-static long fork_call(const struct zp_syscall *c, int own_memory)
-{
-	unsigned long all = ~0ul, mask = 0;
-
-	if (!own_memory)
-		return zp_sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
-	zp_sys4(__NR_rt_sigprocmask, SIG_BLOCK, (long)&all, (long)&mask, sizeof all);
-	long r = zp_sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
-	if (r == 0)
-		__atomic_store_n(&zp_owner_pid, (int)zp_sys0(__NR_getpid), __ATOMIC_RELAXED);
-	zp_sys4(__NR_rt_sigprocmask, SIG_SETMASK, (long)&mask, 0, sizeof mask);
-	return r;
+	return zp_make_call(c);
 }
 
 long zp_make_call(const struct zp_syscall *c)
 {
-	long r;
-	uint64_t flags;
-
+	if (zp_trap_path) {
+		long r = zp_sigmask_call(c);
+		if (r != ZP_PASS)
+			return r;
+	}
 	switch (c->nr) {
 	case __NR_fork:
-		return fork_call(c, 1);
 	case __NR_clone:
-		return fork_call(c, !(c->args[0] & CLONE_VM));
 	case __NR_clone3:
-		return fork_call(c, !read_app(&flags, (const void *)c->args[0], sizeof flags) &&
-				    !(flags & CLONE_VM));
+		return zp_fork_call(c);
 	case __NR_rt_sigaction:
 		if (c->args[0] == SIGSEGV)
-			return zp_sigaction(c->args);   /* the runtime keeps SIGSEGV (signals.c) */
+			return zp_sigaction(c->args);   /* the runtime keeps SIGSEGV (sigaction.c) */
+		if (zp_trap_path)
+			return zp_sigaction_other(c->args);
 		break;
 	case __NR_execve:
-	case __NR_execveat: {
-		int ignored = zp_signals_before_exec();
-		r = zp_sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
-		zp_signals_after_exec(ignored);   /* it failed: this program goes on */
-		return r;
-	}
+	case __NR_execveat:
+		return zp_exec_call(c);
+	case __NR_sigaltstack:
+		return zp_sigaltstack_call(c);
+	case __NR_arch_prctl:
+		return zp_arch_prctl_call(c);
 	}
 	return zp_sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
 }
@@ -262,46 +195,10 @@ long zp_dispatch_leave(struct zp_frame *f, long result)
 {
 	struct zp_syscall c;
 
+	if (f->nr == __NR_clone || f->nr == __NR_clone3 || f->nr == __NR_vfork)
+		zp_clone_done(f, result);
 	if (!zp_hooks.leave)
 		return result;
 	frame_to_call(f, &c);
-	return hook_leave(&c, result);
-}
-
-void *zp_clone3_prepare(struct zp_frame *f, void *buf, uintptr_t ret)
-{
-	struct clone_args *ca = buf;
-	size_t size = (size_t)f->args[1];
-
-	/* classify() checked the size and that the memory is readable. */
-	if (read_app(buf, (const void *)f->args[0], size))
-		return (void *)f->args[0];
-	/* [top-24]: whether the child has its own memory (then it records its
-	 * pid as the owner: zp_owner_pid), [top-16] = rdi, [top-8] = ret. */
-	uint64_t top[3] = { !(ca->flags & CLONE_VM), (uint64_t)f->args[0], ret };
-	uintptr_t sp = (uintptr_t)(ca->stack + ca->stack_size) - sizeof top;
-	struct { void *base; size_t len; } local = { top, sizeof top }, remote = { (void *)sp, sizeof top };
-	long w = zp_sys6(__NR_process_vm_writev, zp_sys0(__NR_getpid), (long)&local, 1,
-			 (long)&remote, 1, 0);
-	if (w != (long)sizeof top)
-		return (void *)f->args[0];  /* bad stack: the child faults, as without us */
-	ca->stack_size -= sizeof top;
-	return buf;
-}
-
-void *zp_vfork_claim(struct zp_frame *f, uintptr_t ret, unsigned long app_rbx)
-{
-	for (;;) {
-		for (int i = 0; i < ZP_VFORK_SLOTS; i++) {
-			struct zp_vfork_slot *s = &zp_vfork_slots[i];
-			if (__atomic_exchange_n(&s->busy, 1, __ATOMIC_ACQUIRE) == 0) {
-				s->ret = ret;
-				s->rbx = app_rbx;
-				s->nr = f->nr;
-				return s;
-			}
-		}
-		/* 64 vforks in flight at once: wait for one to finish. */
-		zp_sys0(__NR_sched_yield);
-	}
+	return zp_hook_call_leave(&c, result);
 }

@@ -3,7 +3,9 @@
  *
  * A patched site was `syscall`; it is now `call *%rax`.  The call pushes the
  * return address and lands in the trampoline at address %rax, which slides
- * to here (trampoline.c).  On arrival:
+ * to here (trampoline.c); on the trap path, where there is no page 0, the
+ * call faults and the runtime's SIGSEGV handler resumes the thread here
+ * instead (segv.c).  Either way, on arrival:
  *
  *   rax = system call number; rdi, rsi, rdx, r10, r8, r9 = its arguments
  *   [rsp] = return address (the site + 2); the application's stack pointer at
@@ -14,35 +16,42 @@
  * every other register but rcx and r11 unchanged, flags unchanged, and its
  * stack unchanged above S - 128 (the red zone: leaf code may keep data below
  * the stack pointer; the return address already occupies S - 8, which is why
- * the rewriter handles sites whose code uses that slot differently).  So the
- * first thing done is to step below the red zone; everything saved lies
- * below S - 128:
+ * the rewriter handles sites whose code uses that slot differently).
  *
- *   S-8     return address (written by the call)
- *   S-128   ... application's red zone, untouched ...
- *   S-136   flags          \
- *   S-144   site            |
- *   S-152   r9              |
- *   ...                     |  struct zp_frame (runtime.h), at S-200
- *   S-192   rdi             |
- *   S-200   rax (number)   /
- *   S-208   rbx (the register that holds the frame across the C call)
+ * The fast path (a pass-through: no hook, an ordinary call) stays on the
+ * application's stack and uses 3 words below the red zone (S-136..S-152)
+ * for a few instructions: the flags and two scratch registers.  Everything
+ * else - the hook, the runtime's C code - runs on the thread's own runtime
+ * stack (thread.c, struct zp_thread), found through %gs:
+ *
+ *   application's stack                 runtime stack (a chunk of it)
+ *   S-8     return address              struct zp_frame (asm-offsets.h):
+ *   S-128   ... red zone, untouched ...   nr, args, site, flags, the
+ *   S-136   flags                         stack_free to restore, S, child
+ *   S-144   (a result, on the way back    stack_free to restore, S, child,
+ *            from a special call)         saved rbx   <- rbx points at it
+ *                                         C code below, 16-byte aligned
  *
  * zp_dispatch (C) decides and returns rax = result, rdx = action.  Most calls
  * are made by zp_dispatch itself; the ones that change the stack or the
- * process in ways C cannot follow are made here:
+ * process in ways C cannot follow are made here, with the application's
+ * registers and stack pointer:
  *
  *   rt_sigreturn  the kernel reads the signal frame at the stack pointer, so
  *                 the call must be made with rsp = S exactly;
  *   clone/clone3 with a new stack (threads, posix_spawn): the child starts on
  *                 that stack with nothing of ours on it; the return address
- *                 is copied onto the new stack so the child returns from it;
+ *                 and the child's thread block are put on top of the new
+ *                 stack, the child points %gs at its block and returns;
  *   vfork-like (vfork, clone/clone3 sharing memory without a new stack): the
  *                 child runs on the parent's stack and overwrites everything
  *                 below S, including the return address, before the parent
  *                 resumes; the return address is kept in a slot outside the
  *                 stack (zp_vfork_claim) whose address rides in rbx, a
- *                 register the kernel restores for the parent.
+ *                 register the kernel restores for the parent; the slot also
+ *                 holds the child's own thread block;
+ *   exit of a thread whose block came from the pool: the block is given
+ *                 back by the last store before the call.
  *
  * In the paths after such a call, no instruction may change the flags: the
  * kernel hands back the flags of the `syscall` instruction, which are the
@@ -51,40 +60,16 @@
 
 #include <asm/unistd.h>
 
-#include "entry.h"
+#include "asm-offsets.h"
 
-	.set FRAME_SIZE, 72		/* sizeof(struct zp_frame) */
-	.set REDZONE_SKIP, 120		/* from S-8 down to S-128 */
-	.set OFF_NR, 0			/* struct zp_frame offsets */
-	.set OFF_RDI, 8
-	.set OFF_RSI, 16
-	.set OFF_RDX, 24
-	.set OFF_R10, 32
-	.set OFF_R8, 40
-	.set OFF_R9, 48
-	.set OFF_SITE, 56
-	.set OFF_FLAGS, 64
-	.set SLOT_RET, 0		/* struct zp_vfork_slot offsets */
-	.set SLOT_RBX, 8
-	.set SLOT_NR, 16
-	.set SLOT_BUSY, 24
-	.set ACT_DONE, 0		/* enum zp_act */
-	.set ACT_SIGRETURN, 1
-	.set ACT_CLONE_STACK, 2
-	.set ACT_CLONE3_STACK, 3
-	.set ACT_VFORK, 4
-	.set ACT_FAULT, 5
-	.set ACT_NOSTACK, 6
-	.set CLONE_VM, 0x100		/* linux/sched.h (C only) */
-	/* Distances from rbx (the saved rbx, S-208) once SAVE_FRAME has run: */
-	.set RBX_TO_FLAGS, 8+OFF_FLAGS	/* frame.flags, S-136 */
-	.set RBX_TO_RET, 8+FRAME_SIZE+REDZONE_SKIP	/* return address, S-8 */
-	.set RBX_TO_S, RBX_TO_RET+8	/* the application's stack pointer S */
+	.set REDZONE_SKIP, ZP_REDZONE-8		/* from S-8 down to S-128 */
+	.set FLAGS_AT, -(ZP_REDZONE+8)		/* the flags slot, from S */
+	.set RESULT_AT, -(ZP_REDZONE+16)	/* a special call's result, from S */
 
 /*
  * SAVE_FLAGS: from [rsp] = return address, step below the red zone and save
  * the flags (pushfq is cheap; popfq costs ~15 ns, so the way back restores
- * the flags with sahf instead: RESTORE_FLAGS).
+ * the flags with sahf instead: RESTORE_FLAGS).  rsp = S-136 after.
  */
 .macro SAVE_FLAGS
 	lea	-REDZONE_SKIP(%rsp), %rsp	/* step below the red zone (lea: flags intact) */
@@ -92,114 +77,194 @@
 .endm
 
 /*
- * SAVE_FRAME_REST: after SAVE_FLAGS, build the rest of the frame and leave
- * rbx = address of the saved rbx (frame - 8), rsp aligned to 16 below it.
- * Uses r11 as scratch; rcx is left alone (the leave path passes a value in it).
+ * RESTORE_FLAGS where: with the saved flags at `where` and the result in
+ * rax, put back the arithmetic flags the application had: OF through an
+ * addition that overflows exactly when OF was set, then SF ZF AF PF CF with
+ * sahf.  DF is not touched: the fast path never changes it (neither does the
+ * kernel), and the slow path restores it first (RESTORE_DF_FLAGS).  rcx is
+ * clobbered (syscall clobbers it too).  Only flag-neutral instructions may
+ * follow.
  */
-.macro SAVE_FRAME_REST
-	cld					/* C code expects DF=0; RESTORE_DF_FLAGS puts it back */
-	mov	REDZONE_SKIP+8(%rsp), %r11	/* the return address ... */
-	sub	$2, %r11			/* ... minus 2 is the site */
-	push	%r11				/* frame.site */
-	push	%r9				/* frame.args[5] */
-	push	%r8				/* frame.args[4] */
-	push	%r10				/* frame.args[3] */
-	push	%rdx				/* frame.args[2] */
-	push	%rsi				/* frame.args[1] */
-	push	%rdi				/* frame.args[0] */
-	push	%rax				/* frame.nr */
-	push	%rbx				/* rbx is callee-saved, but we use it below */
-	mov	%rsp, %rbx			/* rbx = &saved rbx; the frame is at rbx + 8 */
-	and	$-16, %rsp			/* the C ABI wants a 16-byte aligned stack */
-.endm
-
-.macro SAVE_FRAME
-	SAVE_FLAGS
-	SAVE_FRAME_REST
-.endm
-
-/*
- * RESTORE_FLAGS: with rsp at the saved flags and the result in rax, put back
- * the arithmetic flags the application had: OF through an addition that
- * overflows exactly when OF was set, then SF ZF AF PF CF with sahf.  DF is
- * not touched: the fast path never changes it (neither does the kernel), and
- * the slow path restores it first (RESTORE_DF_FLAGS).  rcx is clobbered
- * (syscall clobbers it too).  Only flag-neutral instructions may follow.
- */
-.macro RESTORE_FLAGS
+.macro RESTORE_FLAGS where
 	mov	%rax, %rcx			/* keep the result */
-	movzbl	1(%rsp), %eax			/* flags bits 8..15 */
+	movzbl	1+\where, %eax			/* flags bits 8..15 */
 	shr	$3, %eax			/* OF (bit 11) to bit 0 */
 	and	$1, %eax
 	add	$0x7f, %al			/* 0x7f + 1 overflows: OF = old OF */
-	movb	(%rsp), %ah			/* flags bits 0..7 */
+	movb	\where, %ah			/* flags bits 0..7 */
 	sahf					/* SF ZF AF PF CF (OF untouched) */
 	mov	%rcx, %rax			/* the result again */
 .endm
 
 /*
- * RESTORE_DF_FLAGS: RESTORE_FLAGS after C code ran (SAVE_FRAME_REST's cld):
+ * RESTORE_DF_FLAGS where: RESTORE_FLAGS after C code ran (FRAME_BUILD's cld):
  * DF back first (std if it was set), then the others.
  */
-.macro RESTORE_DF_FLAGS
-	testb	$0x04, 1(%rsp)			/* DF (bit 10) was set? */
+.macro RESTORE_DF_FLAGS where
+	testb	$0x04, 1+\where			/* DF (bit 10) was set? */
 	jz	1f
 	std					/* (rare) */
-1:	RESTORE_FLAGS
+1:	RESTORE_FLAGS \where
 .endm
 
 /*
- * RESTORE_ARGS: reload the six argument registers from the frame at rbx + 8
+ * ENTER_RT_STACK: with rsp = the application's stack (its flags saved at
+ * rsp), move to the thread's runtime stack.  After: r11 = the application's
+ * rsp before the move, rcx = the stack_free value to put back on the way
+ * out, rsp = where the frame goes; rax is kept.  (thread.c, struct
+ * zp_thread, says why the stack is taken by chunks.)
+ */
+.macro ENTER_RT_STACK
+	mov	%rsp, %r11
+	sub	%gs:ZT_STACK_LO, %r11
+	cmp	$ZP_RT_STACK_SIZE, %r11
+	jb	.Lstay\@			/* on it already: a handler that interrupted a hook */
+	mov	%gs:ZT_FREE, %r11
+	cmp	%gs:ZT_STACK_HI, %r11
+	je	.Ltake\@			/* nothing held: the top (the usual case) */
+	mov	%rsp, %rcx			/* something is held: is this the signal stack? */
+	sub	%gs:ZT_ALT_LO, %rcx
+	cmp	%gs:ZT_ALT_SIZE, %rcx
+	jb	.Lbelow\@
+	mov	%gs:ZT_STACK_HI, %r11		/* no: a handler left by longjmp; from the top */
+	jmp	.Ltake\@
+.Lbelow\@:					/* a handler on the signal stack that interrupted */
+	lea	-ZP_RT_CHUNK(%r11), %rcx	/* the runtime: the next chunk down, if there */
+	cmp	%gs:ZT_STACK_LO, %rcx		/* is one; else stay where we are */
+	jb	.Lstay\@
+.Ltake\@:					/* r11 = the top of the chunk to take */
+	lea	-ZP_RT_CHUNK(%r11), %rcx
+	mov	%rcx, %gs:ZT_FREE		/* taken: a signal from here on takes the next one */
+	mov	%r11, %rcx			/* given back on the way out */
+	xchg	%r11, %rsp			/* rsp = the chunk's top, r11 = the application's */
+	jmp	.Ldone\@
+.Lstay\@:
+	mov	%gs:ZT_FREE, %rcx		/* nothing taken: write back what is there */
+	mov	%rsp, %r11
+.Ldone\@:
+.endm
+
+/*
+ * FRAME_BUILD: with r11 = the application's flags slot (S-136), rcx = the
+ * stack_free to restore, rax = the number and the arguments in their
+ * registers, build struct zp_frame below rsp and leave rbx = the frame,
+ * rsp aligned to 16 below it, DF clear for C.
+ */
+.macro FRAME_BUILD
+	sub	$FRAME_SIZE, %rsp
+	mov	%rcx, OFF_FREE(%rsp)
+	lea	-FLAGS_AT(%r11), %rcx		/* S */
+	mov	%rcx, OFF_APPSP(%rsp)
+	mov	(%r11), %rcx			/* the flags */
+	mov	%rcx, OFF_FLAGS(%rsp)
+	mov	-FLAGS_AT-8(%r11), %rcx		/* the return address ... */
+	sub	$2, %rcx			/* ... minus 2 is the site */
+	mov	%rcx, OFF_SITE(%rsp)
+	movq	$0, OFF_CHILD(%rsp)
+	mov	%rax, OFF_NR(%rsp)
+	mov	%rdi, OFF_RDI(%rsp)
+	mov	%rsi, OFF_RSI(%rsp)
+	mov	%rdx, OFF_RDX(%rsp)
+	mov	%r10, OFF_R10(%rsp)
+	mov	%r8, OFF_R8(%rsp)
+	mov	%r9, OFF_R9(%rsp)
+	mov	%rbx, OFF_RBX(%rsp)		/* rbx is callee-saved, but we use it below */
+	mov	%rsp, %rbx			/* rbx = the frame */
+	and	$-16, %rsp			/* the C ABI wants a 16-byte aligned stack */
+	cld					/* and DF = 0 */
+.endm
+
+/*
+ * RESTORE_ARGS: reload the six argument registers from the frame at rbx
  * (the application's values; a hook only ever changed a copy).
  */
 .macro RESTORE_ARGS
-	mov	8+OFF_RDI(%rbx), %rdi
-	mov	8+OFF_RSI(%rbx), %rsi
-	mov	8+OFF_RDX(%rbx), %rdx
-	mov	8+OFF_R10(%rbx), %r10
-	mov	8+OFF_R8(%rbx), %r8
-	mov	8+OFF_R9(%rbx), %r9
+	mov	OFF_RDI(%rbx), %rdi
+	mov	OFF_RSI(%rbx), %rsi
+	mov	OFF_RDX(%rbx), %rdx
+	mov	OFF_R10(%rbx), %r10
+	mov	OFF_R8(%rbx), %r8
+	mov	OFF_R9(%rbx), %r9
 .endm
 
 /*
- * SYSCALL_OFF_STACK: make the call in the frame at rbx + 8 with rsp = S and
- * nothing of ours left on the stack (vfork: the child overwrites it; munmap:
- * it may be gone).  The return address and the application's rbx wait in a
- * slot (zp_vfork_claim), whose address rides in rbx, which the kernel keeps.
+ * LEAVE_FRAME_FLAGS: the last steps before a special call made with the
+ * application's registers: flags and rbx the application's, rsp = S - 8
+ * (its return address on top, as after the call), the chunk given back.
+ * Uses rcx and r11 (the call clobbers them).  After it, only flag-neutral
+ * instructions.
+ */
+.macro LEAVE_FRAME_FLAGS
+	mov	OFF_FREE(%rbx), %rcx
+	mov	OFF_APPSP(%rbx), %r11
+	pushq	OFF_FLAGS(%rbx)		/* a copy of the application's flags */
+	mov	OFF_RBX(%rbx), %rbx		/* the application's rbx */
+	popfq					/* the application's flags */
+	lea	-8(%r11), %rsp			/* S - 8: [rsp] = return address */
+	mov	%rcx, %gs:ZT_FREE		/* the chunk is given back */
+.endm
+
+/*
+ * SYSCALL_OFF_STACK: make the call in the frame at rbx with rsp = S and
+ * nothing of ours left on any stack (vfork: the child overwrites the
+ * application's stack and takes the runtime stack below; munmap: the stack
+ * may be gone).  The return address and the application's rbx wait in a
+ * slot (zp_dispatch claimed it: zp_vfork_claim; the frame's `child` field),
+ * whose address rides in rbx, which the kernel keeps.
  * After: rax = result, r11 = the slot, rbx = the application's, flags the
  * application's (the kernel restores those of the `syscall`).
  */
 .macro SYSCALL_OFF_STACK
-	lea	8(%rbx), %rdi			/* frame */
-	mov	RBX_TO_RET(%rbx), %rsi		/* return address */
-	mov	(%rbx), %rdx			/* the application's rbx */
-	call	zp_vfork_claim			/* rax = slot */
+	mov	OFF_CHILD(%rbx), %rax		/* the slot (it holds S and stack_free too) */
 	RESTORE_ARGS
-	mov	8+OFF_NR(%rbx), %rcx		/* the number */
-	lea	RBX_TO_FLAGS(%rbx), %rsp	/* rsp = flags slot */
+	mov	OFF_NR(%rbx), %rcx		/* the number */
+	pushq	OFF_FLAGS(%rbx)		/* a copy of the application's flags */
 	mov	%rax, %rbx			/* rbx = slot */
 	mov	%rcx, %rax			/* the number */
 	popfq					/* the application's flags */
-	lea	REDZONE_SKIP+8(%rsp), %rsp	/* rsp = S: nothing of ours is on it */
+	mov	SLOT_FREE(%rbx), %rcx
+	mov	SLOT_SP(%rbx), %rsp		/* rsp = S: nothing of ours is on it */
+	mov	%rcx, %gs:ZT_FREE		/* the chunk is given back */
 	syscall
 	mov	%rbx, %r11			/* the slot */
 	mov	SLOT_RBX(%r11), %rbx		/* the application's rbx */
 .endm
 
 /*
- * NEW_OWNER: in the child of a clone with a new stack but without CLONE_VM
- * (a fork that starts on another stack), record that this copy of memory
- * is the child's own (zp_owner_pid, lock.h), then leave rax = 0, clone's
- * result in the child.  Every register but rax, rcx and r11 and every flag
- * stays: `syscall` keeps them, mov changes no flag.  (A signal handled
- * before this runs still sees the parent as the owner: a window of two
- * system calls, in a process nothing else knows yet.)
+ * SET_GS block, save: point %gs at a new thread's block (a register, not
+ * rdi or rsi) with arch_prctl, keeping the application's rdi and rsi in
+ * the two words at `save`.  rax, rcx, r11 are clobbered; the flags stay
+ * (`syscall` keeps them, mov changes none).
  */
-.macro NEW_OWNER
+.macro SET_GS block, save0, save1
+	mov	%rdi, \save0
+	mov	%rsi, \save1
+	mov	\block, %rsi
+	mov	$ARCH_SET_GS, %edi
+	mov	$__NR_arch_prctl, %eax
+	syscall
+.endm
+
+/*
+ * CHILD_START: the first instructions of a thread made by clone or clone3
+ * with a new stack (rsp at the word the parent put there: the child's
+ * thread block).  Point %gs at it; in a child that got its own memory
+ * (no CLONE_VM) record that this copy is its own (zp_owner_pid, lock.h).
+ * Every register but rax, rcx and r11 and every flag stays; rax = 0 after.
+ * (A signal handled before this runs uses the parent's block: a window of
+ * a system call, before the thread runs any code of its own.)
+ */
+.macro CHILD_START
+	pop	%rcx				/* the child's block */
+	SET_GS	%rcx, ZT_SCRATCH0(%rcx), ZT_SCRATCH1(%rcx)
+	mov	%gs:ZT_SCRATCH0, %rdi
+	mov	%gs:ZT_SCRATCH1, %rsi
+	mov	%gs:ZT_OWN_MEMORY, %ecx
+	jrcxz	1f
 	mov	$__NR_getpid, %eax
 	syscall
 	mov	%eax, zp_owner_pid(%rip)	/* this memory's owner is the child now */
-	mov	$0, %eax			/* clone's result in the child */
+1:	mov	$0, %eax			/* clone's result in the child */
 .endm
 
 	.text
@@ -210,29 +275,29 @@
 zp_entry:
 	SAVE_FLAGS
 	/* Is the caller a patched site?  Look its address up in the process's
-	 * site table (sites.c: open addressing, Fibonacci hash; the table is
-	 * never changed once published, only replaced). */
+	 * site table (sitetable.c: open addressing, Fibonacci hash; the table
+	 * is never changed once published, only replaced). */
 	push	%rdx				/* two scratch registers */
 	push	%rsi
 	mov	REDZONE_SKIP+8+16(%rsp), %r11	/* return address */
 	sub	$2, %r11			/* the site */
 	mov	zp_site_table(%rip), %rsi	/* struct zp_site_table */
-	movabs	$0x9e3779b97f4a7c15, %rdx	/* Fibonacci hashing: the top bits of */
+	movabs	$ZP_SITE_HASH_MULT, %rdx	/* Fibonacci hashing: the top bits of */
 	imul	%r11, %rdx			/* site * 2^64/phi spread nearby sites */
-	mov	(%rsi), %ecx			/* shift = 64 - log2(slots) */
+	mov	TABLE_SHIFT(%rsi), %ecx		/* shift = 64 - log2(slots) */
 	shr	%cl, %rdx			/* slot */
-1:	mov	16(%rsi,%rdx,8), %rcx		/* the site in that slot, or 0 */
+1:	mov	TABLE_SLOTS(%rsi,%rdx,8), %rcx	/* the site in that slot, or 0 */
 	cmp	%rcx, %r11
 	je	2f				/* found */
 	test	%rcx, %rcx
 	jz	.Lunknown_site			/* empty slot: not (yet) known */
 	add	$1, %rdx			/* next slot */
-	and	8(%rsi), %rdx			/* (mask) */
+	and	TABLE_MASK(%rsi), %rdx
 	jmp	1b
 2:	pop	%rsi
 	pop	%rdx
 	/* A plain pass-through?  Not if a hook is installed or the call is one
-	 * entry.S makes itself (zp_slow_nr: 1 for those, for every number
+	 * that needs the runtime (zp_slow_nr: 1 for those, for every number
 	 * when a hook is installed). */
 	lea	zp_slow_nr(%rip), %rcx
 	cmp	$ZP_SLOW_NR_SIZE, %rax
@@ -241,7 +306,7 @@ zp_entry:
 	jne	.Lslow
 .Lpass:
 	syscall					/* the runtime's own syscall instruction */
-	RESTORE_FLAGS
+	RESTORE_FLAGS 0(%rsp)
 	lea	8+REDZONE_SKIP(%rsp), %rsp	/* past the flags, back to the return address */
 	ret
 
@@ -258,35 +323,34 @@ zp_entry:
 .Lunknown_site:
 	pop	%rsi
 	pop	%rdx
-	SAVE_FRAME_REST
-	mov	8+OFF_SITE(%rbx), %rdi
+	ENTER_RT_STACK
+	FRAME_BUILD
+	mov	OFF_SITE(%rbx), %rdi
 	call	zp_site_discover		/* 1: now known */
 	test	%eax, %eax
 	jz	.Lfault
 	jmp	.Ldispatch
 
 .Lslow:
-	SAVE_FRAME_REST
+	ENTER_RT_STACK
+	FRAME_BUILD
 .Ldispatch:
-	lea	8(%rbx), %rdi			/* zp_dispatch(frame) */
+	mov	%rbx, %rdi			/* zp_dispatch(frame) */
 	call	zp_dispatch			/* rax = result, rdx = action */
 	test	%rdx, %rdx			/* ACT_DONE? (flags are saved in the frame) */
 	jnz	.Lspecial
 
-/* Return rax to the application: unwind the frame, flags last. */
+/* Return rax to the application: registers from the frame, flags last,
+ * then back to the application's stack and the chunk given back. */
 .Lreturn:
-	mov	%rbx, %rsp			/* back to the saved rbx */
-	pop	%rbx				/* the application's rbx */
-	lea	8(%rsp), %rsp			/* skip frame.nr (rax carries the result) */
-	pop	%rdi				/* the application's arguments, unchanged */
-	pop	%rsi
-	pop	%rdx
-	pop	%r10
-	pop	%r8
-	pop	%r9
-	lea	8(%rsp), %rsp			/* skip frame.site */
-	RESTORE_DF_FLAGS
-	lea	8+REDZONE_SKIP(%rsp), %rsp	/* past the flags, back to the return address */
+	RESTORE_ARGS
+	mov	%rbx, %rsp			/* the frame */
+	mov	OFF_RBX(%rbx), %rbx		/* the application's rbx */
+	RESTORE_DF_FLAGS OFF_FLAGS(%rsp)
+	mov	OFF_FREE(%rsp), %rcx
+	mov	OFF_APPSP(%rsp), %rsp		/* S */
+	mov	%rcx, %gs:ZT_FREE		/* the chunk is given back */
+	lea	-8(%rsp), %rsp			/* back to the return address */
 	ret					/* to the instruction after the site */
 
 .Lspecial:
@@ -300,103 +364,100 @@ zp_entry:
 	je	.Lvfork
 	cmp	$ACT_NOSTACK, %rdx
 	je	.Lnostack
+	cmp	$ACT_EXIT_THREAD, %rdx
+	je	.Lexit_thread
 .Lfault:
 	/* ACT_FAULT: not called from a patched site, e.g. a call through a NULL
 	 * function pointer.  Fault as such a call would: restore the registers
 	 * and the stack as the call left them, then jump to a non-canonical
-	 * address, which raises SIGSEGV on every x86-64 CPU. */
+	 * address, which raises SIGSEGV on every x86-64 CPU; segv.c makes the
+	 * fault look like the one at rax that it stands for. */
 	RESTORE_ARGS
-	mov	8+OFF_NR(%rbx), %rax		/* the "number" the call had in rax */
-	mov	(%rbx), %rcx			/* the application's rbx */
-	lea	RBX_TO_FLAGS(%rbx), %rsp	/* rsp = flags slot */
-	mov	%rcx, %rbx
-	popfq					/* flags as they were */
-	lea	REDZONE_SKIP(%rsp), %rsp	/* rsp = S - 8, as after the call */
+	mov	OFF_NR(%rbx), %rax		/* the "number" the call had in rax */
+	LEAVE_FRAME_FLAGS			/* rsp = S - 8, as after the call */
 	movabs	$0xdead000000000000, %r11	/* non-canonical */
 	.globl	zp_entry_fault
 	.hidden	zp_entry_fault
-zp_entry_fault:					/* signals.c makes the fault look native */
+zp_entry_fault:
 	jmp	*%r11				/* -> SIGSEGV (general protection) */
 
 /* rt_sigreturn: the kernel restores every register and the stack from the
  * signal frame at the stack pointer, so only rsp = S and rax matter. */
 .Lsigreturn:
-	lea	RBX_TO_S(%rbx), %rsp	/* rsp = S */
+	mov	OFF_FREE(%rbx), %rcx
+	mov	OFF_APPSP(%rbx), %rsp		/* rsp = S */
+	mov	%rcx, %gs:ZT_FREE		/* the chunk is given back */
 	mov	$__NR_rt_sigreturn, %eax
 	syscall					/* does not return */
 	ud2
 
 /* clone(flags, newsp, ptid, ctid, tls) with newsp != 0: the child starts
- * with rsp = newsp.  Put the return address at newsp - 8 and below it
- * whether the child gets its own memory, and pass newsp - 16, so that the
- * child pops that word and its `ret` leaves rsp = newsp; both sides then
- * give rsi back its original value (the child inherits ours). */
+ * with rsp = newsp.  Put the return address at newsp - 8 and below it the
+ * child's thread block, and pass newsp - 16, so that the child pops the
+ * block and its `ret` leaves rsp = newsp; both sides then give rsi back its
+ * original value (the child inherits ours). */
 .Lclone_stack:
 	RESTORE_ARGS
-	mov	RBX_TO_RET(%rbx), %r11	/* return address at S-8 */
+	mov	OFF_APPSP(%rbx), %r11
+	mov	-8(%r11), %r11			/* the return address */
 	mov	%r11, -8(%rsi)			/* onto the child's stack */
-	mov	%rdi, %r11			/* the flags (the application's are */
-	not	%r11				/* saved: popfq below restores them) */
-	and	$CLONE_VM, %r11			/* nonzero: no CLONE_VM, its own memory */
+	mov	OFF_CHILD(%rbx), %r11		/* the child's block (zp_dispatch) */
 	mov	%r11, -16(%rsi)			/* for the child to pop */
 	lea	-16(%rsi), %rsi			/* the child's stack pointer */
+	LEAVE_FRAME_FLAGS			/* rsp = S - 8, the chunk given back */
 	mov	$__NR_clone, %eax
-	mov	(%rbx), %rcx			/* the application's rbx */
-	lea	RBX_TO_FLAGS(%rbx), %rsp	/* rsp = flags slot */
-	mov	%rcx, %rbx
-	popfq					/* the application's flags */
-	lea	REDZONE_SKIP(%rsp), %rsp	/* rsp = S-8: [rsp] = return address */
 	syscall
 	lea	16(%rsi), %rsi			/* rsi as the application passed it */
 	mov	%rax, %rcx			/* child: rax == 0 */
 	jrcxz	1f				/* (jrcxz: no flag changes) */
 	mov	$__NR_clone, %eax		/* parent: rax = number, rcx = result */
 	jmp	.Lleave_special
-1:	pop	%rcx				/* child: its own memory? */
-	jrcxz	2f
-	NEW_OWNER
-2:	ret					/* to the site, rsp = newsp */
+1:	CHILD_START
+	ret					/* to the site, rsp = newsp */
 
 /* clone3(args, size) with args->stack != 0: zp_clone3_prepare copies the
- * arguments into a buffer on our stack, puts the return address, the
- * application's rdi and whether the child gets its own memory on top of the
- * child's stack and shrinks stack_size by 24; the child pops the last two
- * and returns.  The parent's stack pointer does not
- * matter to the kernel here, so the call is made with rsp at the buffer:
- * the frame stays above rsp, where a signal cannot overwrite it, and the
- * parent finds it again through the pointer kept at the buffer's start. */
+ * arguments into a buffer on the runtime stack, puts the return address,
+ * the application's rdi and the child's block on top of the child's stack
+ * and shrinks stack_size by 24; the child pops the last two and returns.
+ * The parent's stack pointer does not matter to the kernel here, so the
+ * call is made with rsp at the buffer, and the parent finds the frame
+ * again through the pointer kept at the buffer's start. */
 .Lclone3_stack:
-	mov	8+OFF_RSI(%rbx), %rcx		/* size (at most 4096: dispatch.c) */
+	mov	OFF_RSI(%rbx), %rcx		/* size (at most CLONE3_MAX: classify.c) */
 	add	$16+15, %rcx			/* + the frame pointer, rounded up */
 	and	$-16, %rcx
 	sub	%rcx, %rsp			/* room below everything (keeps alignment) */
 	mov	%rbx, (%rsp)			/* how the parent finds the frame again */
-	lea	8(%rbx), %rdi			/* frame */
+	mov	%rbx, %rdi			/* frame */
 	lea	16(%rsp), %rsi			/* buffer */
-	mov	RBX_TO_RET(%rbx), %rdx		/* return address */
+	mov	OFF_APPSP(%rbx), %rdx
+	mov	-8(%rdx), %rdx			/* return address */
 	call	zp_clone3_prepare		/* rax = buffer */
 	RESTORE_ARGS
 	mov	%rax, %rdi			/* our copy of struct clone_args */
 	mov	$__NR_clone3, %eax
-	pushq	8+OFF_FLAGS(%rbx)		/* a copy of the application's flags */
-	mov	(%rbx), %rbx			/* the application's rbx */
+	pushq	OFF_FLAGS(%rbx)		/* a copy of the application's flags */
+	mov	OFF_RBX(%rbx), %rbx		/* the application's rbx */
 	popfq					/* the application's flags; rsp = buffer */
 	syscall
 	mov	%rax, %rcx			/* child: rax == 0 */
 	jrcxz	1f
 	mov	(%rsp), %r11			/* parent: the frame */
-	mov	8+OFF_RDI(%r11), %rdi		/* the application's rdi */
-	lea	RBX_TO_RET(%r11), %rsp	/* rsp = S-8: [rsp] = return address */
+	mov	OFF_RDI(%r11), %rdi		/* the application's rdi */
+	mov	OFF_FREE(%r11), %rax
+	mov	OFF_APPSP(%r11), %r11
+	lea	-8(%r11), %rsp			/* rsp = S-8: [rsp] = return address */
+	mov	%rax, %gs:ZT_FREE		/* the chunk is given back */
 	mov	$__NR_clone3, %eax		/* rax = number, rcx = result */
 	jmp	.Lleave_special
-1:	pop	%rcx				/* child: its own memory? */
-	jrcxz	2f
-	NEW_OWNER
-2:	pop	%rdi				/* the application's rdi */
+1:	CHILD_START
+	pop	%rdi				/* the application's rdi */
 	ret					/* to the site, rsp = stack + stack_size */
 
 /* vfork-like: the call is made off the stack (SYSCALL_OFF_STACK); then the
- * parent puts the return address back and leaves as after any special call. */
+ * parent puts the return address back and leaves as after any special call.
+ * The child points %gs at the block in the slot (the parent's stays its
+ * own), and returns to the site. */
 .Lvfork:
 	SYSCALL_OFF_STACK
 	mov	%rax, %rcx			/* child: rax == 0 */
@@ -407,7 +468,13 @@ zp_entry_fault:					/* signals.c makes the fault look native */
 	movl	$0, SLOT_BUSY(%r11)		/* release the slot (the child is done with it) */
 	xchg	%rax, %rcx			/* rax = number, rcx = result */
 	jmp	.Lleave_special
-1:	mov	SLOT_RET(%r11), %rcx		/* child: leaves rcx = site + 2, as `syscall` */
+1:	lea	SLOT_CHILD(%r11), %rcx
+	SET_GS	%rcx, SLOT_SCRATCH0(%r11), SLOT_SCRATCH1(%r11)
+	lea	-SLOT_CHILD(%rsi), %r11		/* the slot again (rsi = the block) */
+	mov	SLOT_SCRATCH0(%r11), %rdi
+	mov	SLOT_SCRATCH1(%r11), %rsi
+	mov	$0, %eax			/* vfork's result in the child */
+	mov	SLOT_RET(%r11), %rcx		/* leaves rcx = site + 2, as `syscall` */
 	jmp	*%rcx				/* to the site; the parent still owns the slot */
 
 /* munmap of the memory holding the return address (a thread freeing its own
@@ -419,18 +486,34 @@ zp_entry_fault:					/* signals.c makes the fault look native */
 	movl	$0, SLOT_BUSY(%r11)		/* release the slot */
 	jmp	*%rcx				/* to the site, with rsp = S */
 
+/* exit of a thread whose block came from the pool: zp_dispatch blocked
+ * every signal and returned the status in rax.  The block is free from the
+ * store on; nothing after it touches memory of ours. */
+.Lexit_thread:
+	mov	%rax, %rdi			/* the status */
+	mov	%gs:ZT_SELF, %rcx
+	mov	$__NR_exit, %eax
+	movl	$0, ZT_BUSY(%rcx)		/* the block goes back to the pool */
+	syscall					/* does not return */
+	ud2
+
 /* After a special call, in the parent: rax = number, rcx = result, [rsp] =
  * return address, every other register the application's.  Build a frame
  * again so that the hook's leave sees the call, then return as usual. */
 .Lleave_special:
-	SAVE_FRAME
-	lea	8(%rbx), %rdi			/* zp_dispatch_leave(frame, result) */
-	mov	%rcx, %rsi
+	SAVE_FLAGS
+	push	%rcx				/* the result, at S-144 */
+	ENTER_RT_STACK
+	lea	8(%r11), %r11			/* the flags slot */
+	FRAME_BUILD
+	mov	%rbx, %rdi			/* zp_dispatch_leave(frame, result) */
+	mov	OFF_APPSP(%rbx), %rsi
+	mov	RESULT_AT(%rsi), %rsi
 	call	zp_dispatch_leave		/* rax = result */
 	jmp	.Lreturn
 	.size	zp_entry, .-zp_entry
 
-/* The return path of the runtime's own signal handler (signals.c): x86-64
+/* The return path of the runtime's own signal handler (segv.c): x86-64
  * needs a restorer that makes rt_sigreturn, and the runtime has no libc. */
 	.globl	zp_restore_rt
 	.hidden	zp_restore_rt

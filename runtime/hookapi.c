@@ -1,7 +1,7 @@
 /*
  * hookapi.c - the helpers hook.h promises that are not about strings:
- * real system calls, the environment, system call and errno names, ids, the
- * clock, and the CPU's extended-state size for xsave.h.
+ * real system calls, the application's memory, the environment, system call
+ * and errno names, ids and the clock.
  */
 #include <asm/errno.h>
 #include <asm/unistd.h>
@@ -11,11 +11,8 @@
 
 #include "runtime.h"
 #include "sys.h"
-#include "xsave.h"
 #include "sysnames.h"
 #include "errnames.h"
-
-extern char **zp_environ ZP_HIDDEN;
 
 long zp_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
 {
@@ -24,12 +21,7 @@ long zp_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
 
 long zp_read_app(void *dst, const void *src, size_t len)
 {
-	struct { void *base; size_t len; } local = { dst, len }, remote = { (void *)src, len };
-	if (!len)
-		return 0;
-	long r = zp_sys6(__NR_process_vm_readv, zp_sys0(__NR_getpid), (long)&local, 1,
-			 (long)&remote, 1, 0);
-	return r == (long)len ? 0 : -EFAULT;
+	return zp_app_read(dst, src, len);
 }
 
 const char *zp_getenv(const char *name)
@@ -141,33 +133,4 @@ uint64_t zp_clock_ns(void)
 	if (!vdso_clock_gettime || vdso_clock_gettime(CLOCK_MONOTONIC, &ts))
 		zp_sys2(__NR_clock_gettime, CLOCK_MONOTONIC, (long)&ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* ---- extended state size (xsave.h) ---- */
-
-uint32_t zp_xsave_size;
-uint64_t zp_xsave_mask;
-
-#define XSAVE_COMPILED_STATE 0xe7   /* x87, SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM */
-
-void zp_xsave_init(void)
-{
-	uint32_t a, b, c, d;
-
-	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
-	if (!(c & (1u << 27)))     /* OSXSAVE: XSAVE enabled by the kernel */
-		return;
-	__asm__("xgetbv" : "=a"(a), "=d"(d) : "c"(0));
-	zp_xsave_mask = (((uint64_t)d << 32) | a) & XSAVE_COMPILED_STATE;
-	/* Standard format: legacy area and header (576 bytes), then each
-	 * component at the offset CPUID 0xd.i gives. */
-	uint32_t size = 576;
-	for (uint32_t i = 2; i < 8; i++) {
-		if (!(zp_xsave_mask & (1u << i)))
-			continue;
-		__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(i));
-		if (a + b > size)
-			size = a + b;      /* eax: size, ebx: offset */
-	}
-	zp_xsave_size = size;
 }

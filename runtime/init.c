@@ -5,11 +5,16 @@
  * program's entry point.  In order:
  *   1. find this object's descriptor (struct zp_desc, written by the rewriter)
  *      and the load bias;
- *   2. map the trampoline at address 0 (trampoline.c); if that is impossible,
- *      say why and how to fix it, and exit with status 127 before any of the
- *      program's code runs;
- *   3. register this object's sites, so zp_dispatch accepts calls from them;
- *   4. start the embedded hook, if any: apply its relocations, call its init.
+ *   2. claim the process (trampoline.c); if another rewritten object did
+ *      already (the dynamic loader of a bundle), it runs the show: return;
+ *   3. the first thread's block and runtime stack (thread.c), the runtime's
+ *      SIGSEGV handler (sigaction.c, segv.c);
+ *   4. choose the path by the policy (zp_abi.h; ZP_PAGE0 overrides it): map
+ *      the trampoline at address 0, or take the trap path; under `require`,
+ *      if page 0 cannot be had, say why and how to fix it, and exit with
+ *      status 127 before any of the program's code runs;
+ *   5. register this object's sites, so that entry.S accepts calls from them;
+ *   6. start the embedded hook, if any: apply its relocations, call its init.
  * Nothing here may make a system call through a patched site (there is none in
  * the runtime), and nothing may need relocations.
  */
@@ -19,7 +24,6 @@
 
 #include "runtime.h"
 #include "sys.h"
-#include "xsave.h"
 
 /* The program's original entry point, where zp_start jumps after zp_init. */
 uintptr_t zp_orig_entry;
@@ -33,16 +37,10 @@ __attribute__((used))
 const volatile int64_t zp_desc_offset = 0;
 
 /* For zp_getenv and messages. */
-char **zp_environ ZP_HIDDEN;
-const char *zp_progname ZP_HIDDEN;   /* argv[0], set first thing */
+char **zp_environ;
+const char *zp_progname;   /* argv[0], set first thing */
 
 void zp_start(void) ZP_HIDDEN;
-
-void zp_fatal_exit(int status)
-{
-	for (;;)
-		zp_sys1(__NR_exit_group, status);
-}
 
 /* Read a small /proc file into buf (NUL-terminated, trailing newline cut). */
 static int read_small_file(const char *path, char *buf, size_t size)
@@ -69,26 +67,24 @@ static ZP_NORETURN void trampoline_failed(struct zp_tramp_result r)
 		if (r.err == -EPERM) {
 			if (read_small_file("/proc/sys/vm/mmap_min_addr", min, sizeof min))
 				zp_snprintf(min, sizeof min, "above 0");
-			zp_msg("cannot map the system-call trampoline at address 0: "
-			       "vm.mmap_min_addr is %s and the process lacks CAP_SYS_RAWIO; "
-			       "run 'sysctl -w vm.mmap_min_addr=0' as root, or give the "
-			       "program the capability (setcap cap_sys_rawio+ep %s)",
+			zp_msg("cannot map the system-call trampoline at address 0 "
+			       "(page-0 policy 'require'): vm.mmap_min_addr is %s and the "
+			       "process lacks CAP_SYS_RAWIO; run 'sysctl -w vm.mmap_min_addr=0' "
+			       "as root, give the program the capability (setcap "
+			       "cap_sys_rawio+ep %s), or run it with ZP_PAGE0=auto",
 			       min, zp_progname);
 		} else {
-			zp_msg("cannot map the system-call trampoline at address 0: "
-			       "denied by a security module (%s); with SELinux, run "
-			       "'setsebool -P mmap_low_allowed 1'",
+			zp_msg("cannot map the system-call trampoline at address 0 "
+			       "(page-0 policy 'require'): denied by a security module (%s); "
+			       "with SELinux, run 'setsebool -P mmap_low_allowed 1', or run "
+			       "the program with ZP_PAGE0=auto",
 			       zp_errno_name(-r.err));
 		}
 		break;
 	case ZP_TRAMP_PAGE0_TAKEN:
 		zp_msg("cannot map the system-call trampoline: address 0 is already "
 		       "mapped (by personality(MMAP_PAGE_ZERO) or a program that maps "
-		       "page 0 itself); run the program without it");
-		break;
-	case ZP_TRAMP_JUMPS_TAKEN:
-		zp_msg("cannot map the trampoline's jump pages at %#lx: the address "
-		       "is already in use", (unsigned long)r.addr);
+		       "page 0 itself); run the program without it, or with ZP_PAGE0=auto");
 		break;
 	default:
 		zp_msg("cannot set up the system-call trampoline: %s (%s)",
@@ -113,15 +109,7 @@ static void start_hook(const struct zp_desc *d, uintptr_t bias, struct zp_proces
 	if (zp_hooks.xsave)
 		zp_xsave_init();   /* cpuid: costly in a virtual machine, so only when needed */
 	if (zp_hooks.init) {
-		int r;
-		if (zp_hooks.xsave) {
-			ZP_XSAVE_AREA(area);
-			zp_xsave(area);
-			r = zp_hooks.init(p);
-			zp_xrstor(area);
-		} else {
-			r = zp_hooks.init(p);
-		}
+		int r = zp_hook_call_init(p);
 		if (r) {
 			zp_msg("the embedded hook's zp_hook_init failed (%d)", r);
 			zp_fatal_exit(127);
@@ -132,6 +120,50 @@ static void start_hook(const struct zp_desc *d, uintptr_t bias, struct zp_proces
 	if (zp_hooks.enter || zp_hooks.leave || zp_hooks.exit)
 		zp_slow_nr_init(1);
 #undef HOOK_FN
+}
+
+/* The policy this object carries, or the one ZP_PAGE0 names. */
+static enum zp_page0_policy policy_of(const struct zp_desc *d)
+{
+	const char *env = zp_getenv("ZP_PAGE0");
+
+	/* (No table of names: pointers in data would need relocations.) */
+	if (!env || !*env)
+		return (enum zp_page0_policy)((d->flags & ZP_DESC_PAGE0_MASK) >> ZP_DESC_PAGE0_SHIFT);
+	if (!zp_strcmp(env, "auto"))
+		return ZP_PAGE0_AUTO;
+	if (!zp_strcmp(env, "fast"))
+		return ZP_PAGE0_FAST;
+	if (!zp_strcmp(env, "require"))
+		return ZP_PAGE0_REQUIRE;
+	if (!zp_strcmp(env, "never"))
+		return ZP_PAGE0_NEVER;
+	zp_msg("ZP_PAGE0=%s: not a page-0 policy (auto, fast, require or never)", env);
+	zp_fatal_exit(127);
+}
+
+/* Page 0 or the trap path (docs/runtime.md, "Page 0 and the trap path"). */
+static void choose_path(const struct zp_desc *d)
+{
+	enum zp_page0_policy policy = policy_of(d);
+
+	if (policy == ZP_PAGE0_NEVER) {
+		zp_trap_path = 1;
+		return;
+	}
+	struct zp_tramp_result r = zp_trampoline_install(zp_entry);
+	if (r.status == ZP_TRAMP_OK) {
+		/* Without execute-only memory, NULL reads would return
+		 * trampoline bytes: auto keeps NULL faulting instead. */
+		if (policy == ZP_PAGE0_AUTO && r.readable) {
+			zp_trampoline_remove();
+			zp_trap_path = 1;
+		}
+		return;
+	}
+	if (policy == ZP_PAGE0_REQUIRE)
+		trampoline_failed(r);
+	zp_trap_path = 1;
 }
 
 void zp_init(unsigned long *sp)
@@ -168,21 +200,30 @@ void zp_init(unsigned long *sp)
 		if (a[0] == AT_ENTRY && a[1] == (uintptr_t)zp_start)
 			a[1] = zp_orig_entry;
 
-	zp_sites_init();
-	zp_slow_nr_init(0);
-	struct zp_tramp_result r = zp_trampoline_install(zp_entry);
+	struct zp_tramp_result r = zp_trampoline_claim();
 	if (r.status == ZP_TRAMP_SHARED)
 		return;   /* the runtime that owns it finds this object at its first call */
 	if (r.status != ZP_TRAMP_OK)
 		trampoline_failed(r);
+	zp_sites_init();
 	zp_owner_pid = (int)zp_sys0(__NR_getpid);
+	long err = zp_thread_init_main();
+	if (err) {
+		zp_msg("cannot set the gs base for the runtime's thread data: %s (%s)",
+		       zp_errno_text(-err), zp_errno_name(-err));
+		zp_fatal_exit(127);
+	}
+	zp_signals_init();
+	choose_path(d);
+	zp_slow_nr_init(0);
+	if (zp_trap_path)
+		zp_sigmask_init();
 	if (d->loader_r_debug)
-		zp_sites_set_loader(d->loader_r_debug + bias);
+		zp_objects_set_loader(d->loader_r_debug + bias);
 	if (zp_sites_add(d, bias, 1)) {
 		zp_msg("cannot allocate the table of system call sites");
 		zp_fatal_exit(127);
 	}
-	zp_signals_init();
 	if (d->flags & ZP_DESC_HOOK)
 		start_hook(d, bias, &p);
 }

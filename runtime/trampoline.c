@@ -29,6 +29,12 @@
  *
  * Both regions end up execute-only (PROT_EXEC): on CPUs with protection keys
  * a read or write of a NULL pointer still faults, as it would without us.
+ * Elsewhere PROT_EXEC pages are readable: install says so (`readable`), so
+ * that init.c can choose the trap path instead (policy auto).
+ *
+ * The jump pages' fixed range also marks the process as claimed: the first
+ * rewritten object to start maps it (PROT_NONE until page 0 is installed,
+ * and on the trap path for good), and the others find it taken.
  */
 #include <linux/mman.h>
 #include <asm/errno.h>
@@ -52,10 +58,6 @@
 #define JUMPS_LO   (LAND_FIRST & ~4095UL)
 #define JUMPS_HI   ((TAIL + 64 + 4095) & ~4095UL)
 
-/* At JUMPS_LO, before the landing spots: a function returning this in rdx,
- * by which a second rewritten object of the process recognizes that the
- * trampoline is already in place (zp_trampoline_install). */
-#define PROBE_MAGIC 0x7a70726577726974ULL   /* "zprewrit" */
 
 static void put32(unsigned char *p, uint32_t v)
 {
@@ -89,10 +91,6 @@ static void fill_jumps(unsigned char *page, void (*entry)(void))
 	/* Unused bytes trap (int3) rather than run into something. */
 	for (uintptr_t a = JUMPS_LO; a < JUMPS_HI; a++)
 		base[a] = 0xcc;
-	unsigned char *p = page;
-	p[0] = 0x48; p[1] = 0xba;                /* movabs $PROBE_MAGIC, %rdx */
-	put64(p + 2, PROBE_MAGIC);
-	p[10] = 0xc3;                            /* ret */
 	for (uintptr_t a = LAND_FIRST; a <= LAND_LAST; a += GROUP) {
 		base[a] = 0xe9;                  /* jmp rel32 to the tail */
 		put32(base + a + 1, (uint32_t)(TAIL - (a + GROUP)));
@@ -103,9 +101,9 @@ static void fill_jumps(unsigned char *page, void (*entry)(void))
 	t[10] = 0x41; t[11] = 0xff; t[12] = 0xe3; /* jmp *%r11 */
 }
 
-static long map_fixed(uintptr_t addr, size_t len)
+static long map_fixed(uintptr_t addr, size_t len, int prot)
 {
-	long r = zp_sys6(__NR_mmap, (long)addr, (long)len, PROT_READ | PROT_WRITE,
+	long r = zp_sys6(__NR_mmap, (long)addr, (long)len, prot,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	/* Kernels before 4.17 ignore MAP_FIXED_NOREPLACE and treat the address
 	 * as a hint: anything but the address asked for means "taken". */
@@ -116,69 +114,80 @@ static long map_fixed(uintptr_t addr, size_t len)
 	return r;
 }
 
-/* Is what occupies address 0 a trampoline installed by another rewritten
- * object of this process (the dynamic loader, say)? */
-static int already_ours(void)
+int zp_trap_path;
+
+struct zp_tramp_result zp_trampoline_claim(void)
 {
-	long r = map_fixed(JUMPS_LO, JUMPS_HI - JUMPS_LO);
-	if (!zp_is_err(r)) {
-		zp_sys2(__NR_munmap, JUMPS_LO, JUMPS_HI - JUMPS_LO);
-		return 0;
+	struct zp_tramp_result res = { ZP_TRAMP_OK, 0, 0, 0 };
+	long r = map_fixed(JUMPS_LO, JUMPS_HI - JUMPS_LO, PROT_NONE);
+
+	if (r == -EEXIST) {
+		/* Taken: by another rewritten object of this process (the
+		 * dynamic loader of a bundle), which runs the show.  (Nothing
+		 * else maps this odd address before a program's first code.) */
+		res.status = ZP_TRAMP_SHARED;
+	} else if (zp_is_err(r)) {
+		res.status = ZP_TRAMP_FAILED;
+		res.err = r;
+		res.addr = JUMPS_LO;
 	}
-	if (r != -EEXIST)
-		return 0;
-	uint64_t magic;
-	/* Call the probe; it clobbers only rdx (and flags, memory is left alone). */
-	__asm__ volatile("call *%1" : "=d"(magic) : "r"(JUMPS_LO) : "memory", "cc");
-	return magic == PROBE_MAGIC;
+	return res;
+}
+
+/* Can the application read the execute-only pages?  Only protection keys
+ * make PROT_EXEC unreadable on x86; the read goes through safemem.S, whose
+ * fault the runtime's SIGSEGV handler (installed before) turns into
+ * -EFAULT. */
+static int readable(void)
+{
+	uint64_t v;
+	return zp_safe_read8((const void *)JUMPS_LO, &v) == 0;
 }
 
 struct zp_tramp_result zp_trampoline_install(void (*entry)(void))
 {
-	struct zp_tramp_result res = { ZP_TRAMP_OK, 0, 0 };
-	long r;
+	struct zp_tramp_result res = { ZP_TRAMP_OK, 0, 0, 0 };
+	long r = map_fixed(0, ZP_TRAMP_LOW_SIZE, PROT_READ | PROT_WRITE);
 
-	r = map_fixed(0, ZP_TRAMP_LOW_SIZE);
-	if (r == -EEXIST && already_ours()) {
-		res.status = ZP_TRAMP_SHARED;
-		return res;
-	}
 	if (zp_is_err(r)) {
 		res.status = r == -EEXIST ? ZP_TRAMP_PAGE0_TAKEN :
 			     (r == -EPERM || r == -EACCES) ? ZP_TRAMP_PAGE0_DENIED :
 			     ZP_TRAMP_FAILED;
 		res.err = r;
-		res.addr = 0;
 		return res;
 	}
-	r = map_fixed(JUMPS_LO, JUMPS_HI - JUMPS_LO);
-	if (zp_is_err(r)) {
-		zp_sys2(__NR_munmap, 0, ZP_TRAMP_LOW_SIZE);
-		res.status = r == -EEXIST ? ZP_TRAMP_JUMPS_TAKEN : ZP_TRAMP_FAILED;
-		res.err = r;
-		res.addr = JUMPS_LO;
-		return res;
+	r = zp_sys3(__NR_mprotect, JUMPS_LO, JUMPS_HI - JUMPS_LO, PROT_READ | PROT_WRITE);
+	if (!zp_is_err(r)) {
+		/* Address 0 is not a valid C pointer: go through an integer
+		 * the compiler cannot reason about. */
+		uintptr_t low_addr = 0;
+		__asm__("" : "+r"(low_addr));
+		fill_low((unsigned char *)low_addr);
+		fill_jumps((unsigned char *)JUMPS_LO, entry);
+		r = zp_sys3(__NR_mprotect, JUMPS_LO, JUMPS_HI - JUMPS_LO, PROT_EXEC);
 	}
-	/* Address 0 is not a valid C pointer: go through an integer the
-	 * compiler cannot reason about. */
-	uintptr_t low_addr = 0;
-	__asm__("" : "+r"(low_addr));
-	fill_low((unsigned char *)low_addr);
-	fill_jumps((unsigned char *)JUMPS_LO, entry);
-
-	r = zp_sys3(__NR_mprotect, JUMPS_LO, JUMPS_HI - JUMPS_LO, PROT_EXEC);
 	if (!zp_is_err(r))
 		r = zp_sys3(__NR_mprotect, 0, ZP_TRAMP_LOW_SIZE, PROT_EXEC);
 	if (zp_is_err(r)) {
+		zp_trampoline_remove();
 		res.status = ZP_TRAMP_FAILED;
 		res.err = r;
 		return res;
 	}
+	res.readable = readable();
 	return res;
 }
 
-/* Is addr in the trampoline's pages (which stand for unmapped memory)? */
+/* Back to the claim alone: no page 0, the jump pages inaccessible. */
+void zp_trampoline_remove(void)
+{
+	zp_sys2(__NR_munmap, 0, ZP_TRAMP_LOW_SIZE);
+	zp_sys6(__NR_mmap, JUMPS_LO, JUMPS_HI - JUMPS_LO, PROT_NONE,
+		MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
+/* Is addr in the runtime's low pages (which stand for unmapped memory)? */
 int zp_trampoline_contains(uintptr_t addr)
 {
-	return addr < ZP_TRAMP_LOW_SIZE || (addr >= JUMPS_LO && addr < JUMPS_HI);
+	return (addr < ZP_TRAMP_LOW_SIZE && !zp_trap_path) || (addr >= JUMPS_LO && addr < JUMPS_HI);
 }

@@ -6,6 +6,7 @@
  * because the runtime must be freestanding: no libc can be linked into a
  * blob that runs before the program's libc exists and inside its locks.
  * No floating point (the runtime is built with -mgeneral-regs-only).
+ * Also the runtime's one way out when it cannot go on (zp_fatal_exit).
  */
 #include <stdarg.h>
 #include <asm/errno.h>
@@ -13,8 +14,6 @@
 
 #include "runtime.h"
 #include "sys.h"
-
-extern const char *zp_progname ZP_HIDDEN;
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
@@ -396,4 +395,11 @@ void zp_msg(const char *fmt, ...)
 		len = sizeof buf - 2;
 	buf[len++] = '\n';
 	zp_write_all(2, buf, len);
+}
+
+/* The end of the process when the runtime cannot go on (after zp_msg). */
+void zp_fatal_exit(int status)
+{
+	for (;;)
+		zp_sys1(__NR_exit_group, status);
 }

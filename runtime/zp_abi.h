@@ -92,6 +92,22 @@ struct zp_desc {
 #define ZP_EXIT_STACK_SHIFT 13
 #define ZP_EXIT_STACK_SIZE (1 << ZP_EXIT_STACK_SHIFT)
 
+/* The red zone of the x86-64 System V ABI: leaf code may keep data in the
+ * 128 bytes below the stack pointer, so the runtime's entry (entry.S) steps
+ * below it before saving anything, and the rewriter's red-zone analysis
+ * (decide.c) and stubs (stub.c) respect it. */
+#define ZP_REDZONE 128
+
+/* The site table's hash (runtime/sitetable.c, and entry.S's fast path):
+ * slot = (site * ZP_SITE_HASH_MULT) >> shift, Fibonacci hashing. */
+#define ZP_SITE_HASH_MULT 0x9e3779b97f4a7c15ull
+
+/* Runtime symbols the rewriter looks up in the runtime blob by name. */
+#define ZP_SYM_START        "zp_start"        /* the initializer e_entry points to */
+#define ZP_SYM_DESC_OFFSET  "zp_desc_offset"  /* the runtime's link to zp_desc */
+#define ZP_SYM_EXIT_STACKS  "zp_exit_stacks"  /* stacks for an exit after munmap of the stack */
+#define ZP_SYM_EXIT_COUNTER "zp_exit_counter" /* their round-robin counter */
+
 /* One relocation of an embedded hook: *(uint64_t *)(where + bias) = value + bias. */
 struct zp_reloc {
 	uint64_t where;

@@ -38,7 +38,8 @@
  *                  default action (death) at the first one, a handler sees
  *                  its si_code
  *   segv-nested    sigaction(SIGSEGV) in a loop, interrupted 20000 times by
- *                  a 20 us timer whose handler calls sigaction(SIGSEGV) too
+ *                  a timer (20 us, or 8 times what a sigaction costs here
+ *                  if more) whose handler calls sigaction(SIGSEGV) too
  *                  (the runtime answers it under a lock: a handler that
  *                  interrupts it on the same thread must not wait for it)
  */
@@ -747,8 +748,18 @@ static void mode_segv_nested(void)
 	sigemptyset(&sa.sa_mask);
 	CHECK(sigaction(SIGSEGV, &sa, NULL) == 0, "sigaction");
 	set_handler(SIGALRM, nested_handler, SA_RESTART);
-	/* A timer's signals interrupt the loop anywhere, also in the runtime. */
-	struct itimerval it = { { 0, 20 }, { 0, 20 } }, off = { { 0, 0 }, { 0, 0 } };
+	/* A timer's signals interrupt the loop anywhere, also in the runtime:
+	 * every 20 us, or a few times what a call costs here (a trap-path
+	 * call costs a fault, microseconds on a loaded machine: a timer faster
+	 * than the handler would leave the loop no time to run at all). */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 200; i++)
+		CHECK(sigaction(SIGSEGV, &sa, NULL) == 0, "sigaction");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long cost_us = ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec)) / 200 / 1000;
+	long every = cost_us * 8 > 20 ? cost_us * 8 : 20;
+	struct itimerval it = { { 0, every }, { 0, every } }, off = { { 0, 0 }, { 0, 0 } };
 	CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0, "setitimer");
 	for (int n = 0; n < 20000 || handled < 20000; n++)
 		CHECK(sigaction(SIGSEGV, &sa, NULL) == 0, "sigaction");

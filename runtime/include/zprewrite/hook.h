@@ -26,8 +26,10 @@
  *   - call anything from libc, or any function it does not define itself
  *     or get from this header (there is no libc in a hook);
  *   - use thread-local storage (__thread): fs belongs to the application;
- *   - use more than ZP_HOOK_STACK_BUDGET bytes of stack: a call may arrive on
- *     a small signal stack (sigaltstack) where only that much is left;
+ *   - use more than ZP_HOOK_STACK_BUDGET bytes of stack.  A hook runs on a
+ *     stack of the runtime's own (one per thread), never on the
+ *     application's, so this budget holds whatever the application's stack
+ *     is (a goroutine's, a tiny thread's, a small sigaltstack);
  *   - block signals for long or take locks that a signal handler running on
  *     the same thread could also take: a signal can arrive while the hook
  *     runs, and its handler's system calls enter the hook again (the hook is
@@ -74,8 +76,9 @@ extern "C" {
 __attribute__((used, section(".zp_hook_abi")))
 static const uint32_t zp_hook_abi_version = ZP_HOOK_ABI;
 
-/* Stack a hook may use, in bytes (see "What a hook must not do"). */
-#define ZP_HOOK_STACK_BUDGET 2048
+/* Stack a hook may use, in bytes (see "What a hook must not do"); the
+ * runtime's own stack has room for it and for the runtime around it. */
+#define ZP_HOOK_STACK_BUDGET 32768
 
 /* Returned by zp_hook_enter() to let the runtime make the real call. */
 #define ZP_PASS ((long)(-0x7fffffffffffffffL - 1))

@@ -1,0 +1,213 @@
+/*
+ * thread.c - per-thread blocks and the runtime stacks in them.
+ *
+ * Hooks and the runtime's C code never run on the application's stack: a
+ * goroutine leaves less than a kilobyte below a system call, a thread may
+ * run on a tiny stack, a signal handler on an 8 KiB one.  Each thread that
+ * makes a rewritten call gets a block (struct zp_thread, runtime.h) with a
+ * stack of its own, and %gs points at it: a segment base is per thread,
+ * survives signals, and x86-64 Linux programs leave gs alone (the C
+ * libraries and Go use fs).  entry.S reaches the block with %gs-relative
+ * loads, which need no system call and no instruction the CPU may lack.
+ *
+ * Where blocks come from:
+ *   - the first thread: a static block and a stack in the runtime's .bss
+ *     (no mmap at start-up; the bottom page is made inaccessible, a guard);
+ *   - a thread made by clone/clone3 with a new stack: zp_dispatch takes a
+ *     block from the pool before the call, entry.S puts its address on the
+ *     child's stack and the child points %gs at it (CHILD_START); a block
+ *     goes back to the pool when its thread exits through a rewritten site;
+ *   - a vfork child: the block in its vfork slot (process.c), on the part of
+ *     the parent's runtime stack below what the parent holds (the parent
+ *     waits until the child execs or exits).
+ * A fork child has a copy of everything, its block included.
+ * Limit: a thread made by code that was not rewritten (a raw clone in a
+ * JIT) inherits its parent's %gs and shares its block: two such threads
+ * in hooks at once would share a stack.
+ */
+#include <asm/errno.h>
+#include <asm/prctl.h>
+#include <asm/signal.h>
+#include <asm/unistd.h>
+#include <linux/mman.h>
+#include <linux/sched.h>
+
+#include "runtime.h"
+#include "sys.h"
+
+static struct zp_thread main_block;
+static unsigned char main_stack[ZP_RT_STACK_SIZE] __attribute__((aligned(4096)));
+
+/* Every block the pool ever mapped (they are reused, never unmapped). */
+static struct zp_thread *pool;
+
+#define GUARD 4096
+#define BLOCK_PAGE 4096
+_Static_assert(sizeof(struct zp_thread) <= BLOCK_PAGE, "a block fits its page");
+
+static void init_block(struct zp_thread *t, uintptr_t lo, uintptr_t hi)
+{
+	t->self = t;
+	t->stack_lo = lo;
+	t->stack_hi = hi;
+	t->stack_free = hi;
+}
+
+static long set_gs(struct zp_thread *t)
+{
+	return zp_sys2(__NR_arch_prctl, ARCH_SET_GS, (long)t);
+}
+
+int zp_thread_init_main(void)
+{
+	uintptr_t lo = (uintptr_t)main_stack;
+
+	init_block(&main_block, lo, lo + ZP_RT_STACK_SIZE);
+	/* A hook that overruns the stack faults instead of overwriting the
+	 * runtime's variables below it. */
+	zp_sys3(__NR_mprotect, (long)lo, GUARD, PROT_NONE);
+	return (int)set_gs(&main_block);
+}
+
+/* A block that is not in use, or a new one (NULL if none can be mapped). */
+static struct zp_thread *take_block(void)
+{
+	for (struct zp_thread *t = __atomic_load_n(&pool, __ATOMIC_ACQUIRE); t; t = t->next)
+		if (!__atomic_load_n(&t->busy, __ATOMIC_RELAXED) &&
+		    !__atomic_exchange_n(&t->busy, 1, __ATOMIC_ACQUIRE))
+			return t;
+	size_t size = GUARD + ZP_RT_STACK_SIZE + BLOCK_PAGE;
+	long m = zp_sys6(__NR_mmap, 0, (long)size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (zp_is_err(m))
+		return 0;
+	zp_sys3(__NR_mprotect, m, GUARD, PROT_NONE);
+	uintptr_t lo = (uintptr_t)m + GUARD;
+	struct zp_thread *t = (struct zp_thread *)(lo + ZP_RT_STACK_SIZE);
+	t->busy = 1;
+	t->pooled = 1;
+	t->next = __atomic_load_n(&pool, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&pool, &t->next, t, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
+	return t;
+}
+
+/* The child's SIGSEGV disposition: a thread shares its process's; a
+ * process that shares its parent's memory (CLONE_VM without CLONE_THREAD:
+ * posix_spawn, vfork) starts with a copy of it, its own from then on;
+ * a process with its own memory has its copy of everything. */
+static void inherit_segv(struct zp_thread *child, const struct zp_thread *self, int shares)
+{
+	child->shares_memory = shares;
+	if (shares) {
+		child->own_segv = *self->segv;
+		child->segv = &child->own_segv;
+	} else {
+		child->segv = self->segv;
+	}
+}
+
+/* For the child of a clone with a new stack: a thread of this process, a
+ * process sharing this memory (CLONE_VM: no signal stack, the kernel clears
+ * it unless CLONE_VFORK), or a new process with a copy of this memory
+ * (keeps it).  The child inherits the signal mask. */
+struct zp_thread *zp_thread_new(uint64_t flags)
+{
+	struct zp_thread *self = zp_thread_self(), *t = take_block();
+	int own_memory = !(flags & CLONE_VM);
+	int keeps_alt = own_memory || (flags & CLONE_VFORK);
+
+	if (!t)
+		return 0;
+	uintptr_t lo = (uintptr_t)t - ZP_RT_STACK_SIZE;
+	init_block(t, lo, lo + ZP_RT_STACK_SIZE);
+	t->alt_lo = keeps_alt ? self->alt_lo : 0;
+	t->alt_size = keeps_alt ? self->alt_size : 0;
+	t->vblocked = self->vblocked;
+	t->segv_pending = 0;
+	t->frame = 0;
+	t->pending_child = 0;
+	t->pending_borrowed = 0;
+	t->own_memory = own_memory;
+	inherit_segv(t, self, !own_memory && !(flags & CLONE_THREAD));
+	return t;
+}
+
+void zp_thread_release(struct zp_thread *t)
+{
+	if (t && t->pooled)
+		__atomic_store_n(&t->busy, 0, __ATOMIC_RELEASE);
+}
+
+/* A vfork child's block, in its vfork slot: a stack from the pool, given
+ * back by the parent when it resumes, or if there is none, the parent's
+ * stack below `below` (the parent holds what lies above and waits until the
+ * child execs or exits).  The child inherits the signal stack and mask, and
+ * a copy of the SIGSEGV disposition.  -1 if there is no stack for it at all
+ * (no memory). */
+int zp_thread_vfork_child(struct zp_thread *child, struct zp_thread **borrowed, uintptr_t below)
+{
+	struct zp_thread *self = zp_thread_self(), *b = take_block();
+
+	*borrowed = b;
+	if (b) {
+		uintptr_t lo = (uintptr_t)b - ZP_RT_STACK_SIZE;
+		init_block(child, lo, lo + ZP_RT_STACK_SIZE);
+	} else {
+		below &= ~(uintptr_t)15;
+		if (below - self->stack_lo < ZP_RT_CHUNK + 4096)
+			return -1;
+		init_block(child, self->stack_lo, below);
+	}
+	child->alt_lo = self->alt_lo;
+	child->alt_size = self->alt_size;
+	child->vblocked = self->vblocked;
+	child->segv_pending = 0;
+	child->frame = 0;
+	child->pending_child = 0;
+	child->pending_borrowed = 0;
+	child->own_memory = 0;
+	child->pooled = 0;
+	inherit_segv(child, self, 1);
+	return 0;
+}
+
+/* sigaltstack: the runtime stack's chunks depend on whether an entry comes
+ * from the thread's signal stack (entry.S, ENTER_RT_STACK), so the thread's
+ * block follows what the application sets. */
+long zp_sigaltstack_call(const struct zp_syscall *c)
+{
+	struct { uintptr_t sp; int flags; size_t size; } ss;
+	const void *set = (const void *)c->args[0];
+
+	if (set && zp_app_read(&ss, set, sizeof ss))
+		return -EFAULT;
+	long r = zp_sys2(__NR_sigaltstack, c->args[0], c->args[1]);
+	if (r || !set)
+		return r;
+	struct zp_thread *t = zp_thread_self();
+	if (ss.flags & 2 /* SS_DISABLE */) {
+		t->alt_size = 0;
+	} else {
+		t->alt_lo = ss.sp;
+		t->alt_size = ss.size;
+	}
+	return 0;
+}
+
+/* arch_prctl: the gs base is the runtime's (the block above).  A program
+ * that reads it gets what it would natively until it sets one (0); one
+ * that sets it is refused. */
+long zp_arch_prctl_call(const struct zp_syscall *c)
+{
+	uint64_t zero = 0;
+
+	switch (c->args[0]) {
+	case ARCH_GET_GS:
+		return zp_app_write((void *)c->args[1], &zero, sizeof zero);
+	case ARCH_SET_GS:
+		return -EPERM;
+	default:
+		return zp_sys2(__NR_arch_prctl, c->args[0], c->args[1]);
+	}
+}
