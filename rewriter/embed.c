@@ -217,7 +217,7 @@ int zp_embed_load(const char *path, const struct zp_blob *blob, struct zp_embed 
 			return zp_error(path, "hook uses thread-local storage (__thread), which hooks cannot have");
 		if (p->p_type != PT_LOAD)
 			continue;
-		if (h->nseg == sizeof h->seg / sizeof h->seg[0])
+		if (h->nseg == ZP_EMBED_MAX_SEGS)
 			return zp_error(path, "hook has too many segments");
 		h->seg[h->nseg++] = (struct zp_embed_seg){ p->p_vaddr, p->p_filesz, p->p_memsz,
 			p->p_flags & (PF_R | PF_W | PF_X), e->bytes + p->p_offset };

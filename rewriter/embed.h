@@ -30,9 +30,12 @@ struct zp_embed_reloc {
 	int in_runtime;
 };
 
+/* Loadable segments a hook may have (it needs two or three). */
+#define ZP_EMBED_MAX_SEGS 8
+
 struct zp_embed {
 	struct zp_elf elf;       /* the hook file */
-	struct zp_embed_seg seg[8];
+	struct zp_embed_seg seg[ZP_EMBED_MAX_SEGS];
 	size_t nseg;
 	uint64_t span;           /* bytes from the base to the end of the last segment */
 	uint64_t init, enter, leave, exit;   /* hook-relative, 0 if absent */

@@ -3,7 +3,8 @@
  *
  *   read ELF (elffile.c) -> find functions (funcs.c) -> find sites (sites.c)
  *   -> decide (decide.c; verify.c cross-checks with libopcodes)
- *   -> patch (patch.c) -> add segments (segment.c) -> write (output.c)
+ *   -> lay out the new segments (layout.c) -> patch (patch.c)
+ *   -> add segments (segment.c) -> write (output.c)
  *
  * --list stops after deciding and prints what it would do (list.c).
  */
