@@ -39,7 +39,7 @@
 #include "dynamic.h"
 #include "elffile.h"
 #include "embed.h"
-#include "sites.h"
+#include "findsites.h"
 
 enum zp_seg_role {
 	ZP_SEG_DESC,

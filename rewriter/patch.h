@@ -9,7 +9,7 @@
 
 #include "elffile.h"
 #include "image.h"
-#include "sites.h"
+#include "findsites.h"
 
 /* Each ZP_PATCH site's 2 bytes (0f 05 / 0f 34) become ff d0, call *%rax;
  * each ZP_STUB site's window becomes a jump to its stub, at stub_vaddr[i]

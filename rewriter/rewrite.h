@@ -1,7 +1,7 @@
 /*
  * rewrite.h - the whole pipeline, as main() drives it:
  *
- *   read ELF (elffile.c) -> find functions (funcs.c) -> find sites (sites.c)
+ *   read ELF (elffile.c) -> find functions (funcs.c) -> find sites (findsites.c)
  *   -> decide (decide.c; verify.c cross-checks with libopcodes)
  *   -> lay out the new segments (layout.c) -> patch (patch.c)
  *   -> add segments (segment.c) -> write (output.c)
@@ -16,7 +16,7 @@
 #include "decode.h"
 #include "elffile.h"
 #include "funcs.h"
-#include "sites.h"
+#include "findsites.h"
 
 struct zp_options {
 	int verify;            /* cross-check every site with libopcodes */

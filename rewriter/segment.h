@@ -21,7 +21,7 @@
 #include "embed.h"
 #include "image.h"
 #include "layout.h"
-#include "sites.h"
+#include "findsites.h"
 
 /* Fill the segments of lo (zp_layout_plan) in im.  dyn: a new interpreter /
  * library path (bundles), or NULL; its DT_STRTAB is set to where the new

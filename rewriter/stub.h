@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sites.h"
+#include "findsites.h"
 
 /* Where the runtime's exit stacks are (link-time addresses in the output). */
 struct zp_stub_env {
