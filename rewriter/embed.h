@@ -6,7 +6,7 @@
  * the runtime can apply, a zp_hook_enter), and describes it here: its loadable
  * segments with their addresses relative to the hook's base, its entry points,
  * and its relocations, resolved to "hook base + x" or "runtime base + y".
- * segment.c places it; the runtime applies the relocations at start-up, since
+ * layout.c places it; the runtime applies the relocations at start-up, since
  * the final addresses are only known then.
  */
 #ifndef ZP_EMBED_H
