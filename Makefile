@@ -4,6 +4,7 @@
 #   make demo      rewrite a sample program and show its calls going through a hook
 #   make test      build, then run every test (also the rewriter under ASan+UBSan)
 #   make asan      build the rewriter with AddressSanitizer+UBSan and run its tests
+#   make unit      build and run the unit tests (tests/unit/; make test runs them)
 #   make golden    regenerate tests/golden/ from the current build
 #   make bench     run the benchmarks and write docs/performance.md
 #   make install   install zprewrite, the hook header and its pkg-config file
@@ -107,6 +108,13 @@ endef
 ASAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 $(eval $(call rewriter_build,$(BUILD),-O2))
 $(eval $(call rewriter_build,$(BUILD)/asan,$$(ASAN_FLAGS)))
+
+# ---- unit tests: tests/unit/ (make test runs them first) -----------------
+# (-include: a tree without tests/, such as t-install.sh's, can still build
+# and install; `make test` there stops at the missing `unit`.)
+
+-include tests/unit/unit.mk
+test: unit
 
 # ---- samples: hooks and test programs -------------------------------------
 

@@ -479,139 +479,185 @@ static int dir_state(const char *path)
 	return full;
 }
 
-int zp_bundle(const char *dir, const char *program, const char *const *extra, size_t nextra,
-	      const struct zp_options *o, int force)
-{
-	struct bundle b = { .interp = SIZE_MAX };
-	char *prog = find_program(program);
-	char absdir[PATH_MAX], tmp[PATH_MAX], path[PATH_MAX];
-	int rc = -1;
+/* Where the bundle goes. */
+struct place {
+	char parent[PATH_MAX];       /* DIR without trailing slashes */
+	const char *leaf;            /* DIR's last component (into parent) */
+	char realparent[PATH_MAX];   /* the real path of DIR's directory */
+	char absdir[PATH_MAX];       /* DIR's final absolute path, for the interpreter entry */
+};
 
-	if (!prog)
-		goto out;
-	/* The bundle's final absolute path, for the interpreter entry. */
-	char parent[PATH_MAX];
-	if (pathf(parent, sizeof parent, "%s", dir))
-		goto out;
-	while (strlen(parent) > 1 && parent[strlen(parent) - 1] == '/')
-		parent[strlen(parent) - 1] = 0;
-	char *slash = strrchr(parent, '/');
-	const char *leaf = zp_basename(parent);
+/* DIR as an absolute path; -1 (with the error) if it cannot be a bundle:
+ * . or .., not a directory, not empty without --force. */
+static int bundle_place(const char *dir, int force, struct place *pl)
+{
+	if (pathf(pl->parent, sizeof pl->parent, "%s", dir))
+		return -1;
+	char *p = pl->parent;
+	while (strlen(p) > 1 && p[strlen(p) - 1] == '/')
+		p[strlen(p) - 1] = 0;
+	char *slash = strrchr(p, '/');
+	pl->leaf = zp_basename(p);
 	char pdir[PATH_MAX];
-	if (pathf(pdir, sizeof pdir, "%.*s", slash ? (int)(slash - parent) : 1, slash ? parent : "."))
-		goto out;
+	if (pathf(pdir, sizeof pdir, "%.*s", slash ? (int)(slash - p) : 1, slash ? p : "."))
+		return -1;
 	if (!*pdir)
 		strcpy(pdir, "/");
-	char realparent[PATH_MAX];
-	if (!*leaf || !strcmp(leaf, ".") || !strcmp(leaf, "..")) {
-		zp_error(dir, "name the bundle directory itself, not . or ..");
-		goto out;
-	}
-	if (!realpath(pdir, realparent)) {
-		zp_error(dir, "cannot create the bundle here: %s", strerror(errno));
-		goto out;
-	}
-	if (pathf(absdir, sizeof absdir, "%s/%s", strcmp(realparent, "/") ? realparent : "", leaf))
-		goto out;
-	int state = dir_state(absdir);
-	if (state < 0) {
-		zp_error(dir, "exists and is not a directory");
-		goto out;
-	}
-	if (state > 0 && !force) {
-		zp_error(dir, "directory is not empty (use --force to replace it)");
-		goto out;
-	}
-	if (is_script(prog)) {
-		zp_error(prog, "is a script: bundle its interpreter instead (the program named after #!)");
-		goto out;
-	}
+	if (!*pl->leaf || !strcmp(pl->leaf, ".") || !strcmp(pl->leaf, ".."))
+		return zp_error(dir, "name the bundle directory itself, not . or ..");
+	if (!realpath(pdir, pl->realparent))
+		return zp_error(dir, "cannot create the bundle here: %s", strerror(errno));
+	if (pathf(pl->absdir, sizeof pl->absdir, "%s/%s", strcmp(pl->realparent, "/") ? pl->realparent : "",
+		  pl->leaf))
+		return -1;
+	int state = dir_state(pl->absdir);
+	if (state < 0)
+		return zp_error(dir, "exists and is not a directory");
+	if (state > 0 && !force)
+		return zp_error(dir, "directory is not empty (use --force to replace it)");
+	return 0;
+}
 
-	/* What goes in: the program, its loader, its libraries, the --add-lib
-	 * ones, all found before anything is written. */
-	if (search_dirs(&b) || add_object(&b, prog, zp_basename(prog), NULL) || resolve(&b, extra, nextra))
-		goto out;
+/* What goes in: the program, its loader, its libraries, the --add-lib
+ * ones, all found before anything is written. */
+static int bundle_resolve(struct bundle *b, const char *prog, const char *const *extra, size_t nextra)
+{
+	if (is_script(prog))
+		return zp_error(prog, "is a script: bundle its interpreter instead (the program named after #!)");
+	if (search_dirs(b) || add_object(b, prog, zp_basename(prog), NULL) || resolve(b, extra, nextra))
+		return -1;
+	return 0;
+}
 
-	/* Build it next to DIR, then rename. */
-	if (pathf(tmp, sizeof tmp, "%s/.%s.zprewrite-XXXXXX", realparent, leaf))
-		goto out;
-	if (!mkdtemp(tmp)) {
-		zp_error(dir, "cannot create the bundle: %s", strerror(errno));
-		goto out;
-	}
-	if (pathf(path, sizeof path, "%s/lib", tmp))
-		goto fail;
-	if (mkdir(path, 0755) < 0) {
-		zp_error(dir, "cannot create the bundle: %s", strerror(errno));
-		goto fail;
-	}
-	/* Library paths: the bundle's absolute directory too, since the loader
-	 * ignores $ORIGIN in secure mode (setuid or file capabilities). */
-	char interp[PATH_MAX + 64], exe_search[2 * PATH_MAX], lib_search[2 * PATH_MAX], libdir[PATH_MAX + 8];
-	if (pathf(exe_search, sizeof exe_search, "$ORIGIN/lib:%s/lib", absdir) ||
-	    pathf(lib_search, sizeof lib_search, "$ORIGIN:%s/lib", absdir) ||
-	    pathf(libdir, sizeof libdir, "%s/lib", absdir))
-		goto fail;
-	for (size_t i = 0; i < b.n; i++) {
-		struct zp_options oo = *o;
-		const struct object *ob = &b.obj[i];
-		oo.needed_dir = libdir;
-		if (i == 0) {
-			if (pathf(path, sizeof path, "%s/%s", tmp, ob->name))
-				goto fail;
-			if (b.interp != SIZE_MAX) {
-				if (pathf(interp, sizeof interp, "%s/lib/%s", absdir, b.obj[b.interp].name))
-					goto fail;
-				oo.interp = interp;
-				oo.search = exe_search;
-			}
-		} else {
-			if (pathf(path, sizeof path, "%s/lib/%s", tmp, ob->name))
-				goto fail;
-			/* Every library that needs others finds them in the
-			 * bundle first, whatever its own path says. */
-			if (!ob->is_interp && ob->needs_libs)
-				oo.search = lib_search;
+/* The paths written into the bundle's objects.  Library paths hold the
+ * bundle's absolute directory too, since the loader ignores $ORIGIN in
+ * secure mode (setuid or file capabilities). */
+struct bundle_paths {
+	char interp[PATH_MAX + 64];        /* the program's new PT_INTERP */
+	char exe_search[2 * PATH_MAX];     /* the program's library path */
+	char lib_search[2 * PATH_MAX];     /* a library's */
+	char libdir[PATH_MAX + 8];         /* where every DT_NEEDED is */
+};
+
+static int bundle_paths(const struct bundle *b, const struct place *pl, struct bundle_paths *bp)
+{
+	if (pathf(bp->exe_search, sizeof bp->exe_search, "$ORIGIN/lib:%s/lib", pl->absdir) ||
+	    pathf(bp->lib_search, sizeof bp->lib_search, "$ORIGIN:%s/lib", pl->absdir) ||
+	    pathf(bp->libdir, sizeof bp->libdir, "%s/lib", pl->absdir))
+		return -1;
+	bp->interp[0] = 0;
+	if (b->interp != SIZE_MAX &&
+	    pathf(bp->interp, sizeof bp->interp, "%s/lib/%s", pl->absdir, b->obj[b->interp].name))
+		return -1;
+	return 0;
+}
+
+/* Rewrite object i of the bundle into the directory tmp. */
+static int bundle_rewrite(const struct bundle *b, size_t i, const struct bundle_paths *bp, const char *tmp,
+			  const struct zp_options *o)
+{
+	const struct object *ob = &b->obj[i];
+	struct zp_options oo = *o;
+	char path[PATH_MAX];
+
+	oo.needed_dir = bp->libdir;
+	if (i == 0) {
+		if (pathf(path, sizeof path, "%s/%s", tmp, ob->name))
+			return -1;
+		if (bp->interp[0]) {
+			oo.interp = bp->interp;
+			oo.search = bp->exe_search;
 		}
-		if (zp_rewrite_file(ob->path, path, &oo))
-			goto fail;
+	} else {
+		if (pathf(path, sizeof path, "%s/lib/%s", tmp, ob->name))
+			return -1;
+		/* Every library that needs others finds them in the bundle
+		 * first, whatever its own path says. */
+		if (!ob->is_interp && ob->needs_libs)
+			oo.search = bp->lib_search;
 	}
+	return zp_rewrite_file(ob->path, path, &oo);
+}
+
+/* Build the bundle in the new directory tmp (the caller removes it if this
+ * fails). */
+static int bundle_build(const struct bundle *b, const struct place *pl, const char *dir,
+			const struct zp_options *o, const char *tmp)
+{
+	struct bundle_paths bp;
+	char lib[PATH_MAX];
+
+	if (pathf(lib, sizeof lib, "%s/lib", tmp))
+		return -1;
+	if (mkdir(lib, 0755) < 0)
+		return zp_error(dir, "cannot create the bundle: %s", strerror(errno));
+	if (bundle_paths(b, pl, &bp))
+		return -1;
+	for (size_t i = 0; i < b->n; i++)
+		if (bundle_rewrite(b, i, &bp, tmp, o))
+			return -1;
+	return 0;
+}
+
+/* Put the bundle built in tmp in DIR's place. */
+static int bundle_replace(const char *dir, const char *tmp, const char *absdir, int force)
+{
 	/* (a DIR that was not empty, checked again: it may have been
 	 * emptied, or filled, meanwhile) */
 	if (force && dir_state(absdir) > 0) {
 		char old[PATH_MAX + 32];
 		if (pathf(old, sizeof old, "%s.old-%d", tmp, (int)getpid()))
-			goto fail;
-		if (rename(absdir, old) < 0) {
-			zp_error(dir, "cannot replace it: %s", strerror(errno));
-			goto fail;
-		}
+			return -1;
+		if (rename(absdir, old) < 0)
+			return zp_error(dir, "cannot replace it: %s", strerror(errno));
 		remove_tree(old);
 	} else {
 		rmdir(absdir);   /* an empty directory may be replaced */
 	}
-	if (rename(tmp, absdir) < 0) {
-		zp_error(dir, "cannot create the bundle: %s", strerror(errno));
-		goto fail;
-	}
+	if (rename(tmp, absdir) < 0)
+		return zp_error(dir, "cannot create the bundle: %s", strerror(errno));
 	if (chmod(absdir, 0755) < 0)
 		zp_warn(dir, "cannot set the directory's mode: %s", strerror(errno));
-	rc = 0;
-	goto out;
-fail:
-	remove_tree(tmp);
-out:
-	for (size_t i = 0; i < b.n; i++) {
-		free(b.obj[i].path);
-		free(b.obj[i].real);
-		free(b.obj[i].name);
+	return 0;
+}
+
+static void bundle_free(struct bundle *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->obj[i].path);
+		free(b->obj[i].real);
+		free(b->obj[i].name);
 	}
-	free(b.obj);
-	for (size_t i = 0; i < b.ndirs; i++)
-		free(b.dirs[i]);
-	free(b.dirs);
-	free(b.exe_rpath);
-	free(b.exe_origin);
+	free(b->obj);
+	for (size_t i = 0; i < b->ndirs; i++)
+		free(b->dirs[i]);
+	free(b->dirs);
+	free(b->exe_rpath);
+	free(b->exe_origin);
+}
+
+int zp_bundle(const char *dir, const char *program, const char *const *extra, size_t nextra,
+	      const struct zp_options *o, int force)
+{
+	struct bundle b = { .interp = SIZE_MAX };
+	struct place pl;
+	char tmp[PATH_MAX];
+	char *prog = find_program(program);
+	int rc = -1;
+
+	/* Built next to DIR, then renamed into place. */
+	if (!prog || bundle_place(dir, force, &pl) || bundle_resolve(&b, prog, extra, nextra) ||
+	    pathf(tmp, sizeof tmp, "%s/.%s.zprewrite-XXXXXX", pl.realparent, pl.leaf))
+		goto out;
+	if (!mkdtemp(tmp)) {
+		zp_error(dir, "cannot create the bundle: %s", strerror(errno));
+		goto out;
+	}
+	rc = bundle_build(&b, &pl, dir, o, tmp) || bundle_replace(dir, tmp, pl.absdir, force) ? -1 : 0;
+	if (rc)
+		remove_tree(tmp);
+out:
+	bundle_free(&b);
 	free(prog);
 	return rc;
 }

@@ -669,7 +669,7 @@ static void settle(const struct walk *w, size_t si, enum verdict v, uint64_t at,
 
 	switch (v) {
 	case V_CONFLICT:
-		s->container = at;
+		s->slot_user = at;
 		why = plan_stub(w, si, s, ZP_STUB_REDZONE, min_start);
 		if (!why)
 			s->reason = "red zone: jump to a stub that steps below it";
@@ -681,10 +681,8 @@ static void settle(const struct walk *w, size_t si, enum verdict v, uint64_t at,
 		if (!exit_without_stack(w, si))
 			break;
 		why = plan_stub(w, si, s, ZP_STUB_STACKLESS, min_start);
-		if (!why) {
+		if (!why)
 			s->reason = "exit after unmapping its stack: jump to a stub with a stack";
-			s->container = 0;
-		}
 		break;
 	}
 	if (why) {

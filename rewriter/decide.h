@@ -1,5 +1,5 @@
 /*
- * decide.h - settle how each site found by sites.c is rewritten.
+ * decide.h - settle how each site found by findsites.c is rewritten.
  *
  * `call *%rax` stores its return address at -8 from the stack pointer the
  * site had: inside the 128-byte red zone that leaf code may use to keep data
@@ -14,7 +14,7 @@
 #include "decode.h"
 #include "elffile.h"
 #include "funcs.h"
-#include "sites.h"
+#include "findsites.h"
 
 int zp_decide(const struct zp_elf *e, const struct zp_funcs *f, struct zp_decoder *d,
 	      struct zp_sites *sites);

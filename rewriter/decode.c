@@ -89,7 +89,24 @@ static int is_gpr64(const ZydisDecodedOperand *op)
 	       ZydisRegisterGetClass(op->reg.value) == ZYDIS_REGCLASS_GPR64;
 }
 
-/* How the instruction changes rsp, and which registers it writes or copies. */
+/* 64-bit copies: mov %src,%dst and lea d(%src),%dst. */
+static void register_copies(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
+			    struct zp_insn *out)
+{
+	if (in->mnemonic == ZYDIS_MNEMONIC_MOV && is_gpr64(&ops[0]) && is_gpr64(&ops[1])) {
+		out->copy_dst = gpr(ops[0].reg.value);
+		out->copy_src = gpr(ops[1].reg.value);
+	} else if (in->mnemonic == ZYDIS_MNEMONIC_LEA && is_gpr64(&ops[0]) &&
+		   ops[1].mem.index == ZYDIS_REGISTER_NONE && gpr(ops[1].mem.base) != ZP_NO_REG) {
+		out->copy_dst = gpr(ops[0].reg.value);
+		out->copy_src = gpr(ops[1].mem.base);
+		out->copy_delta = ops[1].mem.disp.value;
+	}
+}
+
+/* How the instruction changes rsp, and which registers it writes or copies.
+ * (Long: one case for each way an instruction moves rsp, kept together so
+ * that the list can be read and checked in one place.) */
 static void stack_effects(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
 			  struct zp_insn *out)
 {
@@ -102,16 +119,7 @@ static void stack_effects(const ZydisDecodedInstruction *in, const ZydisDecodedO
 		if (r != ZP_NO_REG)
 			out->writes |= (uint16_t)(1u << r);
 	}
-	/* 64-bit copies: mov %src,%dst and lea d(%src),%dst. */
-	if (in->mnemonic == ZYDIS_MNEMONIC_MOV && is_gpr64(&ops[0]) && is_gpr64(&ops[1])) {
-		out->copy_dst = gpr(ops[0].reg.value);
-		out->copy_src = gpr(ops[1].reg.value);
-	} else if (in->mnemonic == ZYDIS_MNEMONIC_LEA && is_gpr64(&ops[0]) &&
-		   ops[1].mem.index == ZYDIS_REGISTER_NONE && gpr(ops[1].mem.base) != ZP_NO_REG) {
-		out->copy_dst = gpr(ops[0].reg.value);
-		out->copy_src = gpr(ops[1].mem.base);
-		out->copy_delta = ops[1].mem.disp.value;
-	}
+	register_copies(in, ops, out);
 	if (!(out->writes & (1u << ZP_REG_RSP)))
 		return;
 	out->sp = ZP_SP_UNKNOWN;

@@ -94,95 +94,142 @@ int zp_dynamic_needed(const struct zp_elf *e, void (*fn)(const char *name, void 
 	return 0;
 }
 
+/* The dynamic section zp_dynedit_prepare starts from. */
+struct dynsrc {
+	Elf64_Dyn *d;            /* its entries (zp_dynamic_entries) */
+	size_t n;
+	const char *strs;        /* its string table, size bytes */
+	uint64_t size;
+	int64_t strtab, strsz;   /* indexes of DT_STRTAB and DT_STRSZ */
+	int64_t path;            /* of DT_RUNPATH, or DT_RPATH if none, or -1 */
+	const char *old;         /* the library path it names, or NULL */
+};
+
+static int read_dynsrc(const struct zp_elf *e, struct dynsrc *s)
+{
+	memset(s, 0, sizeof *s);
+	if (zp_dynamic_entries(e, &s->d, &s->n))
+		return -1;
+	if (!s->d)
+		return zp_error(e->path, "has no dynamic section to add a library path to");
+	s->strs = zp_dynamic_strtab(e, s->d, s->n, &s->size);
+	s->strtab = find_tag(s->d, s->n, DT_STRTAB);
+	s->strsz = find_tag(s->d, s->n, DT_STRSZ);
+	if (!s->strs || s->strtab < 0 || s->strsz < 0)
+		return zp_error(e->path, "corrupt dynamic section: no string table");
+	/* RUNPATH, or RPATH if there is no RUNPATH: the loader ignores RPATH then. */
+	s->path = find_tag(s->d, s->n, DT_RUNPATH);
+	if (s->path < 0)
+		s->path = find_tag(s->d, s->n, DT_RPATH);
+	s->old = s->path >= 0 ? zp_dynamic_str(s->strs, s->size, s->d[s->path].d_un.d_val) : NULL;
+	if (s->path >= 0 && !s->old)
+		return zp_error(e->path, "corrupt dynamic section: its library path is outside its string table");
+	return 0;
+}
+
+/* Strings appended to a string table; with buf NULL only counted, so that
+ * the size allocated and the strings written come from the same code. */
+struct strbuild {
+	char *buf;
+	size_t len;
+};
+
+/* Append a, b and c as one string; returns its offset. */
+static uint64_t add_string(struct strbuild *sb, const char *a, const char *b, const char *c)
+{
+	uint64_t at = sb->len;
+	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+
+	if (sb->buf) {
+		memcpy(sb->buf + at, a, la);
+		memcpy(sb->buf + at + la, b, lb);
+		memcpy(sb->buf + at + la + lb, c, lc);
+		sb->buf[at + la + lb + lc] = 0;
+	}
+	sb->len += la + lb + lc + 1;
+	return at;
+}
+
+/* The new strings after the old table: the NEEDED names as paths into the
+ * bundle's library directory, so that the loader opens each at once instead
+ * of searching its way through the library path (and its
+ * hardware-capability directories); then our directories before the old
+ * path.  When writing (sb->buf), the NEEDED entries of s->d are pointed at
+ * their new names and the renames noted.  Returns the path's offset. */
+static uint64_t new_strings(struct zp_dynedit *de, struct dynsrc *s, struct strbuild *sb)
+{
+	for (size_t i = 0; i < s->n && de->needed_dir; i++) {
+		const char *nd = s->d[i].d_tag == DT_NEEDED ? zp_dynamic_str(s->strs, s->size, s->d[i].d_un.d_val) : NULL;
+		if (!nd)
+			continue;
+		const char *base = strrchr(nd, '/') ? strrchr(nd, '/') + 1 : nd;
+		uint64_t at = add_string(sb, de->needed_dir, "/", base);
+		if (!sb->buf)
+			continue;
+		de->renamed_from[de->nrenamed] = s->d[i].d_un.d_val;
+		de->renamed_to[de->nrenamed++] = at;
+		s->d[i].d_un.d_val = at;
+	}
+	int keep_old = s->old && *s->old;
+	return add_string(sb, de->search, keep_old ? ":" : "", keep_old ? s->old : "");
+}
+
+/* The new .dynamic: the old entries with the new string table's size and
+ * one DT_RPATH, ours (always DT_RPATH: the loader searches it before
+ * LD_LIBRARY_PATH and for the dependencies of dependencies too, where
+ * RUNPATH would not). */
+static void new_dynamic(struct zp_dynedit *de, const struct dynsrc *s, uint64_t path_off)
+{
+	Elf64_Dyn *out = (Elf64_Dyn *)de->dynamic;
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if ((s->d[i].d_tag == DT_RPATH || s->d[i].d_tag == DT_RUNPATH) && (int64_t)i != s->path)
+			continue;   /* a second path would be ignored or override ours */
+		out[k] = s->d[i];
+		if ((int64_t)i == s->path)
+			out[k] = (Elf64_Dyn){ .d_tag = DT_RPATH, .d_un.d_val = path_off };
+		if ((int64_t)i == s->strtab)
+			de->strtab_entry = k;
+		if ((int64_t)i == s->strsz)
+			out[k].d_un.d_val = de->dynstr_size;
+		k++;
+	}
+	if (s->path < 0)
+		out[k++] = (Elf64_Dyn){ .d_tag = DT_RPATH, .d_un.d_val = path_off };
+}
+
 int zp_dynedit_prepare(const struct zp_elf *e, struct zp_dynedit *de)
 {
-	Elf64_Dyn *d;
-	size_t n;
-	uint64_t size = 0;
+	struct dynsrc s;
 
 	de->dynstr = de->dynamic = NULL;
 	if (!de->search)
 		return 0;
-	if (zp_dynamic_entries(e, &d, &n))
+	if (read_dynsrc(e, &s)) {
+		free(s.d);
 		return -1;
-	if (!d)
-		return zp_error(e->path, "has no dynamic section to add a library path to");
-	const char *strs = zp_dynamic_strtab(e, d, n, &size);
-	int64_t st = find_tag(d, n, DT_STRTAB), sz = find_tag(d, n, DT_STRSZ);
-	if (!strs || st < 0 || sz < 0) {
-		free(d);
-		return zp_error(e->path, "corrupt dynamic section: no string table");
 	}
-	/* The new strings: our directories before the old path (RUNPATH, or
-	 * RPATH if there is no RUNPATH: the loader ignores RPATH then), and
-	 * the NEEDED names as paths into the bundle's library directory, so
-	 * that the loader opens each at once instead of searching its way
-	 * through the library path (and its hardware-capability directories). */
-	int64_t rp = find_tag(d, n, DT_RUNPATH);
-	if (rp < 0)
-		rp = find_tag(d, n, DT_RPATH);
-	const char *old = rp >= 0 ? zp_dynamic_str(strs, size, d[rp].d_un.d_val) : NULL;
-	if (rp >= 0 && !old) {
-		free(d);
-		return zp_error(e->path, "corrupt dynamic section: its library path is outside its string table");
-	}
-	size_t add = strlen(de->search) + (old && *old ? 1 + strlen(old) : 0) + 1;
-	for (size_t i = 0; i < n; i++) {
-		const char *nd = d[i].d_tag == DT_NEEDED ? zp_dynamic_str(strs, size, d[i].d_un.d_val) : NULL;
-		if (nd && de->needed_dir)
-			add += strlen(de->needed_dir) + 1 + strlen(strrchr(nd, '/') ? strrchr(nd, '/') + 1 : nd) + 1;
-	}
-	de->dynstr_size = size + add;
+	struct strbuild count = { NULL, s.size };
+	new_strings(de, &s, &count);
+	de->dynstr_size = count.len;
 	de->dynstr = malloc(de->dynstr_size);
 	/* Room for the new entry and a spare DT_NULL (tools like patchelf use one). */
-	de->dynamic_size = (n + 3) * sizeof(Elf64_Dyn);
+	de->dynamic_size = (s.n + 3) * sizeof(Elf64_Dyn);
 	de->dynamic = calloc(1, de->dynamic_size);
-	if (!de->dynstr || !de->dynamic) {
-		free(d);
+	de->renamed_from = calloc(s.n + 1, sizeof *de->renamed_from);
+	de->renamed_to = calloc(s.n + 1, sizeof *de->renamed_to);
+	if (!de->dynstr || !de->dynamic || !de->renamed_from || !de->renamed_to) {
+		free(s.d);
 		return zp_error(e->path, "out of memory");
 	}
-	memcpy(de->dynstr, strs, size);
-	char *end = (char *)de->dynstr + size;
-	de->renamed_from = calloc(n + 1, sizeof *de->renamed_from);
-	de->renamed_to = calloc(n + 1, sizeof *de->renamed_to);
-	if (!de->renamed_from || !de->renamed_to) {
-		free(d);
-		return zp_error(e->path, "out of memory");
-	}
-	for (size_t i = 0; i < n && de->needed_dir; i++) {
-		const char *nd = d[i].d_tag == DT_NEEDED ? zp_dynamic_str(strs, size, d[i].d_un.d_val) : NULL;
-		if (!nd)
-			continue;
-		de->renamed_from[de->nrenamed] = d[i].d_un.d_val;
-		de->renamed_to[de->nrenamed++] = (uint64_t)(end - (char *)de->dynstr);
-		d[i].d_un.d_val = (uint64_t)(end - (char *)de->dynstr);
-		end += sprintf(end, "%s/%s", de->needed_dir, strrchr(nd, '/') ? strrchr(nd, '/') + 1 : nd) + 1;
-	}
-	uint64_t path_off = (uint64_t)(end - (char *)de->dynstr);
-	strcpy(end, de->search);
-	if (old && *old) {
-		strcat(end, ":");
-		strcat(end, old);
-	}
-	/* Always DT_RPATH: the loader searches it before LD_LIBRARY_PATH and
-	 * for the dependencies of dependencies too, where RUNPATH would not. */
-	size_t k = 0;
-	Elf64_Dyn *out = (Elf64_Dyn *)de->dynamic;
-	for (size_t i = 0; i < n; i++) {
-		if ((d[i].d_tag == DT_RPATH || d[i].d_tag == DT_RUNPATH) && (int64_t)i != rp)
-			continue;   /* a second path would be ignored or override ours */
-		out[k] = d[i];
-		if ((int64_t)i == rp)
-			out[k] = (Elf64_Dyn){ .d_tag = DT_RPATH, .d_un.d_val = path_off };
-		if ((int64_t)i == st)
-			de->strtab_entry = k;
-		if ((int64_t)i == sz)
-			out[k].d_un.d_val = de->dynstr_size;
-		k++;
-	}
-	if (rp < 0)
-		out[k++] = (Elf64_Dyn){ .d_tag = DT_RPATH, .d_un.d_val = path_off };
-	free(d);
+	memcpy(de->dynstr, s.strs, s.size);
+	struct strbuild sb = { (char *)de->dynstr, s.size };
+	uint64_t path_off = new_strings(de, &s, &sb);
+	if (sb.len != de->dynstr_size)
+		ZP_BUG("the new .dynstr is not the size counted");
+	new_dynamic(de, &s, path_off);
+	free(s.d);
 	return 0;
 }
 

@@ -195,6 +195,56 @@ static int load_phdrs(struct zp_elf *e)
 	return 0;
 }
 
+/* Each section header, checked against the file. */
+static int read_section_headers(struct zp_elf *e)
+{
+	e->secs = calloc(e->shnum, sizeof *e->secs);
+	if (!e->secs)
+		return zp_error(e->path, "out of memory");
+	for (size_t i = 0; i < e->shnum; i++) {
+		struct zp_section *s = &e->secs[i];
+		Elf_Scn *scn = elf_getscn(e->elf, i);
+		s->index = i;
+		if (!scn || !gelf_getshdr(scn, &s->shdr))
+			return zp_error(e->path, "corrupt section header %zu: %s", i, elf_errmsg(-1));
+		/* SHT_NULL is exempt: the gABI leaves the other fields of an
+		 * inactive header undefined, so junk there is no corruption;
+		 * zp_elf_section_bytes gives no contents for it. */
+		if (s->shdr.sh_type != SHT_NOBITS && s->shdr.sh_type != SHT_NULL &&
+		    !zp_in_range(s->shdr.sh_offset, s->shdr.sh_size, e->size))
+			return zp_error(e->path, "section %zu lies outside the file (offset %#lx, size %#lx)",
+					i, (unsigned long)s->shdr.sh_offset, (unsigned long)s->shdr.sh_size);
+	}
+	return 0;
+}
+
+/* A symbol table's names are in the string table it links to; once that is
+ * one (and so inside the file), readers of names need no more checks than
+ * the string's own bounds.  The section names likewise. */
+static int check_names(struct zp_elf *e)
+{
+	for (size_t i = 0; i < e->shnum; i++) {
+		const GElf_Shdr *sh = &e->secs[i].shdr;
+		if (sh->sh_type != SHT_SYMTAB && sh->sh_type != SHT_DYNSYM)
+			continue;
+		if (sh->sh_link >= e->shnum)
+			return zp_error(e->path, "corrupt section header %zu: bad link %u", i, sh->sh_link);
+		if (e->secs[sh->sh_link].shdr.sh_type != SHT_STRTAB)
+			return zp_error(e->path, "corrupt section header %zu: its symbol names are not in a "
+					"string table (link %u)", i, sh->sh_link);
+	}
+	const struct zp_section *strs = &e->secs[e->shstrndx];
+	if (strs->shdr.sh_type != SHT_STRTAB)
+		return zp_error(e->path, "corrupt section header table: section names are not a string table");
+	for (size_t i = 0; i < e->shnum; i++) {
+		const char *n = elf_strptr(e->elf, e->shstrndx, e->secs[i].shdr.sh_name);
+		if (!n)
+			return zp_error(e->path, "corrupt section header %zu: name outside the name table", i);
+		e->secs[i].name = n;
+	}
+	return 0;
+}
+
 static int load_sections(struct zp_elf *e)
 {
 	const GElf_Ehdr *h = &e->ehdr;
@@ -219,45 +269,8 @@ static int load_sections(struct zp_elf *e)
 		return zp_error(e->path, "section header table lies outside the file");
 	if (elf_getshdrstrndx(e->elf, &e->shstrndx) != 0 || e->shstrndx >= e->shnum)
 		return zp_error(e->path, "corrupt ELF header: bad section name table index");
-	e->secs = calloc(e->shnum, sizeof *e->secs);
-	if (!e->secs)
-		return zp_error(e->path, "out of memory");
-	for (size_t i = 0; i < e->shnum; i++) {
-		struct zp_section *s = &e->secs[i];
-		Elf_Scn *scn = elf_getscn(e->elf, i);
-		s->index = i;
-		if (!scn || !gelf_getshdr(scn, &s->shdr))
-			return zp_error(e->path, "corrupt section header %zu: %s", i, elf_errmsg(-1));
-		/* SHT_NULL is exempt: the gABI leaves the other fields of an
-		 * inactive header undefined, so junk there is no corruption;
-		 * zp_elf_section_bytes gives no contents for it. */
-		if (s->shdr.sh_type != SHT_NOBITS && s->shdr.sh_type != SHT_NULL &&
-		    !zp_in_range(s->shdr.sh_offset, s->shdr.sh_size, e->size))
-			return zp_error(e->path, "section %zu lies outside the file (offset %#lx, size %#lx)",
-					i, (unsigned long)s->shdr.sh_offset, (unsigned long)s->shdr.sh_size);
-	}
-	/* A symbol table's names are in the string table it links to; once
-	 * that is one (and so inside the file), readers of names need no more
-	 * checks than the string's own bounds. */
-	for (size_t i = 0; i < e->shnum; i++) {
-		const GElf_Shdr *sh = &e->secs[i].shdr;
-		if (sh->sh_type != SHT_SYMTAB && sh->sh_type != SHT_DYNSYM)
-			continue;
-		if (sh->sh_link >= e->shnum)
-			return zp_error(e->path, "corrupt section header %zu: bad link %u", i, sh->sh_link);
-		if (e->secs[sh->sh_link].shdr.sh_type != SHT_STRTAB)
-			return zp_error(e->path, "corrupt section header %zu: its symbol names are not in a "
-					"string table (link %u)", i, sh->sh_link);
-	}
-	const struct zp_section *strs = &e->secs[e->shstrndx];
-	if (strs->shdr.sh_type != SHT_STRTAB)
-		return zp_error(e->path, "corrupt section header table: section names are not a string table");
-	for (size_t i = 0; i < e->shnum; i++) {
-		const char *n = elf_strptr(e->elf, e->shstrndx, e->secs[i].shdr.sh_name);
-		if (!n)
-			return zp_error(e->path, "corrupt section header %zu: name outside the name table", i);
-		e->secs[i].name = n;
-	}
+	if (read_section_headers(e) || check_names(e))
+		return -1;
 	return 0;
 }
 

@@ -91,6 +91,73 @@ static int add_reloc(struct zp_embed *h, size_t *cap, struct zp_embed_reloc r)
 	return 0;
 }
 
+/* What a relocation against symbol symi of the hook resolves to: a value in
+ * the hook, or (*in_runtime) one of the runtime's helpers. */
+static int symbol_value(const struct zp_embed *h, const struct zp_blob *blob, const struct dyninfo *di,
+			uint32_t symi, uint64_t *value, int *in_runtime)
+{
+	const struct zp_elf *e = &h->elf;
+	uint64_t symoff = (uint64_t)symi * sizeof(Elf64_Sym);
+	/* (a DT_SYMTAB near the top would wrap round to other bytes) */
+	const unsigned char *sb = symoff <= UINT64_MAX - di->symtab ?
+		zp_elf_bytes_at(e, di->symtab + symoff, sizeof(Elf64_Sym)) : NULL;
+	Elf64_Sym sym;
+
+	if (!sb)
+		return zp_error(e->path, "corrupt hook: relocation symbol %u not in the file", symi);
+	if (!di->strs)
+		return zp_error(e->path, "corrupt hook: its dynamic string table (DT_STRTAB, "
+				"DT_STRSZ) is not in the file");
+	memcpy(&sym, sb, sizeof sym);
+	const char *name = zp_dynamic_str(di->strs, di->strsz, sym.st_name);
+	if (!name)
+		return zp_error(e->path, "corrupt hook: relocation symbol name not in the file");
+	*in_runtime = sym.st_shndx == SHN_UNDEF;
+	if (!*in_runtime) {
+		*value = sym.st_value;
+		return 0;
+	}
+	if (!runtime_helper_name(name) || zp_blob_symbol(blob, name, value))
+		return zp_error(e->path, "hook uses '%s', which is neither defined in it nor a "
+				"zprewrite runtime helper (a hook cannot use libc: see zprewrite/hook.h)", name);
+	return 0;
+}
+
+/* One relocation of the hook, resolved; 1 if there is nothing to do. */
+static int take_reloc(struct zp_embed *h, const struct zp_blob *blob, const struct dyninfo *di,
+		      const Elf64_Rela *r, struct zp_embed_reloc *out)
+{
+	const struct zp_elf *e = &h->elf;
+	uint32_t type = ELF64_R_TYPE(r->r_info);
+
+	*out = (struct zp_embed_reloc){ r->r_offset, 0, 0 };
+	if (type == R_X86_64_NONE)
+		return 1;
+	int w = seg_writable_at(h, r->r_offset);
+	if (w < 0)
+		return zp_error(e->path, "corrupt hook: relocation at %#lx outside its segments",
+				(unsigned long)r->r_offset);
+	if (!w)
+		return zp_error(e->path, "hook has a relocation in read-only code at %#lx "
+				"(text relocation): build it with -fPIC", (unsigned long)r->r_offset);
+	switch (type) {
+	case R_X86_64_RELATIVE:
+		out->value = (uint64_t)r->r_addend;
+		return 0;
+	case R_X86_64_64:
+	case R_X86_64_GLOB_DAT:
+	case R_X86_64_JUMP_SLOT:
+		if (symbol_value(h, blob, di, ELF64_R_SYM(r->r_info), &out->value, &out->in_runtime))
+			return -1;
+		out->value += (uint64_t)(type == R_X86_64_64 ? r->r_addend : 0);
+		return 0;
+	default:
+		return zp_error(e->path, "hook has an unsupported relocation (type %u at %#lx): "
+				"hooks cannot use thread-local storage, IFUNCs or copy relocations",
+				type, (unsigned long)r->r_offset);
+	}
+}
+
 static int take_relocs(struct zp_embed *h, const struct zp_blob *blob, const struct dyninfo *di,
 		       uint64_t table, uint64_t size, size_t *cap)
 {
@@ -102,58 +169,12 @@ static int take_relocs(struct zp_embed *h, const struct zp_blob *blob, const str
 		return zp_error(e->path, "corrupt hook: relocation table not in the file");
 	for (uint64_t k = 0; k < size; k += sizeof(Elf64_Rela)) {
 		Elf64_Rela r;
+		struct zp_embed_reloc out;
 		memcpy(&r, b + k, sizeof r);
-		uint32_t type = ELF64_R_TYPE(r.r_info), symi = ELF64_R_SYM(r.r_info);
-		struct zp_embed_reloc out = { r.r_offset, 0, 0 };
-		if (type == R_X86_64_NONE)
-			continue;
-		int w = seg_writable_at(h, r.r_offset);
-		if (w < 0)
-			return zp_error(e->path, "corrupt hook: relocation at %#lx outside its segments",
-					(unsigned long)r.r_offset);
-		if (!w)
-			return zp_error(e->path, "hook has a relocation in read-only code at %#lx "
-					"(text relocation): build it with -fPIC", (unsigned long)r.r_offset);
-		switch (type) {
-		case R_X86_64_RELATIVE:
-			out.value = (uint64_t)r.r_addend;
-			break;
-		case R_X86_64_64:
-		case R_X86_64_GLOB_DAT:
-		case R_X86_64_JUMP_SLOT: {
-			uint64_t symoff = (uint64_t)symi * sizeof(Elf64_Sym);
-			/* (a DT_SYMTAB near the top would wrap round to other bytes) */
-			const unsigned char *sb = symoff <= UINT64_MAX - di->symtab ?
-				zp_elf_bytes_at(e, di->symtab + symoff, sizeof(Elf64_Sym)) : NULL;
-			Elf64_Sym sym;
-			if (!sb)
-				return zp_error(e->path, "corrupt hook: relocation symbol %u not in the file", symi);
-			if (!di->strs)
-				return zp_error(e->path, "corrupt hook: its dynamic string table (DT_STRTAB, "
-						"DT_STRSZ) is not in the file");
-			memcpy(&sym, sb, sizeof sym);
-			const char *name = zp_dynamic_str(di->strs, di->strsz, sym.st_name);
-			if (!name)
-				return zp_error(e->path, "corrupt hook: relocation symbol name not in the file");
-			if (sym.st_shndx != SHN_UNDEF) {
-				out.value = sym.st_value + (uint64_t)(type == R_X86_64_64 ? r.r_addend : 0);
-			} else {
-				uint64_t addr;
-				if (!runtime_helper_name(name) || zp_blob_symbol(blob, name, &addr))
-					return zp_error(e->path, "hook uses '%s', which is neither defined in it nor a "
-							"zprewrite runtime helper (a hook cannot use libc: see zprewrite/hook.h)",
-							name);
-				out.value = addr + (uint64_t)(type == R_X86_64_64 ? r.r_addend : 0);
-				out.in_runtime = 1;
-			}
-			break;
-		}
-		default:
-			return zp_error(e->path, "hook has an unsupported relocation (type %u at %#lx): "
-					"hooks cannot use thread-local storage, IFUNCs or copy relocations",
-					type, (unsigned long)r.r_offset);
-		}
-		if (add_reloc(h, cap, out))
+		int rc = take_reloc(h, blob, di, &r, &out);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 && add_reloc(h, cap, out))
 			return zp_error(e->path, "out of memory");
 	}
 	return 0;
@@ -187,48 +208,62 @@ static int check_abi(const struct zp_elf *e)
 	return 0;
 }
 
+/* A .o is the usual mistake: say how to make a hook of it. */
+static int refuse_object_file(const char *path)
+{
+	unsigned char id[18];
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return 0;   /* (zp_elf_open says why) */
+	size_t n = fread(id, 1, sizeof id, f);
+	fclose(f);
+	if (n == sizeof id && !memcmp(id, ELFMAG, SELFMAG) && id[EI_CLASS] == ELFCLASS64 &&
+	    id[EI_DATA] == ELFDATA2LSB && id[16] == ET_REL && id[17] == 0)
+		return zp_error(path, "a relocatable object (.o), not a hook: link it with "
+				"-shared -fPIC -nostdlib (see zprewrite/hook.h)");
+	return 0;
+}
+
+/* The hook's loadable segments (and no thread-local storage). */
+static int take_segments(struct zp_embed *h)
+{
+	const struct zp_elf *e = &h->elf;
+
+	for (size_t i = 0; i < e->phnum; i++) {
+		const GElf_Phdr *p = &e->phdrs[i];
+		if (p->p_type == PT_TLS)
+			return zp_error(e->path, "hook uses thread-local storage (__thread), which hooks cannot have");
+		if (p->p_type != PT_LOAD)
+			continue;
+		if (h->nseg == ZP_EMBED_MAX_SEGS)
+			return zp_error(e->path, "hook has too many segments");
+		h->seg[h->nseg++] = (struct zp_embed_seg){ p->p_vaddr, p->p_filesz, p->p_memsz,
+			p->p_flags & (PF_R | PF_W | PF_X), e->bytes + p->p_offset };
+		if (p->p_vaddr + p->p_memsz > h->span)
+			h->span = p->p_vaddr + p->p_memsz;
+		if ((p->p_flags & (PF_W | PF_X)) == (PF_W | PF_X))
+			return zp_error(e->path, "hook has a writable and executable segment");
+	}
+	if (h->span > MAX_SPAN)
+		return zp_error(e->path, "hook is too large (%lu bytes)", (unsigned long)h->span);
+	return 0;
+}
+
 int zp_embed_load(const char *path, const struct zp_blob *blob, struct zp_embed *h)
 {
 	struct dyninfo di;
 	size_t cap = 0;
 
 	memset(h, 0, sizeof *h);
-	/* A .o is the usual mistake: say how to make a hook of it. */
-	unsigned char id[18];
-	FILE *f = fopen(path, "rb");
-	if (f) {
-		size_t n = fread(id, 1, sizeof id, f);
-		fclose(f);
-		if (n == sizeof id && !memcmp(id, ELFMAG, SELFMAG) && id[EI_CLASS] == ELFCLASS64 &&
-		    id[EI_DATA] == ELFDATA2LSB && id[16] == ET_REL && id[17] == 0)
-			return zp_error(path, "a relocatable object (.o), not a hook: link it with "
-					"-shared -fPIC -nostdlib (see zprewrite/hook.h)");
-	}
-	if (zp_elf_open(path, &h->elf))
+	if (refuse_object_file(path) || zp_elf_open(path, &h->elf))
 		return -1;
 	const struct zp_elf *e = &h->elf;
 	if (e->ehdr.e_type != ET_DYN)
 		return zp_error(path, "a hook must be a shared object: build it with -shared -fPIC -nostdlib");
 	if (e->has_interp)
 		return zp_error(path, "a hook must be a shared object, not a program (it has an interpreter)");
-	for (size_t i = 0; i < e->phnum; i++) {
-		const GElf_Phdr *p = &e->phdrs[i];
-		if (p->p_type == PT_TLS)
-			return zp_error(path, "hook uses thread-local storage (__thread), which hooks cannot have");
-		if (p->p_type != PT_LOAD)
-			continue;
-		if (h->nseg == sizeof h->seg / sizeof h->seg[0])
-			return zp_error(path, "hook has too many segments");
-		h->seg[h->nseg++] = (struct zp_embed_seg){ p->p_vaddr, p->p_filesz, p->p_memsz,
-			p->p_flags & (PF_R | PF_W | PF_X), e->bytes + p->p_offset };
-		if (p->p_vaddr + p->p_memsz > h->span)
-			h->span = p->p_vaddr + p->p_memsz;
-		if ((p->p_flags & (PF_W | PF_X)) == (PF_W | PF_X))
-			return zp_error(path, "hook has a writable and executable segment");
-	}
-	if (h->span > MAX_SPAN)
-		return zp_error(path, "hook is too large (%lu bytes)", (unsigned long)h->span);
-	if (check_abi(e) || read_dynamic(e, &di))
+	if (take_segments(h) || check_abi(e) || read_dynamic(e, &di))
 		return -1;
 	if (di.has_needed)
 		return zp_error(path, "hook depends on shared libraries: build it with -nostdlib, "

@@ -6,7 +6,7 @@
  * the runtime can apply, a zp_hook_enter), and describes it here: its loadable
  * segments with their addresses relative to the hook's base, its entry points,
  * and its relocations, resolved to "hook base + x" or "runtime base + y".
- * segment.c places it; the runtime applies the relocations at start-up, since
+ * layout.c places it; the runtime applies the relocations at start-up, since
  * the final addresses are only known then.
  */
 #ifndef ZP_EMBED_H
@@ -30,9 +30,12 @@ struct zp_embed_reloc {
 	int in_runtime;
 };
 
+/* Loadable segments a hook may have (it needs two or three). */
+#define ZP_EMBED_MAX_SEGS 8
+
 struct zp_embed {
 	struct zp_elf elf;       /* the hook file */
-	struct zp_embed_seg seg[8];
+	struct zp_embed_seg seg[ZP_EMBED_MAX_SEGS];
 	size_t nseg;
 	uint64_t span;           /* bytes from the base to the end of the last segment */
 	uint64_t init, enter, leave, exit;   /* hook-relative, 0 if absent */

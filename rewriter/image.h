@@ -3,7 +3,7 @@
  *
  * The output starts as a byte-for-byte copy of the input (so nothing the
  * section headers do not describe is lost: padding, trailing data, signatures)
- * and grows at the end.  patch.c changes the site bytes in place, segment.c
+ * and grows at the end.  patch.c changes the program's code in place, segment.c
  * appends the new segments and tables and rewrites the headers, output.c
  * writes the result.
  */

@@ -57,18 +57,18 @@ void zp_list_print(const struct zp_analysis *a, FILE *to)
 		location(a, s, loc, sizeof loc);
 		if (s->decision == ZP_NOT_INSN)
 			snprintf(why, sizeof why, "%s (%s at %#" PRIx64 ")", s->reason,
-				 s->container_mnemonic ? zp_mnemonic_name(s->container_mnemonic) : "bad bytes",
-				 s->container);
+				 s->enclosing_mnemonic ? zp_mnemonic_name(s->enclosing_mnemonic) : "bad bytes",
+				 s->enclosing);
 		else if (s->decision == ZP_PATCH)
 			snprintf(why, sizeof why, "%s (%s)", s->reason, s->func_source);
 		else if (s->decision == ZP_STUB && s->stub_kind == ZP_STUB_REDZONE)
 			snprintf(why, sizeof why, "%s (data used at %#" PRIx64 "; moves %#" PRIx64 "..%#" PRIx64 ")",
-				 s->reason, s->container, s->win_start, s->win_start + s->win_len);
+				 s->reason, s->slot_user, s->win_start, s->win_start + s->win_len);
 		else if (s->decision == ZP_STUB)
 			snprintf(why, sizeof why, "%s (moves %#" PRIx64 "..%#" PRIx64 ")",
 				 s->reason, s->win_start, s->win_start + s->win_len);
-		else if (s->container)
-			snprintf(why, sizeof why, "%s (at %#" PRIx64 ")", s->reason, s->container);
+		else if (s->slot_user)
+			snprintf(why, sizeof why, "%s (at %#" PRIx64 ")", s->reason, s->slot_user);
 		else
 			snprintf(why, sizeof why, "%s", s->reason);
 		fprintf(to, "%#018" PRIx64 "  %-8s  %-18s  %-40s  %-8s  %s\n", s->addr, insn_name(s),

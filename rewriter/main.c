@@ -61,6 +61,22 @@ static int usage_error(const char *msg)
 	return 2;
 }
 
+/* The recorded error, if any, as the one line the project promises. */
+static int exit_status(int rc)
+{
+	if (rc) {
+		const char *msg = zp_error_message();
+		fprintf(stderr, "zprewrite: %s\n", msg ? msg : "failed");
+		return 1;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "zprewrite: <stdout>: write error\n");
+		return 1;
+	}
+	return 0;
+}
+
+/* (Long: the option table and its switch, one line per option.) */
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -133,14 +149,5 @@ int main(int argc, char **argv)
 		rc = zp_rewrite_file(argv[optind], argv[optind + 1], &o);
 	}
 	free(extra);
-	if (rc) {
-		const char *msg = zp_error_message();
-		fprintf(stderr, "zprewrite: %s\n", msg ? msg : "failed");
-		return 1;
-	}
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "zprewrite: <stdout>: write error\n");
-		return 1;
-	}
-	return 0;
+	return exit_status(rc);
 }

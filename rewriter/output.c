@@ -38,6 +38,21 @@ int zp_output_check(const char *in, const char *out)
 	return 0;
 }
 
+static int write_all(const char *path, int fd, const unsigned char *buf, size_t size)
+{
+	size_t done = 0;
+
+	while (done < size) {
+		ssize_t n = write(fd, buf + done, size - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return zp_error(path, "cannot write the output: %s", n < 0 ? strerror(errno) : "no space");
+		done += (size_t)n;
+	}
+	return 0;
+}
+
 int zp_output_write(const char *path, mode_t mode, const unsigned char *buf, size_t size)
 {
 	/* Same directory as the output, so that rename() is atomic. */
@@ -62,17 +77,8 @@ int zp_output_write(const char *path, mode_t mode, const unsigned char *buf, siz
 		goto out;
 	}
 	tmp_live = 1;
-	size_t done = 0;
-	while (done < size) {
-		ssize_t n = write(fd, buf + done, size - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			zp_error(path, "cannot write the output: %s", n < 0 ? strerror(errno) : "no space");
-			goto fail;
-		}
-		done += (size_t)n;
-	}
+	if (write_all(path, fd, buf, size))
+		goto fail;
 	if (fchmod(fd, mode & 07777) < 0) {
 		zp_error(path, "cannot set the output's mode: %s", strerror(errno));
 		goto fail;

@@ -12,6 +12,7 @@
 #include "dynamic.h"
 #include "embed.h"
 #include "image.h"
+#include "layout.h"
 #include "output.h"
 #include "patch.h"
 #include "rewrite.h"
@@ -87,7 +88,7 @@ int zp_rewrite_file(const char *in, const char *out, const struct zp_options *o)
 	struct zp_blob blob;
 	struct zp_embed hook;   /* zeroed: freeing it is always safe */
 	struct zp_image im = { 0 };
-	struct zp_layout layout;
+	struct zp_layout layout = { 0 };
 	struct zp_dynedit dyn = { .interp = o->interp, .search = o->search, .needed_dir = o->needed_dir };
 	struct stat st;
 	int have_hook = 0, rc = -1;
@@ -116,15 +117,18 @@ int zp_rewrite_file(const char *in, const char *out, const struct zp_options *o)
 		zp_error(in, "has no interpreter to replace");
 		goto out;
 	}
+	const struct zp_embed *h = have_hook ? &hook : NULL;
 	if (zp_dynedit_prepare(&a.elf, &dyn) ||
-	    zp_patch_sites(&a.elf, &a.sites, &im) ||
-	    zp_segment_add(&a.elf, &blob, &a.sites, have_hook ? &hook : NULL, &dyn, &im, &layout) ||
+	    zp_layout_plan(&a.elf, &blob, &a.sites, h, &dyn, &layout) ||
+	    zp_patch_sites(&a.elf, &a.sites, layout.stub_vaddr, &im) ||
+	    zp_segment_add(&a.elf, &blob, &a.sites, h, &dyn, &layout, &im) ||
 	    zp_output_write(out, st.st_mode, im.buf, im.size))
 		goto out;
 	if (!o->search)   /* (a bundle sets its own path) */
 		warn_moved_origin(&a.elf, in, out);
 	rc = 0;
 out:
+	zp_layout_free(&layout);
 	zp_dynedit_free(&dyn);
 	zp_image_free(&im);
 	if (have_hook)

@@ -1,9 +1,10 @@
 /*
  * rewrite.h - the whole pipeline, as main() drives it:
  *
- *   read ELF (elffile.c) -> find functions (funcs.c) -> find sites (sites.c)
+ *   read ELF (elffile.c) -> find functions (funcs.c) -> find sites (findsites.c)
  *   -> decide (decide.c; verify.c cross-checks with libopcodes)
- *   -> patch (patch.c) -> add segments (segment.c) -> write (output.c)
+ *   -> lay out the new segments (layout.c) -> patch (patch.c)
+ *   -> add segments (segment.c) -> write (output.c)
  *
  * --list stops after deciding and prints what it would do (list.c).
  */
@@ -15,7 +16,7 @@
 #include "decode.h"
 #include "elffile.h"
 #include "funcs.h"
-#include "sites.h"
+#include "findsites.h"
 
 struct zp_options {
 	int verify;            /* cross-check every site with libopcodes */

@@ -1,21 +1,16 @@
 /*
  * segment.h - add zprewrite's segments to the output and fix up the headers.
  *
- * After the input's last byte (and, for the address arithmetic of kernels
- * before 5.18, at a file offset that matches its address the way the first
- * segment's does), the output gains:
- *
- *   R    .zprewrite        struct zp_desc, the new program header table, the
- *                          patched sites, hook relocations
- *   R+X  .zprewrite.text   the runtime
- *   RW   .zprewrite.data   the runtime's variables
- *   ...  .zprewrite.hook*  the hook's segments, with --hook
- *
- * The program header table moves into the R segment, where there is room for
- * the new entries (the old one stays, unused, where it was: nothing after it
- * has to move).  e_entry points to the runtime's initializer.  With section
- * headers, the table is copied to the end with sections for the new
- * segments, so that objdump, gdb and readelf -S show them.
+ * layout.h says what the new segments are and where they go; this fills
+ * them: the descriptor segment (struct zp_desc, the new program header
+ * table, the site table, hook relocations, moved strings), the runtime, the
+ * stubs, the moved dynamic section and the hook.  The program header table
+ * moves into the descriptor segment, where there is room for the new
+ * entries (the old one stays, unused, where it was: nothing after it has to
+ * move), and PT_PHDR, if present, describes the moved table (ld.so derives
+ * the load bias from it).  e_entry points to the runtime's initializer.
+ * With section headers, the table is copied to the end with sections for
+ * the new segments, so that objdump, gdb and readelf -S show them.
  */
 #ifndef ZP_SEGMENT_H
 #define ZP_SEGMENT_H
@@ -25,19 +20,15 @@
 #include "elffile.h"
 #include "embed.h"
 #include "image.h"
-#include "sites.h"
+#include "layout.h"
+#include "findsites.h"
 
-/* Where things went, for messages and tests. */
-struct zp_layout {
-	uint64_t desc_vaddr, runtime_vaddr, data_vaddr, hook_vaddr;
-	uint64_t new_entry;
-	size_t nsites;
-};
-
-/* dyn: a new interpreter / library path (bundles), or NULL. */
-int zp_segment_add(const struct zp_elf *e, const struct zp_blob *blob,
-		   const struct zp_sites *sites, const struct zp_embed *hook,
-		   struct zp_dynedit *dyn, struct zp_image *im, struct zp_layout *out);
+/* Fill the segments of lo (zp_layout_plan) in im.  dyn: a new interpreter /
+ * library path (bundles), or NULL; its DT_STRTAB is set to where the new
+ * .dynstr went. */
+int zp_segment_add(const struct zp_elf *e, const struct zp_blob *blob, const struct zp_sites *sites,
+		   const struct zp_embed *hook, struct zp_dynedit *dyn, const struct zp_layout *lo,
+		   struct zp_image *im);
 
 /* Does the file already carry zprewrite's segments? */
 int zp_segment_is_rewritten(const struct zp_elf *e);

@@ -1,5 +1,6 @@
 /*
- * stub.c - build the red-zone stubs and the jumps to them (see stub.h).
+ * stub.c - build the red-zone stubs (see stub.h; patch.c writes the jumps
+ * to them).
  */
 #include <string.h>
 
@@ -82,10 +83,4 @@ uint64_t zp_stub_emit(const struct zp_site *s, const unsigned char *window, uint
 	k += post;
 	put_jmp(out + k, vaddr + k, s->win_start + s->win_len);
 	return call;
-}
-
-void zp_stub_jump(const struct zp_site *s, unsigned char *window, uint64_t vaddr)
-{
-	put_jmp(window, s->win_start, vaddr);
-	memset(window + 5, 0xcc, s->win_len - 5);
 }

@@ -13,7 +13,8 @@
  *     <the instructions moved from after the site>
  *     jmp  <back after the window>
  *
- * The rest of the window is filled with int3: nothing jumps there.
+ * (patch.c writes the jump; the rest of the window is filled with int3:
+ * nothing jumps there.)
  *
  * A thread's exit after it unmapped its own stack (decide.c) has no stack for
  * the call: its stub takes one of the runtime's exit stacks first (picked
@@ -26,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sites.h"
+#include "findsites.h"
 
 /* Where the runtime's exit stacks are (link-time addresses in the output). */
 struct zp_stub_env {
@@ -41,8 +42,5 @@ size_t zp_stub_size(const struct zp_site *s);
  * original bytes of s's window.  Returns the address of its call *%rax. */
 uint64_t zp_stub_emit(const struct zp_site *s, const unsigned char *window, uint64_t vaddr,
 		      const struct zp_stub_env *env, unsigned char *out);
-
-/* Overwrite s's window (at `window` in the output) with the jump to vaddr. */
-void zp_stub_jump(const struct zp_site *s, unsigned char *window, uint64_t vaddr);
 
 #endif /* ZP_STUB_H */

@@ -10,7 +10,7 @@
 #define ZP_VERIFY_H
 
 #include "elffile.h"
-#include "sites.h"
+#include "findsites.h"
 
 /* Returns the number of sites demoted to ZP_SKIP, or -1 on error. */
 int zp_verify_sites(const struct zp_elf *e, struct zp_sites *sites);

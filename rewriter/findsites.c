@@ -1,5 +1,5 @@
 /*
- * sites.c - find the system call sites of a file (see sites.h).
+ * findsites.c - find the system call sites of a file (see findsites.h).
  *
  * The 0f 05 / 0f 34 byte pairs are rare, so only the functions that contain
  * one are decoded, from their start, never the whole text: that keeps
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sites.h"
+#include "findsites.h"
 #include "warn.h"
 
 /* Where a linear decoding stands. */
@@ -26,20 +26,24 @@ struct cursor {
 #define NCURSORS 8
 
 struct finder {
-	const struct zp_elf *e;
 	struct zp_decoder *d;
 	const struct zp_code *code;
 	struct cursor cur[NCURSORS];
 	unsigned next_victim;
 	/* what the functions covering the current candidate said */
 	int n_boundary, n_inside, n_bad;
-	uint64_t decode_start, container;
-	int container_mnemonic;
+	uint64_t decode_start, enclosing;
+	int enclosing_mnemonic;
 	const char *func_source;
 	uint64_t cand;           /* the candidate being judged */
 };
 
-enum verdict { V_BOUNDARY, V_INSIDE, V_BAD };
+/* Where a decoding up to an address ended. */
+enum landing {
+	AT_BOUNDARY,         /* on an instruction boundary at the address */
+	INSIDE_INSN,         /* inside an instruction that covers it */
+	UNDECODABLE,         /* at bytes that do not decode, before it */
+};
 
 static struct cursor *cursor_for(struct finder *fd, uint64_t start)
 {
@@ -60,8 +64,8 @@ static struct cursor *cursor_for(struct finder *fd, uint64_t start)
  * Decode from `start` up to `addr`.  sweep: an undecodable byte is skipped
  * (resynchronising like a disassembler) instead of ending the decoding.
  */
-static enum verdict decode_to(struct finder *fd, uint64_t start, uint64_t addr, int sweep,
-			      uint64_t *container, int *mnemonic, uint64_t *anchor)
+static enum landing decode_to(struct finder *fd, uint64_t start, uint64_t addr, int sweep,
+			      uint64_t *enclosing, int *mnemonic, uint64_t *anchor)
 {
 	const struct zp_code *code = fd->code;
 	uint64_t code_end = code->addr + code->size;
@@ -76,11 +80,11 @@ static enum verdict decode_to(struct finder *fd, uint64_t start, uint64_t addr, 
 		}
 		struct zp_insn in;
 		if (c->pos < code->addr || c->pos >= code_end)
-			return V_BAD;
+			return UNDECODABLE;
 		const unsigned char *p = code->bytes + (c->pos - code->addr);
 		if (zp_decode(fd->d, p, code_end - c->pos, c->pos, &in)) {
 			if (!sweep)
-				return V_BAD;
+				return UNDECODABLE;
 			c->last = c->pos;
 			c->last_mnemonic = 0;
 			c->pos++;
@@ -92,34 +96,34 @@ static enum verdict decode_to(struct finder *fd, uint64_t start, uint64_t addr, 
 	}
 	*anchor = c->anchor;
 	if (c->pos == addr)
-		return V_BOUNDARY;
-	*container = c->last;
+		return AT_BOUNDARY;
+	*enclosing = c->last;
 	*mnemonic = c->last_mnemonic;
-	return V_INSIDE;
+	return INSIDE_INSN;
 }
 
 static void visit_func(const struct zp_func *f, void *arg)
 {
 	struct finder *fd = arg;
-	uint64_t container = 0, anchor;
+	uint64_t enclosing = 0, anchor;
 	int mnemonic = 0;
 
 	if (f->start < fd->code->addr)
 		return;   /* starts outside this section: not a decoding start here */
-	switch (decode_to(fd, f->start, fd->cand, 0, &container, &mnemonic, &anchor)) {
-	case V_BOUNDARY:
+	switch (decode_to(fd, f->start, fd->cand, 0, &enclosing, &mnemonic, &anchor)) {
+	case AT_BOUNDARY:
 		if (!fd->n_boundary++) {
 			fd->decode_start = f->start;
 			fd->func_source = f->source == ZP_FUNC_SYMBOL ? "symtab" : "eh_frame";
 		}
 		break;
-	case V_INSIDE:
+	case INSIDE_INSN:
 		if (!fd->n_inside++) {
-			fd->container = container;
-			fd->container_mnemonic = mnemonic;
+			fd->enclosing = enclosing;
+			fd->enclosing_mnemonic = mnemonic;
 		}
 		break;
-	case V_BAD:
+	case UNDECODABLE:
 		fd->n_bad++;
 		break;
 	}
@@ -178,65 +182,59 @@ static int add_site(struct zp_sites *s, size_t *cap, const struct zp_site *site)
 	return 0;
 }
 
+/* A site no function covers: sweep from the end of the last function
+ * before it. */
+static void judge_sweep(struct finder *fd, const struct covered *cv, uint64_t addr, struct zp_site *site)
+{
+	uint64_t start = covered_before(cv, addr), enclosing = 0, anchor;
+	int mnemonic = 0;
+
+	if (start < fd->code->addr)
+		start = fd->code->addr;
+	site->found = ZP_FOUND_SWEEP;
+	site->func_source = "sweep";
+	enum landing l = decode_to(fd, start, addr, 1, &enclosing, &mnemonic, &anchor);
+	site->decode_start = anchor;
+	if (l == AT_BOUNDARY) {
+		site->decision = ZP_PATCH;
+		site->reason = "linear sweep outside functions";
+	} else {
+		site->decision = ZP_NOT_INSN;
+		site->reason = "bytes inside another instruction (linear sweep)";
+		site->enclosing = enclosing;
+		site->enclosing_mnemonic = mnemonic;
+	}
+}
+
+/* What the decodings of the functions covering addr say of it. */
 static void judge(struct finder *fd, const struct covered *cv, const struct zp_funcs *f,
 		  uint64_t addr, struct zp_site *site)
 {
 	fd->n_boundary = fd->n_inside = fd->n_bad = 0;
 	fd->cand = addr;
 	zp_funcs_covering(f, addr, visit_func, fd);
-
+	if (!fd->n_boundary && !fd->n_inside && !fd->n_bad) {
+		judge_sweep(fd, cv, addr, site);
+		return;
+	}
+	site->found = ZP_FOUND_FUNC;
+	site->decode_start = fd->n_boundary ? fd->decode_start : 0;
+	site->func_source = fd->n_boundary ? fd->func_source : "";
 	if (fd->n_boundary && !fd->n_inside) {
-		site->found = ZP_FOUND_FUNC;
-		site->decode_start = fd->decode_start;
-		site->func_source = fd->func_source;
 		site->decision = ZP_PATCH;
 		site->reason = "instruction in a function";
-		return;
-	}
-	if (fd->n_boundary && fd->n_inside) {
-		site->found = ZP_FOUND_FUNC;
-		site->decode_start = fd->decode_start;
-		site->func_source = fd->func_source;
+	} else if (fd->n_boundary) {
 		site->decision = ZP_SKIP;
 		site->reason = "overlapping functions decode it differently";
-		return;
-	}
-	if (fd->n_inside) {
-		site->found = ZP_FOUND_FUNC;
-		site->decode_start = fd->container;
-		site->func_source = "";
+	} else if (fd->n_inside) {
+		site->decode_start = fd->enclosing;
 		site->decision = ZP_NOT_INSN;
 		site->reason = "bytes inside another instruction";
-		site->container = fd->container;
-		site->container_mnemonic = fd->container_mnemonic;
-		return;
-	}
-	if (fd->n_bad) {
-		site->found = ZP_FOUND_FUNC;
-		site->decode_start = 0;
-		site->func_source = "";
+		site->enclosing = fd->enclosing;
+		site->enclosing_mnemonic = fd->enclosing_mnemonic;
+	} else {
 		site->decision = ZP_SKIP;
 		site->reason = "its function does not decode up to it";
-		return;
-	}
-	/* No function covers it: sweep from the end of the last one before it. */
-	uint64_t start = covered_before(cv, addr);
-	if (start < fd->code->addr)
-		start = fd->code->addr;
-	uint64_t container = 0, anchor;
-	int mnemonic = 0;
-	site->found = ZP_FOUND_SWEEP;
-	site->func_source = "sweep";
-	enum verdict v = decode_to(fd, start, addr, 1, &container, &mnemonic, &anchor);
-	site->decode_start = anchor;
-	if (v == V_BOUNDARY) {
-		site->decision = ZP_PATCH;
-		site->reason = "linear sweep outside functions";
-	} else {
-		site->decision = ZP_NOT_INSN;
-		site->reason = "bytes inside another instruction (linear sweep)";
-		site->container = container;
-		site->container_mnemonic = mnemonic;
 	}
 }
 
@@ -254,7 +252,7 @@ int zp_sites_find(const struct zp_elf *e, const struct zp_funcs *f, struct zp_de
 	}
 	for (size_t r = 0; r < e->ncode; r++) {
 		const struct zp_code *code = &e->code[r];
-		struct finder fd = { .e = e, .d = d, .code = code };
+		struct finder fd = { .d = d, .code = code };
 		const unsigned char *b = code->bytes;
 		for (uint64_t i = 0; i + 1 < code->size; i++) {
 			const unsigned char *p = memchr(b + i, 0x0f, code->size - 1 - i);

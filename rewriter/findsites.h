@@ -1,14 +1,15 @@
 /*
- * sites.h - the system call sites of a file, and what is done with each.
+ * findsites.h - the system call sites of a file, and what is done with each.
  *
- * sites.c finds them: every 0f 05 / 0f 34 byte pair in executable code is a
- * candidate; decoding the functions that contain it (funcs.h) tells whether
- * it is a `syscall`/`sysenter` instruction or bytes inside another
- * instruction.  Code no function covers is decoded by a linear sweep, and its
- * sites say so.  decide.c then settles how each site is rewritten.
+ * findsites.c finds them: every 0f 05 / 0f 34 byte pair in executable code
+ * is a candidate; decoding the functions that contain it (funcs.h) tells
+ * whether it is a `syscall`/`sysenter` instruction or bytes inside another
+ * instruction.  Code no function covers is decoded by a linear sweep, and
+ * its sites say so.  decide.c then settles how each site is rewritten, and
+ * the later stages read what it settled here.
  */
-#ifndef ZP_SITES_H
-#define ZP_SITES_H
+#ifndef ZP_FINDSITES_H
+#define ZP_FINDSITES_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -43,9 +44,13 @@ struct zp_site {
 	const char *func_source;         /* "symtab", "eh_frame", "sweep" */
 	enum zp_decision decision;
 	const char *reason;
-	uint64_t container;              /* ZP_NOT_INSN: the instruction it is inside;
-					    red zone: the instruction using it */
-	int container_mnemonic;
+	/* ZP_NOT_INSN (findsites.c): the instruction the byte pair is inside,
+	 * and its mnemonic (0: bytes that do not decode). */
+	uint64_t enclosing;
+	int enclosing_mnemonic;
+	/* Red zone (decide.c): an instruction that uses the slot `call *%rax`
+	 * would overwrite, 0 if none. */
+	uint64_t slot_user;
 	/* ZP_STUB: the bytes [win_start, win_start + win_len) (>= 5, the site
 	 * and whole instructions around it) become a jump to a stub that runs
 	 * the moved instructions with the call in the middle. */
@@ -70,4 +75,4 @@ struct zp_site_counts {
 };
 struct zp_site_counts zp_sites_count(const struct zp_sites *s);
 
-#endif /* ZP_SITES_H */
+#endif /* ZP_FINDSITES_H */
