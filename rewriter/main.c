@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bundle.h"
+#include "page0.h"
 #include "rewrite.h"
 #include "warn.h"
 
@@ -67,6 +68,7 @@ int main(int argc, char **argv)
 		{ "list", no_argument, NULL, 'l' },
 		{ "hook", required_argument, NULL, 'k' },
 		{ "verify", no_argument, NULL, 'v' },
+		{ "page0", required_argument, NULL, 'P' },
 		{ "bundle", required_argument, NULL, 'b' },
 		{ "add-lib", required_argument, NULL, 'a' },
 		{ "force", no_argument, NULL, 'f' },
@@ -95,6 +97,17 @@ int main(int argc, char **argv)
 		case 'f': force = 1; break;
 		case 'k': o.hook = optarg; break;
 		case 'v': o.verify = 1; break;
+		case 'P': {
+			int p = zp_page0_parse(optarg);
+			if (p < 0) {
+				char msg[160];
+				snprintf(msg, sizeof msg, "--page0: '%.80s' is not a policy (" ZP_PAGE0_NAMES ")", optarg);
+				return usage_error(msg);
+			}
+			o.page0 = (enum zp_page0_policy)p;
+			o.page0_given = 1;
+			break;
+		}
 		case 'q': zp_quiet = 1; break;
 		case 'h': usage(stdout); free(extra); return 0;
 		case 'V': printf("zprewrite %s\n", ZP_VERSION); free(extra); return 0;

@@ -118,7 +118,8 @@ int zp_rewrite_file(const char *in, const char *out, const struct zp_options *o)
 	}
 	if (zp_dynedit_prepare(&a.elf, &dyn) ||
 	    zp_patch_sites(&a.elf, &a.sites, &im) ||
-	    zp_segment_add(&a.elf, &blob, &a.sites, have_hook ? &hook : NULL, &dyn, &im, &layout) ||
+	    zp_segment_add(&a.elf, &blob, &a.sites, have_hook ? &hook : NULL, &dyn,
+			   zp_page0_flags(o->page0), &im, &layout) ||
 	    zp_output_write(out, st.st_mode, im.buf, im.size))
 		goto out;
 	if (!o->search)   /* (a bundle sets its own path) */

@@ -15,11 +15,14 @@
 #include "decode.h"
 #include "elffile.h"
 #include "funcs.h"
+#include "page0.h"
 #include "sites.h"
 
 struct zp_options {
 	int verify;            /* cross-check every site with libopcodes */
 	const char *hook;      /* --hook HOOK.so, or NULL */
+	enum zp_page0_policy page0;   /* --page0=, written into zp_desc.flags */
+	int page0_given;       /* --page0 was given (--list then names the policy) */
 	/* For bundles (bundle.c): */
 	const char *interp;    /* new PT_INTERP, or NULL */
 	const char *search;    /* library directories to search first, or NULL */

@@ -260,7 +260,7 @@ static int fill_stubs(const struct zp_elf *e, const struct zp_blob *blob, const 
 /* Fill the R segment: descriptor, program headers, sites, relocations. */
 static void fill_r(const struct zp_elf *e, const struct zp_blob *blob, const struct zp_sites *sites,
 		   const struct zp_embed *hook, const struct plan *pl, const uint64_t *stub_calls,
-		   unsigned char *r)
+		   uint32_t desc_flags, unsigned char *r)
 {
 	const struct newseg *rs = &pl->seg[0], *text = &pl->seg[1];
 	uint64_t site_base = 0, site_end = 0;
@@ -290,7 +290,7 @@ static void fill_r(const struct zp_elf *e, const struct zp_blob *blob, const str
 	memset(&d, 0, sizeof d);
 	memcpy(d.magic, ZP_MAGIC, ZP_MAGIC_LEN);
 	d.abi_version = ZP_ABI_VERSION;
-	d.flags = e->ehdr.e_entry ? ZP_DESC_ENTRY : 0;
+	d.flags = (e->ehdr.e_entry ? ZP_DESC_ENTRY : 0) | desc_flags;
 	d.self_vaddr = rs->vaddr + pl->desc_off;
 	d.orig_entry = e->ehdr.e_entry;
 	d.runtime_vaddr = text->vaddr;
@@ -483,7 +483,8 @@ static int add_sections(const struct zp_elf *e, const struct plan *pl, struct zp
 
 int zp_segment_add(const struct zp_elf *e, const struct zp_blob *blob,
 		   const struct zp_sites *sites, const struct zp_embed *hook,
-		   struct zp_dynedit *dyn, struct zp_image *im, struct zp_layout *out)
+		   struct zp_dynedit *dyn, uint32_t desc_flags, struct zp_image *im,
+		   struct zp_layout *out)
 {
 	struct plan pl;
 
@@ -505,7 +506,7 @@ int zp_segment_add(const struct zp_elf *e, const struct zp_blob *blob,
 		free(stub_calls);
 		return -1;
 	}
-	fill_r(e, blob, sites, hook, &pl, stub_calls, im->buf + rs->offset);
+	fill_r(e, blob, sites, hook, &pl, stub_calls, desc_flags, im->buf + rs->offset);
 	free(stub_calls);
 	memcpy(im->buf + text->offset, blob->text, blob->text_size);
 	if (blob->data_filesz)

@@ -34,10 +34,12 @@ struct zp_layout {
 	size_t nsites;
 };
 
-/* dyn: a new interpreter / library path (bundles), or NULL. */
+/* dyn: a new interpreter / library path (bundles), or NULL; desc_flags: bits
+ * of zp_desc.flags the options decide (the page-0 policy). */
 int zp_segment_add(const struct zp_elf *e, const struct zp_blob *blob,
 		   const struct zp_sites *sites, const struct zp_embed *hook,
-		   struct zp_dynedit *dyn, struct zp_image *im, struct zp_layout *out);
+		   struct zp_dynedit *dyn, uint32_t desc_flags, struct zp_image *im,
+		   struct zp_layout *out);
 
 /* Does the file already carry zprewrite's segments? */
 int zp_segment_is_rewritten(const struct zp_elf *e);
