@@ -5,7 +5,8 @@
  *   -> decide (decide.c; verify.c cross-checks with libopcodes)
  *   -> patch (patch.c) -> add segments (segment.c) -> write (output.c)
  *
- * --list stops after deciding and prints what it would do (list.c).
+ * --list stops after deciding and prints what it would do (list.c); of a
+ * file zprewrite already rewrote, it describes the descriptor (descinfo.c).
  */
 #ifndef ZP_REWRITE_H
 #define ZP_REWRITE_H
@@ -43,7 +44,7 @@ void zp_analysis_free(struct zp_analysis *a);
 int zp_rewrite_file(const char *in, const char *out, const struct zp_options *o);
 int zp_list_file(const char *in, const struct zp_options *o, FILE *to);
 
-/* list.c */
-void zp_list_print(const struct zp_analysis *a, FILE *to);
+/* list.c (the options: --page0 given explicitly is named in the summary) */
+void zp_list_print(const struct zp_analysis *a, const struct zp_options *o, FILE *to);
 
 #endif /* ZP_REWRITE_H */
