@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bundle.h"
+#include "hostreport.h"
 #include "page0.h"
 #include "rewrite.h"
 #include "warn.h"
@@ -62,6 +63,16 @@ static int usage_error(const char *msg)
 	return 2;
 }
 
+/* 0 if everything printed reached stdout, else 1 with the error line. */
+static int stdout_written(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "zprewrite: <stdout>: write error\n");
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -69,6 +80,8 @@ int main(int argc, char **argv)
 		{ "hook", required_argument, NULL, 'k' },
 		{ "verify", no_argument, NULL, 'v' },
 		{ "page0", required_argument, NULL, 'P' },
+		{ "check-host", no_argument, NULL, 'C' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "bundle", required_argument, NULL, 'b' },
 		{ "add-lib", required_argument, NULL, 'a' },
 		{ "force", no_argument, NULL, 'f' },
@@ -78,7 +91,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct zp_options o = { 0 };
-	int list = 0, force = 0, c;
+	int list = 0, force = 0, check_host = 0, json = 0, c;
 	const char *bundle = NULL;
 	size_t nextra = 0;
 
@@ -95,6 +108,8 @@ int main(int argc, char **argv)
 		case 'b': bundle = optarg; break;
 		case 'a': extra[nextra++] = optarg; break;
 		case 'f': force = 1; break;
+		case 'C': check_host = 1; break;
+		case 'J': json = 1; break;
 		case 'k': o.hook = optarg; break;
 		case 'v': o.verify = 1; break;
 		case 'P': {
@@ -124,6 +139,15 @@ int main(int argc, char **argv)
 	}
 	int nargs = argc - optind;
 	int rc;
+	if (json && !check_host)
+		return usage_error("--json goes with --check-host");
+	if (check_host) {
+		if (nargs || list || bundle || nextra || force || o.hook || o.verify || o.page0_given)
+			return usage_error("--check-host takes no other options but --json, and no files");
+		free(extra);
+		zp_host_report(getenv("ZP_PAGE0"), json, stdout);
+		return stdout_written();
+	}
 	if ((nextra || force) && !bundle)
 		return usage_error("--add-lib and --force go with --bundle");
 	if (bundle) {
@@ -151,9 +175,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "zprewrite: %s\n", msg ? msg : "failed");
 		return 1;
 	}
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "zprewrite: <stdout>: write error\n");
-		return 1;
-	}
-	return 0;
+	return stdout_written();
 }
