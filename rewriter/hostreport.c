@@ -138,7 +138,7 @@ static void add_env(struct report *r, const struct zp_host *h, const char *env)
 	}
 	int p = zp_page0_parse(env);
 	if (p < 0)
-		snprintf(f->note, sizeof f->note, "not a policy (" ZP_PAGE0_NAMES ")");
+		snprintf(f->note, sizeof f->note, "not one of " ZP_PAGE0_NAMES);
 	else
 		snprintf(f->note, sizeof f->note, "overrides every program's policy: %s",
 			 path_of((enum zp_page0_policy)p, h));
