@@ -172,25 +172,6 @@ static void put_line_safe(const char *s, FILE *to)
 		fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, to);
 }
 
-static void print_text(const struct report *r, FILE *to)
-{
-	for (size_t i = 0; i < r->n; i++) {
-		const struct fact *f = &r->f[i];
-		fprintf(to, "%s: ", f->key);
-		if (!f->known)
-			fputs(f->null_text, to);
-		else if (f->kind == FACT_TEXT)
-			put_line_safe(f->text, to);
-		else if (f->kind == FACT_NUM)
-			fprintf(to, "%lld", f->num);
-		else
-			fputs(f->num ? "yes" : "no", to);
-		if (f->note[0])
-			fprintf(to, " (%s)", f->note);
-		fputc('\n', to);
-	}
-}
-
 static void json_string(const char *s, FILE *to)
 {
 	fputc('"', to);
@@ -205,20 +186,46 @@ static void json_string(const char *s, FILE *to)
 	fputc('"', to);
 }
 
+/* How values look in one of the two forms. */
+struct form {
+	const char *null;        /* NULL: the fact's own null_text */
+	const char *yes, *no;
+	void (*string)(const char *s, FILE *to);
+};
+static const struct form text_form = { NULL, "yes", "no", put_line_safe };
+static const struct form json_form = { "null", "true", "false", json_string };
+
+static void put_value(const struct fact *f, const struct form *fm, FILE *to)
+{
+	if (!f->known)
+		fputs(fm->null ? fm->null : f->null_text, to);
+	else if (f->kind == FACT_TEXT)
+		fm->string(f->text, to);
+	else if (f->kind == FACT_NUM)
+		fprintf(to, "%lld", f->num);
+	else
+		fputs(f->num ? fm->yes : fm->no, to);
+}
+
+static void print_text(const struct report *r, FILE *to)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct fact *f = &r->f[i];
+		fprintf(to, "%s: ", f->key);
+		put_value(f, &text_form, to);
+		if (f->note[0])
+			fprintf(to, " (%s)", f->note);
+		fputc('\n', to);
+	}
+}
+
 static void print_json(const struct report *r, FILE *to)
 {
 	fputs("{\n", to);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct fact *f = &r->f[i];
 		fprintf(to, "  \"%s\": ", f->key);
-		if (!f->known)
-			fputs("null", to);
-		else if (f->kind == FACT_TEXT)
-			json_string(f->text, to);
-		else if (f->kind == FACT_NUM)
-			fprintf(to, "%lld", f->num);
-		else
-			fputs(f->num ? "true" : "false", to);
+		put_value(f, &json_form, to);
 		if (f->note[0]) {
 			fprintf(to, ",\n  \"%s_note\": ", f->key);
 			json_string(f->note, to);
