@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "bundle.h"
+#include "hostreport.h"
+#include "page0.h"
 #include "rewrite.h"
 #include "warn.h"
 
@@ -21,32 +23,45 @@
 static void usage(FILE *to)
 {
 	fputs("Usage: zprewrite [OPTION]... INPUT OUTPUT\n"
-	      "       zprewrite --list [--verify] INPUT\n"
+	      "       zprewrite --list [--verify] [--page0=POLICY] INPUT\n"
 	      "       zprewrite --bundle DIR [OPTION]... PROGRAM\n"
+	      "       zprewrite --check-host [--json]\n"
 	      "Rewrite every system call site of the x86-64 ELF program INPUT into a call\n"
-	      "through a trampoline at address 0, and write the result to OUTPUT: the\n"
-	      "rewritten program carries its own runtime (and hook) and needs no LD_PRELOAD.\n"
+	      "through a trampoline at address 0 (or, where that page is not to be had, a\n"
+	      "slower trap path), and write the result to OUTPUT: the rewritten program\n"
+	      "carries its own runtime (and hook) and needs no LD_PRELOAD.\n"
 	      "\n"
 	      "  -l, --list         print INPUT's system call sites and what would be done\n"
-	      "                     with each, then a summary line; write nothing\n"
+	      "                     with each, then a summary line; write nothing (of a\n"
+	      "                     rewritten INPUT: what its rewrite put into it)\n"
 	      "  -k, --hook=HOOK    embed HOOK, a shared object built against\n"
 	      "                     <zprewrite/hook.h>, that sees every system call\n"
 	      "      --verify       cross-check every site with binutils' disassembler\n"
 	      "                     (libopcodes); sites it disagrees on are not patched\n"
+	      "      --page0=POLICY where the rewritten program puts its trampoline:\n"
+	      "                     auto (default): at address 0 if that page can be made\n"
+	      "                       execute-only, else the slower trap path;\n"
+	      "                     fast: at address 0 whenever it can be mapped (without\n"
+	      "                       execute-only memory, reading NULL then does not fault);\n"
+	      "                     require: at address 0, or exit with status 127;\n"
+	      "                     never: always the trap path\n"
 	      "  -b, --bundle=DIR   rewrite PROGRAM, its dynamic loader and every library it\n"
 	      "                     needs into DIR; DIR/PROGRAM then runs hooked from the\n"
 	      "                     loader's first system call\n"
 	      "  -a, --add-lib=LIB  with --bundle: also bundle LIB (a name or a path) and\n"
 	      "                     what it needs, for libraries the program dlopen()s\n"
 	      "  -f, --force        with --bundle: replace DIR if it is not empty\n"
+	      "      --check-host   say what this machine offers a rewritten program (page 0,\n"
+	      "                     execute-only memory...) and the path each policy takes\n"
+	      "      --json         with --check-host: the same as one JSON object\n"
 	      "  -q, --quiet        do not print warnings\n"
 	      "  -h, --help         show this help and exit\n"
 	      "  -V, --version      show the version and exit\n"
 	      "\n"
 	      "OUTPUT is written to a temporary file next to it and renamed into place, with\n"
-	      "INPUT's mode bits; INPUT is never modified.  A rewritten program maps its\n"
-	      "trampoline at address 0 when it starts, which needs vm.mmap_min_addr=0 or\n"
-	      "CAP_SYS_RAWIO.\n"
+	      "INPUT's mode bits; INPUT is never modified.  Address 0 needs\n"
+	      "vm.mmap_min_addr=0 or CAP_SYS_RAWIO; the environment variable ZP_PAGE0=POLICY\n"
+	      "overrides a rewritten program's policy when it runs.\n"
 	      "\n"
 	      "Exit status: 0 on success, 1 if INPUT cannot be rewritten, 2 on usage errors.\n"
 	      "See zprewrite(1) and docs/ for how it works.\n", to);
@@ -61,14 +76,9 @@ static int usage_error(const char *msg)
 	return 2;
 }
 
-/* The recorded error, if any, as the one line the project promises. */
-static int exit_status(int rc)
+/* 0 if everything printed reached stdout, else 1 with the error line. */
+static int stdout_written(void)
 {
-	if (rc) {
-		const char *msg = zp_error_message();
-		fprintf(stderr, "zprewrite: %s\n", msg ? msg : "failed");
-		return 1;
-	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "zprewrite: <stdout>: write error\n");
 		return 1;
@@ -76,13 +86,38 @@ static int exit_status(int rc)
 	return 0;
 }
 
-/* (Long: the option table and its switch, one line per option.) */
-int main(int argc, char **argv)
+/* What the command line asks for. */
+struct cmdline {
+	struct zp_options o;
+	int list, force, check_host, json;
+	const char *bundle;
+	size_t nextra;              /* in extra[] */
+};
+
+static int set_page0(struct zp_options *o, const char *name)
+{
+	int p = zp_page0_parse(name);
+
+	if (p < 0) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "--page0: '%.80s' is not one of " ZP_PAGE0_NAMES, name);
+		return usage_error(msg);
+	}
+	o->page0 = (enum zp_page0_policy)p;
+	o->page0_given = 1;
+	return -1;
+}
+
+/* Read the options into cl: -1 to go on, or the exit status. */
+static int parse_options(int argc, char **argv, struct cmdline *cl)
 {
 	static const struct option longopts[] = {
 		{ "list", no_argument, NULL, 'l' },
 		{ "hook", required_argument, NULL, 'k' },
 		{ "verify", no_argument, NULL, 'v' },
+		{ "page0", required_argument, NULL, 'P' },
+		{ "check-host", no_argument, NULL, 'C' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "bundle", required_argument, NULL, 'b' },
 		{ "add-lib", required_argument, NULL, 'a' },
 		{ "force", no_argument, NULL, 'f' },
@@ -91,26 +126,20 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct zp_options o = { 0 };
-	int list = 0, force = 0, c;
-	const char *bundle = NULL;
-	size_t nextra = 0;
-
-	extra = calloc((size_t)argc + 1, sizeof *extra);
-	if (!extra) {
-		fprintf(stderr, "zprewrite: out of memory\n");
-		return 1;
-	}
+	int c, rc;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:lk:qhVb:a:f", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'l': list = 1; break;
-		case 'b': bundle = optarg; break;
-		case 'a': extra[nextra++] = optarg; break;
-		case 'f': force = 1; break;
-		case 'k': o.hook = optarg; break;
-		case 'v': o.verify = 1; break;
+		case 'l': cl->list = 1; break;
+		case 'b': cl->bundle = optarg; break;
+		case 'a': extra[cl->nextra++] = optarg; break;
+		case 'f': cl->force = 1; break;
+		case 'C': cl->check_host = 1; break;
+		case 'J': cl->json = 1; break;
+		case 'k': cl->o.hook = optarg; break;
+		case 'v': cl->o.verify = 1; break;
+		case 'P': if ((rc = set_page0(&cl->o, optarg)) >= 0) return rc; break;
 		case 'q': zp_quiet = 1; break;
 		case 'h': usage(stdout); free(extra); return 0;
 		case 'V': printf("zprewrite %s\n", ZP_VERSION); free(extra); return 0;
@@ -125,29 +154,63 @@ int main(int argc, char **argv)
 		}
 		}
 	}
-	int nargs = argc - optind;
+	return -1;
+}
+
+static int check_host(const struct cmdline *cl, int nargs)
+{
+	if (nargs || cl->list || cl->bundle || cl->nextra || cl->force || cl->o.hook ||
+	    cl->o.verify || cl->o.page0_given)
+		return usage_error("--check-host takes no other options but --json, and no files");
+	free(extra);
+	zp_host_report(getenv("ZP_PAGE0"), cl->json, stdout);
+	return stdout_written();
+}
+
+int main(int argc, char **argv)
+{
+	struct cmdline cl = { 0 };
+	const struct zp_options *o = &cl.o;
 	int rc;
-	if ((nextra || force) && !bundle)
+
+	extra = calloc((size_t)argc + 1, sizeof *extra);
+	if (!extra) {
+		fprintf(stderr, "zprewrite: out of memory\n");
+		return 1;
+	}
+	if ((rc = parse_options(argc, argv, &cl)) >= 0)
+		return rc;
+	int nargs = argc - optind;
+	if (cl.json && !cl.check_host)
+		return usage_error("--json goes with --check-host");
+	if (cl.check_host)
+		return check_host(&cl, nargs);
+	if ((cl.nextra || cl.force) && !cl.bundle)
 		return usage_error("--add-lib and --force go with --bundle");
-	if (bundle) {
-		if (list)
+	if (cl.bundle) {
+		if (cl.list)
 			return usage_error("--bundle and --list do not go together");
 		if (nargs != 1)
 			return usage_error(nargs ? "--bundle takes one PROGRAM" : "missing PROGRAM");
-		rc = zp_bundle(bundle, argv[optind], extra, nextra, &o, force);
-	} else if (list) {
+		rc = zp_bundle(cl.bundle, argv[optind], extra, cl.nextra, o, cl.force);
+	} else if (cl.list) {
 		if (nargs != 1)
 			return usage_error(nargs ? "--list takes one INPUT" : "missing INPUT");
-		if (o.hook)
+		if (o->hook)
 			return usage_error("--list and --hook do not go together");
-		rc = zp_list_file(argv[optind], &o, stdout);
+		rc = zp_list_file(argv[optind], o, stdout);
 	} else {
 		if (nargs != 2)
 			return usage_error(nargs < 2 ? "missing INPUT or OUTPUT" : "too many arguments");
 		if (!argv[optind][0] || !argv[optind + 1][0])
 			return usage_error("empty file name");
-		rc = zp_rewrite_file(argv[optind], argv[optind + 1], &o);
+		rc = zp_rewrite_file(argv[optind], argv[optind + 1], o);
 	}
 	free(extra);
-	return exit_status(rc);
+	if (rc) {
+		const char *msg = zp_error_message();
+		fprintf(stderr, "zprewrite: %s\n", msg ? msg : "failed");
+		return 1;
+	}
+	return stdout_written();
 }

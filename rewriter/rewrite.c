@@ -9,6 +9,7 @@
 
 #include "blob.h"
 #include "decide.h"
+#include "descinfo.h"
 #include "dynamic.h"
 #include "embed.h"
 #include "image.h"
@@ -20,16 +21,12 @@
 #include "verify.h"
 #include "warn.h"
 
-int zp_analyze(const char *path, const struct zp_options *o, struct zp_analysis *a)
+/* The analysis of a file that zp_elf_open has read. */
+static int analyze_code(const struct zp_options *o, struct zp_analysis *a)
 {
-	memset(a, 0, sizeof *a);
-	if (zp_elf_open(path, &a->elf))
-		return -1;
-	if (zp_segment_is_rewritten(&a->elf))
-		return zp_error(path, "already rewritten by zprewrite; rewrite the original file instead");
 	a->dec = zp_decoder_new();
 	if (!a->dec)
-		return zp_error(path, "cannot set up the Zydis decoder");
+		return zp_error(a->elf.path, "cannot set up the Zydis decoder");
 	if (zp_funcs_collect(&a->elf, &a->funcs) ||
 	    zp_sites_find(&a->elf, &a->funcs, a->dec, &a->sites) ||
 	    zp_decide(&a->elf, &a->funcs, a->dec, &a->sites))
@@ -37,6 +34,16 @@ int zp_analyze(const char *path, const struct zp_options *o, struct zp_analysis 
 	if (o->verify && zp_verify_sites(&a->elf, &a->sites) < 0)
 		return -1;
 	return 0;
+}
+
+int zp_analyze(const char *path, const struct zp_options *o, struct zp_analysis *a)
+{
+	memset(a, 0, sizeof *a);
+	if (zp_elf_open(path, &a->elf))
+		return -1;
+	if (zp_segment_is_rewritten(&a->elf))
+		return zp_error(path, "already rewritten by zprewrite; rewrite the original file instead");
+	return analyze_code(o, a);
 }
 
 void zp_analysis_free(struct zp_analysis *a)
@@ -47,13 +54,22 @@ void zp_analysis_free(struct zp_analysis *a)
 	zp_elf_close(&a->elf);
 }
 
+/* A file that is already rewritten has no sites to decide: --list says
+ * what its rewrite put into it instead. */
 int zp_list_file(const char *in, const struct zp_options *o, FILE *to)
 {
 	struct zp_analysis a;
-	int rc = zp_analyze(in, o, &a);
+	int rc;
 
-	if (rc == 0)
-		zp_list_print(&a, to);
+	memset(&a, 0, sizeof a);
+	rc = zp_elf_open(in, &a.elf);
+	if (rc == 0 && zp_segment_is_rewritten(&a.elf)) {
+		if (o->page0_given)
+			zp_warn(in, "already rewritten: --page0 applies to a rewrite of the original");
+		rc = zp_descinfo_list(&a.elf, to);
+	} else if (rc == 0 && (rc = analyze_code(o, &a)) == 0) {
+		zp_list_print(&a, o, to);
+	}
 	zp_analysis_free(&a);
 	return rc;
 }
@@ -121,7 +137,7 @@ int zp_rewrite_file(const char *in, const char *out, const struct zp_options *o)
 	if (zp_dynedit_prepare(&a.elf, &dyn) ||
 	    zp_layout_plan(&a.elf, &blob, &a.sites, h, &dyn, &layout) ||
 	    zp_patch_sites(&a.elf, &a.sites, layout.stub_vaddr, &im) ||
-	    zp_segment_add(&a.elf, &blob, &a.sites, h, &dyn, &layout, &im) ||
+	    zp_segment_add(&a.elf, &blob, &a.sites, h, &dyn, &layout, zp_page0_flags(o->page0), &im) ||
 	    zp_output_write(out, st.st_mode, im.buf, im.size))
 		goto out;
 	if (!o->search)   /* (a bundle sets its own path) */

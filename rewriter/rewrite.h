@@ -6,7 +6,8 @@
  *   -> lay out the new segments (layout.c) -> patch (patch.c)
  *   -> add segments (segment.c) -> write (output.c)
  *
- * --list stops after deciding and prints what it would do (list.c).
+ * --list stops after deciding and prints what it would do (list.c); of a
+ * file zprewrite already rewrote, it describes the descriptor (descinfo.c).
  */
 #ifndef ZP_REWRITE_H
 #define ZP_REWRITE_H
@@ -17,10 +18,13 @@
 #include "elffile.h"
 #include "funcs.h"
 #include "findsites.h"
+#include "page0.h"
 
 struct zp_options {
 	int verify;            /* cross-check every site with libopcodes */
 	const char *hook;      /* --hook HOOK.so, or NULL */
+	enum zp_page0_policy page0;   /* --page0=, written into zp_desc.flags */
+	int page0_given;       /* --page0 was given (--list then names the policy) */
 	/* For bundles (bundle.c): */
 	const char *interp;    /* new PT_INTERP, or NULL */
 	const char *search;    /* library directories to search first, or NULL */
@@ -41,7 +45,7 @@ void zp_analysis_free(struct zp_analysis *a);
 int zp_rewrite_file(const char *in, const char *out, const struct zp_options *o);
 int zp_list_file(const char *in, const struct zp_options *o, FILE *to);
 
-/* list.c */
-void zp_list_print(const struct zp_analysis *a, FILE *to);
+/* list.c (the options: --page0 given explicitly is named in the summary) */
+void zp_list_print(const struct zp_analysis *a, const struct zp_options *o, FILE *to);
 
 #endif /* ZP_REWRITE_H */

@@ -150,7 +150,7 @@ static void fill_hook(const struct zp_blob *blob, const struct zp_embed *hook, c
 /* struct zp_desc, its site table and the hook's relocations (r: the
  * descriptor segment's bytes). */
 static void fill_desc(const struct zp_elf *e, const struct zp_blob *blob, const struct zp_sites *sites,
-		      const struct zp_embed *hook, const struct zp_layout *lo,
+		      const struct zp_embed *hook, const struct zp_layout *lo, uint32_t desc_flags,
 		      const uint64_t *stub_calls, size_t nstubs, unsigned char *r)
 {
 	const struct zp_newseg *ds = &lo->seg[ZP_SEG_DESC];
@@ -159,7 +159,7 @@ static void fill_desc(const struct zp_elf *e, const struct zp_blob *blob, const 
 	memset(&d, 0, sizeof d);
 	memcpy(d.magic, ZP_MAGIC, ZP_MAGIC_LEN);
 	d.abi_version = ZP_ABI_VERSION;
-	d.flags = e->ehdr.e_entry ? ZP_DESC_ENTRY : 0;
+	d.flags = (e->ehdr.e_entry ? ZP_DESC_ENTRY : 0) | desc_flags;
 	d.self_vaddr = ds->vaddr + lo->in_desc.desc;
 	d.orig_entry = e->ehdr.e_entry;
 	d.runtime_vaddr = lo->seg[ZP_SEG_RT_TEXT].vaddr;
@@ -426,7 +426,7 @@ static int grow_image(const struct zp_layout *lo, struct zp_image *im)
 
 int zp_segment_add(const struct zp_elf *e, const struct zp_blob *blob, const struct zp_sites *sites,
 		   const struct zp_embed *hook, struct zp_dynedit *dyn, const struct zp_layout *lo,
-		   struct zp_image *im)
+		   uint32_t desc_flags, struct zp_image *im)
 {
 	const struct zp_newseg *ds = &lo->seg[ZP_SEG_DESC];
 	uint64_t *stub_calls = calloc(sites->n + 1, sizeof *stub_calls);
@@ -436,7 +436,7 @@ int zp_segment_add(const struct zp_elf *e, const struct zp_blob *blob, const str
 		return zp_error(e->path, "out of memory");
 	}
 	size_t nstubs = fill_stubs(e, blob, sites, lo, im, stub_calls);
-	fill_desc(e, blob, sites, hook, lo, stub_calls, nstubs, im->buf + ds->offset);
+	fill_desc(e, blob, sites, hook, lo, desc_flags, stub_calls, nstubs, im->buf + ds->offset);
 	free(stub_calls);
 	fill_phdrs(e, lo, dyn, im->buf + ds->offset + lo->in_desc.phdrs);
 	fill_moved(e, dyn, lo, im);

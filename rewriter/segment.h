@@ -25,10 +25,11 @@
 
 /* Fill the segments of lo (zp_layout_plan) in im.  dyn: a new interpreter /
  * library path (bundles), or NULL; its DT_STRTAB is set to where the new
- * .dynstr went. */
+ * .dynstr went.  desc_flags: the bits of zp_desc.flags the options decide
+ * (the page-0 policy). */
 int zp_segment_add(const struct zp_elf *e, const struct zp_blob *blob, const struct zp_sites *sites,
 		   const struct zp_embed *hook, struct zp_dynedit *dyn, const struct zp_layout *lo,
-		   struct zp_image *im);
+		   uint32_t desc_flags, struct zp_image *im);
 
 /* Does the file already carry zprewrite's segments? */
 int zp_segment_is_rewritten(const struct zp_elf *e);
