@@ -1,7 +1,8 @@
 /*
  * hookapi.c - the helpers hook.h promises that are not about strings:
- * real system calls, the environment, system call and errno names, ids, the
- * clock, and the CPU's extended-state size for xsave.h.
+ * real system calls, the environment, system call and errno names, ids
+ * (and whether the caller shares its parent's memory), the clock, and the
+ * CPU's extended-state size for xsave.h.
  */
 #include <asm/errno.h>
 #include <asm/unistd.h>
@@ -73,6 +74,14 @@ const char *zp_errno_text(long err)
 
 long zp_gettid(void) { return zp_sys0(__NR_gettid); }
 long zp_getpid(void) { return zp_sys0(__NR_getpid); }
+
+/* zp_owner_pid is the process whose copy of memory this is (init.c; a fork
+ * child records itself in dispatch.c or entry.S): a caller with another pid
+ * runs in memory it shares with that process (signals.c asks the same). */
+int zp_shares_parent_memory(void)
+{
+	return (int)zp_sys0(__NR_getpid) != __atomic_load_n(&zp_owner_pid, __ATOMIC_RELAXED);
+}
 
 /* ---- clock: the vDSO's clock_gettime, found once from AT_SYSINFO_EHDR ---- */
 
