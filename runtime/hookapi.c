@@ -1,7 +1,8 @@
 /*
  * hookapi.c - the helpers hook.h promises that are not about strings:
  * real system calls, the application's memory, the environment, system call
- * and errno names, ids and the clock.
+ * and errno names, ids (and whether the caller shares its parent's memory)
+ * and the clock.
  */
 #include <asm/errno.h>
 #include <asm/unistd.h>
@@ -65,6 +66,13 @@ const char *zp_errno_text(long err)
 
 long zp_gettid(void) { return zp_sys0(__NR_gettid); }
 long zp_getpid(void) { return zp_sys0(__NR_getpid); }
+
+/* The thread's block knows: set for a vfork-like child's block (thread.c),
+ * cleared in a fork child (process.c). */
+int zp_shares_parent_memory(void)
+{
+	return zp_thread_self()->shares_memory;
+}
 
 /* ---- clock: the vDSO's clock_gettime, found once from AT_SYSINFO_EHDR ---- */
 

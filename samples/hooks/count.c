@@ -22,7 +22,9 @@
  * without -f summarises only the process it started: a forked child inherits
  * a copy of the counters made before the fork, so its own table would count
  * its parent's calls again.  A rewritten program that a child executes starts
- * afresh and prints its own table.
+ * afresh and prints its own table.  Nor are a child's calls counted in the
+ * parent's table when the child shares its memory (vfork, posix_spawn): it
+ * leaves the counters alone (hu_in_shared_child).
  */
 #include "hookutil.h"
 
@@ -81,10 +83,13 @@ ZP_HOOK_EXPORT long zp_hook_enter(struct zp_syscall *call)
 	uint64_t t0, t1;
 
 	r = hu_out_guard(call);
+	if (hu_in_shared_child())
+		return r;   /* a vfork child's calls are its own, not its parent's */
 	if (r != ZP_PASS) {
-		/* The application closed our descriptor and was told EBADF. */
+		/* The application touched our descriptor: answered here. */
 		add(&calls[slot], 1);
-		add(&errors[slot], 1);
+		if (hu_is_error(r))
+			add(&errors[slot], 1);
 		return r;
 	}
 	if (nr == __NR_exit || nr == __NR_exit_group)
@@ -110,7 +115,7 @@ ZP_HOOK_EXPORT long zp_hook_leave(const struct zp_syscall *call, long result)
 	/* Only calls passed through above get here; checking again keeps the
 	 * errors exact whatever the runtime does with calls the hook answered
 	 * (and a fork's child, if it gets here, has a result of 0). */
-	if (passed_through(call->nr) && hu_is_error(result))
+	if (passed_through(call->nr) && hu_is_error(result) && !hu_in_shared_child())
 		add(&errors[slot_of(call->nr)], 1);
 	return result;
 }

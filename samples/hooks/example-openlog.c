@@ -86,9 +86,13 @@ ZP_HOOK_EXPORT long zp_hook_leave(const struct zp_syscall *call, long result)
 		p = (const char *)call->args[0];
 	else
 		return result;
-	__atomic_fetch_add(&opens, 1, __ATOMIC_RELAXED);
-	if (result < 0)
-		__atomic_fetch_add(&failures, 1, __ATOMIC_RELAXED);
+	/* A vfork child (posix_spawn's too) runs in its parent's memory: what
+	 * it counts, the parent would report as its own.  It only logs. */
+	if (!zp_shares_parent_memory()) {
+		__atomic_fetch_add(&opens, 1, __ATOMIC_RELAXED);
+		if (result < 0)
+			__atomic_fetch_add(&failures, 1, __ATOMIC_RELAXED);
+	}
 	if (copy_string(path, p, sizeof path) < 0)
 		zp_snprintf(path, sizeof path, "%p (bad address)", (const void *)p);
 	/* One zp_dprintf is one write(2): lines of threads do not mix. */
@@ -103,6 +107,8 @@ ZP_HOOK_EXPORT long zp_hook_leave(const struct zp_syscall *call, long result)
 /* When the process ends with exit_group (exit(), or return from main). */
 ZP_HOOK_EXPORT void zp_hook_exit(int status)
 {
+	if (zp_shares_parent_memory())
+		return;         /* a vfork child: the counts are its parent's */
 	zp_dprintf(log_fd, "openlog: %lu opens, %lu failed, exit status %d\n",
 		   __atomic_load_n(&opens, __ATOMIC_RELAXED),
 		   __atomic_load_n(&failures, __ATOMIC_RELAXED), status);

@@ -2,11 +2,12 @@
  * hookutil.h - pieces shared by the sample hooks (trace, count, deny).
  *
  * A hook has no C library, so the samples carry the little they need here:
- * a bounded line builder, an output channel that survives what the
- * application does to its own file descriptors, and the number of arguments
- * of each system call.  Everything is `static inline` so that a hook that
- * includes this header but uses only part of it gets no unused-function
- * warnings and no dead code.  Tables hold names inline (char arrays, not
+ * a bounded line builder, the number of arguments of each system call, a
+ * way to tell a child that shares the hook's memory, and an output channel
+ * that survives what the application does to its own file descriptors, in
+ * the process and in its children.  Everything is `static inline` so that a
+ * hook that includes this header but uses only part of it gets no
+ * unused-function warnings and no dead code.  Tables hold names inline (char arrays, not
  * pointers) so that an embedded hook needs no relocations for them.
  */
 #ifndef ZP_SAMPLES_HOOKUTIL_H
@@ -15,8 +16,10 @@
 #include <zprewrite/hook.h>
 #include <asm/unistd.h>
 #include <asm-generic/errno.h>
+#include <asm/stat.h>
 #include <linux/fcntl.h>
 #include <linux/close_range.h>
+#include <linux/sched.h>
 
 #define HU_ATOMIC_LOAD(p)      __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define HU_ATOMIC_STORE(p, v)  __atomic_store_n((p), (v), __ATOMIC_RELEASE)
@@ -171,6 +174,43 @@ static inline int hu_user_ptr_ok(unsigned long p, unsigned long len)
 	       len <= 0x800000000000UL - p;
 }
 
+/* ---- children that share our memory ---------------------------------------
+ * A vfork child (posix_spawn's, CPython's subprocess's) runs the hook in its
+ * parent's memory until it execs or exits: what it writes there, the parent
+ * finds as its own.  So in such a child the samples change nothing in their
+ * static data: no counter, no recorded descriptor.  zp_shares_parent_memory()
+ * tells, for a getpid; hu_in_shared_child() asks only once the process has
+ * started such a child (hu_out_guard notes it, in the parent, before the
+ * child exists), so that asking on every call costs nothing in programs
+ * that never do. */
+
+static int hu_shared_children __attribute__((unused));
+
+static inline int hu_makes_shared_child(const struct zp_syscall *call)
+{
+	uint64_t flags;
+
+	switch (call->nr) {
+	case __NR_vfork:
+		return 1;
+	case __NR_clone:
+		flags = (uint64_t)call->args[0];
+		break;
+	case __NR_clone3:   /* struct clone_args starts with the flags */
+		if (zp_read_app(&flags, (const void *)call->args[0], sizeof(flags)))
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	return (flags & CLONE_VM) && !(flags & CLONE_THREAD);
+}
+
+static inline int hu_in_shared_child(void)
+{
+	return HU_ATOMIC_LOAD(&hu_shared_children) && zp_shares_parent_memory();
+}
+
 /* ---- the output channel --------------------------------------------------
  *
  * Lines go to the file named by an environment variable or else to the
@@ -185,10 +225,16 @@ static inline int hu_user_ptr_ok(unsigned long p, unsigned long len)
  *     started even if it redirects or closes its fd 2 (as strace's would);
  *   - hu_out_guard() sees the application's close/dup2/dup3/close_range
  *     before they are made: close of our number fails with EBADF (the
- *     application never opened it), and our descriptor is moved out of the
- *     way of dup2/dup3/close_range;
+ *     application never opened it), close_range is made on both sides of
+ *     it, and dup2/dup3 onto it moves ours up first;
  *   - if it is closed anyway (by code that was not rewritten), the write
  *     fails with EBADF and a file is reopened by its absolute path.
+ * In a child that shares our memory, nothing is moved or reopened for good
+ * (the parent would take the new number for its own): the child lets dup2
+ * have our number, and writes to our descriptor only while it is still our
+ * file (st_dev and st_ino), else to the file opened for that one line (or
+ * to its fd 2 if that is our stderr).
+ * A fork child has its own copy of all this and acts as the parent does.
  * The file is opened with O_APPEND and not truncated: forked children and
  * exec'd rewritten images of the same program append to it instead of
  * overwriting each other's lines, and each line is a single write(2).
@@ -197,10 +243,11 @@ static inline int hu_user_ptr_ok(unsigned long p, unsigned long len)
 struct hu_out {
 	int  fd;          /* current descriptor, -1 if lost; accessed atomically */
 	int  owned;       /* fd is ours (not the application's own fd 2) */
+	unsigned long dev, ino;   /* the file fd refers to (ino 0: unknown) */
 	char path[512];   /* absolute path to reopen, "" when writing to stderr */
 };
 
-static struct hu_out hu_out __attribute__((unused)) = { 2, 0, "" };
+static struct hu_out hu_out __attribute__((unused)) = { 2, 0, 0, 0, "" };
 
 static inline long hu_fcntl(long fd, long cmd, long arg)
 {
@@ -236,12 +283,35 @@ static inline long hu_fd_dup_high(long fd, long min)
 	return nfd;
 }
 
+/* Does fd refer to the file we write to? */
+static inline int hu_out_is_ours(int fd)
+{
+	struct stat st;
+
+	return zp_syscall2(__NR_fstat, fd, (long)&st) == 0 && st.st_ino &&
+	       st.st_ino == HU_ATOMIC_LOAD(&hu_out.ino) && st.st_dev == HU_ATOMIC_LOAD(&hu_out.dev);
+}
+
+/* Record what fd refers to (not in a child that shares our memory). */
+static inline void hu_out_identify(int fd)
+{
+	struct stat st;
+
+	if (zp_syscall2(__NR_fstat, fd, (long)&st) != 0)
+		st.st_dev = st.st_ino = 0;
+	HU_ATOMIC_STORE(&hu_out.dev, st.st_dev);
+	HU_ATOMIC_STORE(&hu_out.ino, st.st_ino);
+}
+
+static inline long hu_out_open_low(void)
+{
+	return zp_syscall4(__NR_openat, AT_FDCWD, (long)hu_out.path,
+			   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+}
+
 static inline long hu_out_open(void)
 {
-	long fd = zp_syscall6(__NR_openat, AT_FDCWD, (long)hu_out.path,
-			      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY,
-			      0644, 0, 0);
-	long nfd;
+	long fd = hu_out_open_low(), nfd;
 
 	if (fd < 0)
 		return fd;
@@ -280,6 +350,7 @@ static inline void hu_out_init(const char *var, const char *who)
 			if (fd >= 0) {
 				hu_out.fd = (int)fd;
 				hu_out.owned = 1;
+				hu_out_identify((int)fd);
 				return;
 			}
 			zp_dprintf(2, "%s: cannot open %s=%s: %s; writing to stderr\n",
@@ -297,6 +368,7 @@ static inline void hu_out_init(const char *var, const char *who)
 		hu_out.fd = 2;   /* fd 2 is not open (or no room): use it as it is */
 		hu_out.owned = 0;
 	}
+	hu_out_identify(hu_out.fd);
 }
 
 /* Our descriptor is lost: reopen the file, or fall back to fd 2. */
@@ -316,13 +388,36 @@ static inline int hu_out_recover(int lost)
 			hu_close(fd);
 		return expected;
 	}
+	hu_out_identify((int)fd);
 	return (int)fd;
+}
+
+/* In a child that shares our memory: see the comment above.  Writing to
+ * stderr, the child's fd 2 will do while it is still the same file. */
+static inline void hu_out_write_shared(const char *buf, size_t len)
+{
+	int fd = HU_ATOMIC_LOAD(&hu_out.fd);
+	long once;
+
+	if (fd >= 0 && hu_out_is_ours(fd)) {
+		zp_write_all(fd, buf, len);
+	} else if (!hu_out.path[0]) {
+		if (hu_out_is_ours(2))
+			zp_write_all(2, buf, len);
+	} else if ((once = hu_out_open_low()) >= 0) {
+		zp_write_all(once, buf, len);
+		hu_close(once);
+	}
 }
 
 static inline void hu_out_write(const char *buf, size_t len)
 {
 	int attempt;
 
+	if (hu_in_shared_child()) {
+		hu_out_write_shared(buf, len);
+		return;
+	}
 	for (attempt = 0; attempt < 2; attempt++) {
 		int fd = HU_ATOMIC_LOAD(&hu_out.fd);
 		long r;
@@ -336,49 +431,59 @@ static inline void hu_out_write(const char *buf, size_t len)
 	}
 }
 
-/* Move our descriptor out of [lo, hi], away from an application call that
- * is about to take or close those numbers.  If there is no room elsewhere:
- * with `taken`, the number is about to become the application's (dup2), so
- * we let it go and reopen on the next write; otherwise (close_range) we keep
- * it, since the call may yet fail, and the next write finds out (EBADF). */
-static inline void hu_out_move(int fd, unsigned int lo, unsigned int hi, int taken)
+/* The application is about to dup2 onto our number: move ours up, or if
+ * there is no room let it go (the next write reopens the file). */
+static inline void hu_out_move(int fd)
 {
-	long nfd = -1;
+	long nfd = hu_fcntl(fd, F_DUPFD_CLOEXEC, (long)fd + 1);
 	int expected = fd;
 
-	if (hi < 0x7ffffffeu)
-		nfd = hu_fcntl(fd, F_DUPFD_CLOEXEC, (long)hi + 1);
-	if (nfd < 0 && lo > 3) {
-		/* Below the range, if there is a free number there. */
-		nfd = hu_fcntl(fd, F_DUPFD_CLOEXEC, 3);
-		if (nfd >= (long)lo) {
-			hu_close(nfd);
-			nfd = -1;
-		}
-	}
-	if (nfd < 0) {
-		if (taken)
-			__atomic_compare_exchange_n(&hu_out.fd, &expected, -1, 0,
-						    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-		return;
-	}
-	if (__atomic_compare_exchange_n(&hu_out.fd, &expected, (int)nfd, 0,
-					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+	if (!__atomic_compare_exchange_n(&hu_out.fd, &expected, nfd < 0 ? -1 : (int)nfd, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		if (nfd >= 0)
+			hu_close(nfd);   /* another thread moved it first */
+	} else if (nfd >= 0) {
 		hu_close(fd);
-	else
-		hu_close(nfd);
+	}
+}
+
+/* close_range over our number: close the application's numbers on either
+ * side and answer the call, so that ours stays open where it is.  Left to
+ * the kernel: CLOSE_RANGE_CLOEXEC (ours is close-on-exec already) and the
+ * calls it refuses (EINVAL), which close nothing. */
+static inline long hu_out_close_range(const struct zp_syscall *call, int fd)
+{
+	unsigned int first = (unsigned int)call->args[0], last = (unsigned int)call->args[1];
+	unsigned long flags = (unsigned long)call->args[2];
+	long r = 0;
+
+	if (flags & ~(unsigned long)CLOSE_RANGE_UNSHARE || first > last ||
+	    (unsigned int)fd < first || (unsigned int)fd > last)
+		return ZP_PASS;
+	if ((unsigned int)fd > first)
+		r = zp_syscall3(__NR_close_range, first, fd - 1, (long)flags);
+	if (r == 0 && (unsigned int)fd < last)
+		r = zp_syscall3(__NR_close_range, fd + 1, last, (long)flags);
+	return r;
 }
 
 /*
  * Call from zp_hook_enter before anything else: protects the output
- * descriptor from the application's close/dup2/dup3/close_range.  Returns
- * ZP_PASS, or the result to give the application (the call is not made).
+ * descriptor from the application's close/dup2/dup3/close_range, and notes
+ * a call that starts a child sharing our memory.  Returns ZP_PASS, or the
+ * result to give the application (the call is not made).
  */
 static inline long hu_out_guard(const struct zp_syscall *call)
 {
-	int fd;
+	int fd, shared;
 
 	switch (call->nr) {
+	case __NR_vfork:
+	case __NR_clone:
+	case __NR_clone3:
+		if (!HU_ATOMIC_LOAD(&hu_shared_children) && hu_makes_shared_child(call))
+			HU_ATOMIC_STORE(&hu_shared_children, 1);
+		return ZP_PASS;
 	case __NR_close:
 	case __NR_dup2:
 	case __NR_dup3:
@@ -390,7 +495,10 @@ static inline long hu_out_guard(const struct zp_syscall *call)
 	if (!HU_ATOMIC_LOAD(&hu_out.owned))
 		return ZP_PASS;
 	fd = HU_ATOMIC_LOAD(&hu_out.fd);
-	if (fd < 0)
+	/* In a child that shares our memory, the number recorded there may
+	 * have become the child's own (it dup2'd onto it). */
+	shared = hu_in_shared_child();
+	if (fd < 0 || (shared && !hu_out_is_ours(fd)))
 		return ZP_PASS;
 
 	switch (call->nr) {
@@ -401,18 +509,11 @@ static inline long hu_out_guard(const struct zp_syscall *call)
 		break;
 	case __NR_dup2:
 	case __NR_dup3:
-		if ((int)call->args[1] == fd && (int)call->args[0] != fd)
-			hu_out_move(fd, (unsigned int)fd, (unsigned int)fd, 1);
+		if ((int)call->args[1] == fd && (int)call->args[0] != fd && !shared)
+			hu_out_move(fd);
 		break;
-	case __NR_close_range: {
-		unsigned int first = (unsigned int)call->args[0];
-		unsigned int last = (unsigned int)call->args[1];
-
-		if (!(call->args[2] & CLOSE_RANGE_CLOEXEC) &&
-		    first <= (unsigned int)fd && (unsigned int)fd <= last)
-			hu_out_move(fd, first, last, 0);
-		break;
-	}
+	case __NR_close_range:
+		return hu_out_close_range(call, fd);
 	}
 	return ZP_PASS;
 }

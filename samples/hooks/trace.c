@@ -1561,7 +1561,7 @@ static void print_exit_line(const struct zp_syscall *call)
 		if (HU_ATOMIC_LOAD(&multi))
 			hu_sb_printf(&l.sb, "[pid %5ld] ", tid);
 		hu_sb_printf(&l.sb, "+++ exited with %d +++", exit_pending_status & 0xff);
-	} else {
+	} else if (!hu_in_shared_child()) {
 		HU_ATOMIC_STORE(&exit_line_tid, tid);
 	}
 	line_emit(&l);
@@ -1657,7 +1657,9 @@ ZP_HOOK_EXPORT void zp_hook_exit(int status)
 {
 	long tid = zp_gettid();
 
-	if (HU_ATOMIC_LOAD(&exit_line_tid) == tid) {
+	/* A child that shares our memory records nothing: its exit_group was
+	 * printed just before (enter comes first: hook.h). */
+	if (HU_ATOMIC_LOAD(&exit_line_tid) == tid || hu_in_shared_child()) {
 		print_exited(status);
 	} else {
 		exit_pending_status = status;

@@ -9,12 +9,14 @@
 #   $(SAMPLES)/P.musl         musl-gcc -static (only if musl-gcc is installed)
 #   $(SAMPLES)/P.dynamic      gcc (tests rewrite it with --bundle)
 # They are the targets of the tests in tests/t-targets-*.sh, t-contract-*.sh,
-# t-hook-runs.sh and t-stress.sh, which skip a build that does not exist.
+# t-hook-runs.sh, t-hook-vfork.sh and t-stress.sh, which skip a build that
+# does not exist.
 # PROG_EXTRA_P lists assembly sources linked into P besides P.c.
 
 PROG_DIR    := samples/programs
 PROG_NAMES  := targets-basic targets-threads hook-getppid contract-process \
-	contract-signals contract-registers contract-numbers contract-null stress
+	contract-signals contract-registers contract-numbers contract-null stress \
+	hook-vfork
 PROG_EXTRA_contract-registers := $(PROG_DIR)/contract-registers-asm.S
 PROG_EXTRA_contract-process   := $(PROG_DIR)/rawclone.S
 PROG_EXTRA_stress             := $(PROG_DIR)/rawclone.S

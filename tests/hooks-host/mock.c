@@ -11,11 +11,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -146,8 +148,30 @@ const char *zp_errno_text(long err)
 	return err > 0 && err <= 134 ? strerrordesc_np((int)err) : NULL;
 }
 
+long zp_read_app(void *dst, const void *src, size_t len)
+{
+	struct iovec local = { dst, len }, remote = { (void *)src, len };
+
+	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
 long zp_gettid(void) { return syscall(SYS_gettid); }
 long zp_getpid(void) { return syscall(SYS_getpid); }
+
+/* As the runtime does: the process that owns this memory, which a fork
+ * child (fork() runs the atfork handlers) becomes; a raw clone(CLONE_VM)
+ * child does not. */
+static long mock_owner_pid;
+
+static void mock_owner_is_me(void)
+{
+	mock_owner_pid = syscall(SYS_getpid);
+}
+
+int zp_shares_parent_memory(void)
+{
+	return syscall(SYS_getpid) != __atomic_load_n(&mock_owner_pid, __ATOMIC_RELAXED);
+}
 
 uint64_t zp_clock_ns(void)
 {
@@ -171,6 +195,8 @@ int mock_init(void)
 	static char *argv[] = { "test", NULL };
 	struct zp_process proc = { 1, argv, environ, NULL };
 
+	mock_owner_is_me();
+	pthread_atfork(NULL, NULL, mock_owner_is_me);
 	return zp_hook_init ? zp_hook_init(&proc) : 0;
 }
 

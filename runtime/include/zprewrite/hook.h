@@ -49,6 +49,11 @@
  * fork, say) is made as changed.
  *
  * Threads: the hook is called concurrently from every thread of the process.
+ * Children that share memory: a vfork or posix_spawn child calls the hook
+ * too, in its own process but in its parent's memory, while the parent
+ * waits (its other threads run on).  There a hook may read, make calls and
+ * write to its log, but must not change its static data: the parent would
+ * find the child's changes as its own (zp_shares_parent_memory() tells).
  * Vector registers: if the compiler emits SSE/AVX/x87 instructions in a hook
  * (for instance because it was built without -mgeneral-regs-only), zprewrite
  * notices when embedding it and the runtime then saves and restores the
@@ -196,6 +201,17 @@ const char *zp_errno_text(long err);
 /* Thread id and process id of the caller, from the kernel (not cached). */
 long zp_gettid(void);
 long zp_getpid(void);
+
+/* 1 if the caller is a child that shares its parent's memory: a vfork
+ * child, posix_spawn's child (clone with CLONE_VM|CLONE_VFORK), a child of
+ * clone(CLONE_VM) without CLONE_THREAD, until it execs or exits.  0 in a
+ * process with memory of its own: the program, its threads, fork children.
+ * What such a child writes to the hook's static data, its parent sees:
+ * ask before changing anything there (a recorded descriptor, a counter the
+ * parent reports) in a call that may come from such a child.  Costs a
+ * load (the runtime keeps it per thread).  Added without a change of ZP_HOOK_ABI: a hook that
+ * uses it is refused by an older zprewrite (an unknown helper). */
+int zp_shares_parent_memory(void);
 
 /* Monotonic clock in nanoseconds (through the vDSO when available). */
 uint64_t zp_clock_ns(void);
