@@ -298,6 +298,7 @@ static void format(struct out *o, const char *fmt, va_list ap)
 			    lng == 1 ? va_arg(ap, unsigned long) : va_arg(ap, unsigned int);
 			if (lng == -1) u = (unsigned short)u;
 			if (lng <= -2) u = (unsigned char)u;
+			sp.plus = sp.space = 0;   /* signs are for signed conversions only */
 			put_num(o, &sp, u, 0, *fmt == 'u' ? 10 : *fmt == 'o' ? 8 : 16, *fmt == 'X');
 			break;
 		case 'p':
