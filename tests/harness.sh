@@ -12,7 +12,8 @@
 #
 # ---- the vocabulary ------------------------------------------------------
 # Checks (a NAME is prefixed with the labels of the enclosing in_mode calls):
-#   check NAME COMMAND...     passes when COMMAND succeeds (returns 0 either way)
+#   check NAME COMMAND...     passes when COMMAND succeeds (returns 0 either way;
+#                             a pipeline or [[ ]]: check NAME eval 'CODE')
 #   check_not NAME COMMAND... passes when COMMAND fails (a negative control)
 #   check_same NAME ORIG PATCHED [ARGS...]
 #                             run both (stdin from $STDIN or /dev/null), compare
@@ -30,7 +31,7 @@
 #   check_again NAME PATCHED [ARGS...]
 #                             the same against the original's run of the last
 #                             check_same (not run nor judged again)
-#   begin_check NAME, fault WHY..., end_check [DETAIL]
+#   begin_check NAME, fault WHY..., end_check
 #                             one check made of several conditions: each fault
 #                             records one thing wrong; end_check prints it
 #   good NAME, bad NAME WHY   record a passed / failed check directly
@@ -40,7 +41,11 @@
 #                             run COMMAND (a function making checks) with
 #                             "LABEL: " before every check name and the VAR=VALUE
 #                             settings exported for its duration: the same check
-#                             list can be run twice, in two modes
+#                             list can be run twice, in two modes, e.g.
+#                               contract() { check_same "$m" "$orig" ./p.zp "$m"; }
+#                               in_mode "page 0" -- contract
+#                               in_mode "trap path" ZP_SOME_SWITCH=1 -- contract
+#                             gives "page 0: read0", "trap path: read0"...
 # Ending or leaving early:
 #   fail WHY                  a failed check that ends the script (the setup broke,
 #                             or nothing after it can be checked)
@@ -48,6 +53,8 @@
 #                             made before still fails it)
 #   need_page0                skip unless rewritten programs can map page 0
 #   note TEXT                 a "# TEXT" line
+#   on_exit COMMAND           eval COMMAND when the script ends, before the report
+#                             (the harness owns the EXIT trap: do not set one)
 # Running and rewriting:
 #   run_t PREFIX PROGRAM [ARGS...]
 #                             one run with the time limit ($ZP_RUN_TIMEOUT, 60 s):
@@ -57,7 +64,8 @@
 #                             OUT"; a dynamically linked IN is bundled (with its
 #                             loader and libraries, --force --bundle OUT.bundle)
 #                             and OUT made a link to the bundle's copy.  Returns 1
-#                             if it failed: `rewrite ... || continue`
+#                             if it failed: `rewrite ... || continue` goes on, a
+#                             bare `rewrite` ends the script there (set -e)
 #   rewrite_three IN OUT      rewrite to OUT (no hook), OUT.hooked (./tcount.so,
 #                             from build_test_hook tcount) and OUT.traced (the
 #                             trace sample hook); 1 if one failed
@@ -80,6 +88,9 @@
 # Other tools: elflint_filter, lint_pair (eu-elflint), strace_ok (strace
 # where it can trace), selected (ZP_ONLY=REGEX runs only the checks whose
 # names match).
+# A check must run in the script's own shell (not in a pipeline or $(...)):
+# the counts live there.  A check's COMMAND runs as an `if` condition, where
+# set -e does not apply: it must return its verdict itself.
 set -euo pipefail
 ulimit -c 0
 
@@ -89,6 +100,7 @@ ZPH_PREFIX=""
 ZPH_CASE="" ZPH_FAULTS=()
 ZPH_END=""           # how the script ended: "", fail or skip
 ZPH_SKIP_WHY=""
+ZPH_ON_EXIT=()
 RUN_TIMEOUT=${ZP_RUN_TIMEOUT:-60}
 TEST_PROGRAMS_DIR=$BUILD/samples
 
@@ -114,7 +126,7 @@ fault() { ZPH_FAULTS+=("$*"); }
 end_check() {
 	local f
 	if [ ${#ZPH_FAULTS[@]} -eq 0 ]; then
-		zph_report ok "$ZPH_CASE${1:+: $1}"
+		zph_report ok "$ZPH_CASE"
 		ZPH_PASSED=$((ZPH_PASSED + 1)) ZPH_LAST=0
 	else
 		zph_report "not ok" "$ZPH_CASE"
@@ -168,14 +180,22 @@ skip() {
 	exit 77
 }
 
+on_exit() { ZPH_ON_EXIT+=("$*"); }
+
 # zph_exit: the EXIT trap.  The plan, the summary, and the script's status.
 zph_exit() {
-	local rc=$? cmd=$BASH_COMMAND
+	local rc=$? cmd=$BASH_COMMAND c
 	trap - EXIT
 	set +e
+	for c in "${ZPH_ON_EXIT[@]}"; do eval "$c"; done
 	if [ -z "$ZPH_END" ] && [ "$rc" != 0 ]; then
-		# set -e ended the script: a command outside the checks failed.
-		bad "the script ended early" "status $rc of: $cmd"
+		# set -e ended the script: after a failed check the rest depended
+		# on (a bare `rewrite`, say), or a command outside the checks failed.
+		if [ "$ZPH_LAST" = 1 ]; then
+			note "the script ended after that failed check (status $rc of: $cmd)"
+		else
+			bad "the script ended early" "status $rc of: $cmd"
+		fi
 	fi
 	if [ "$ZPH_END" = skip ] && [ "$ZPH_N" = 0 ]; then
 		echo "1..0 # SKIP $ZPH_SKIP_WHY"
@@ -282,17 +302,18 @@ compare_with_orig() { # name patched args...: orig.out/orig.err/LAST_RC/ORIG_WHY
 # ---- rewriting -----------------------------------------------------------------
 
 rewrite() {
-	local in=$1 out=$2; shift 2
-	local name="rewrite $(basename "$out")${*:+ ($*)}"
+	local in=$1 out=$2 a opts=""; shift 2
+	for a in "$@"; do opts="$opts ${a##*/}"; done    # (paths by their last part)
+	local name="rewrite $(basename "$out")${opts:+ (${opts# })}"
 	if readelf -lW "$in" 2>/dev/null | grep -q 'Requesting program interpreter'; then
 		# A dynamically linked program: bundle it with its loader and
 		# libraries, and run it through a link to the bundle's copy.
-		if ! "$ZPREWRITE" -q "$@" --force --bundle "$out.bundle" "$in" 2>rw.err; then
+		if ! timeout -k 5 "$RUN_TIMEOUT" "$ZPREWRITE" -q "$@" --force --bundle "$out.bundle" "$in" 2>rw.err; then
 			bad "$name" "zprewrite $* --bundle $out.bundle $in failed: $(cat rw.err)"
 			return 1
 		fi
 		ln -sfn "$out.bundle/$(basename "$in")" "$out"
-	elif ! "$ZPREWRITE" -q "$@" "$in" "$out" 2>rw.err; then
+	elif ! timeout -k 5 "$RUN_TIMEOUT" "$ZPREWRITE" -q "$@" "$in" "$out" 2>rw.err; then
 		bad "$name" "zprewrite $* $in $out failed: $(cat rw.err)"
 		return 1
 	fi
