@@ -233,7 +233,7 @@ for fl in "${flavours[@]}"; do
 		orig=$(grep -c 'getpid()' strace.orig || true)
 		check "$fl: strace sees the unpatched program's 10000 getpid calls" [ "$orig" -ge 10000 ]
 		check "$fl: the rewritten program runs under strace" \
-			strace -f -qq -e trace=getpid -o strace.z ./prog.$fl.z loop 10000
+			timeout -k 5 "$RUN_TIMEOUT" strace -f -qq -e trace=getpid -o strace.z ./prog.$fl.z loop 10000
 		patched=$(grep -c 'getpid()' strace.z || true)
 		check "$fl: the hook answers getpid without the kernel (strace sees under 100 of 10000)" [ "$patched" -lt 100 ]
 		note "$fl: 10000 getpid calls: strace sees $orig unpatched, $patched with fakepid.so"

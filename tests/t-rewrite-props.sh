@@ -35,9 +35,9 @@ for in in "${inputs[@]}"; do
 	sum_before=$(sha256sum "$in" | cut -d' ' -f1)
 	cp -p "$in" "$name.in"
 	chmod 0751 "$name.in"
-	check "$name: rewritten" "$ZPREWRITE" -q "$name.in" "$name.1"
+	check "$name: rewritten" timeout -k 5 "$RUN_TIMEOUT" "$ZPREWRITE" -q "$name.in" "$name.1"
 	last_ok || continue
-	check "$name: rewritten with --verify" "$ZPREWRITE" -q --verify "$name.in" "$name.2"
+	check "$name: rewritten with --verify" timeout -k 5 "$RUN_TIMEOUT" "$ZPREWRITE" -q --verify "$name.in" "$name.2"
 	check "$name: the two rewrites are identical" cmp -s "$name.1" "$name.2"
 	check "$name: the input is unchanged" [ "$(sha256sum "$in" | cut -d' ' -f1)" = "$sum_before" ]
 	check "$name: the output has the input's mode 751" [ "$(stat -c %a "$name.1")" = 751 ]
