@@ -22,7 +22,7 @@
 #                             own job: with $ZPT_EXPECT_RC set it must exit with
 #                             that status (139: killed by SIGSEGV); without, it
 #                             must not have failed its own checks (status 101 or
-#                             a "FAILED: " line on stderr, see samples/programs/
+#                             a "FAILED: " line on stderr, see tests/programs/
 #                             ptest.h), died of a signal, timed out or failed to
 #                             start (124-127): otherwise a rewritten program
 #                             failing the same way would pass.  $ZPT_BETWEEN, if
@@ -69,7 +69,7 @@
 #   rewrite_three IN OUT      rewrite to OUT (no hook), OUT.hooked (./tcount.so,
 #                             from build_test_hook tcount) and OUT.traced (the
 #                             trace sample hook); 1 if one failed
-# The test programs (samples/programs/, built into $BUILD/samples/):
+# The test programs (tests/programs/, built into $BUILD/tests/):
 #   prog NAME FLAVOUR         path of NAME.FLAVOUR, "" if that build does not
 #                             exist (no musl-gcc)
 #   flavours NAME             those of static static-pie musl dynamic that exist
@@ -102,7 +102,7 @@ ZPH_END=""           # how the script ended: "", fail or skip
 ZPH_SKIP_WHY=""
 ZPH_ON_EXIT=()
 RUN_TIMEOUT=${ZP_RUN_TIMEOUT:-60}
-TEST_PROGRAMS_DIR=$BUILD/samples
+TEST_PROGRAMS_DIR=$BUILD/tests
 
 # ---- reporting ---------------------------------------------------------------
 
@@ -336,7 +336,7 @@ prog() {
 flavours() {
 	local f out=""
 	[ -x "$TEST_PROGRAMS_DIR/$1.static" ] ||
-		fail "$TEST_PROGRAMS_DIR/$1.static is missing: build the test programs first (make sample-programs)"
+		fail "$TEST_PROGRAMS_DIR/$1.static is missing: build the test programs first (make test-programs)"
 	for f in static static-pie musl dynamic; do
 		[ -x "$TEST_PROGRAMS_DIR/$1.$f" ] && out="$out $f"
 	done

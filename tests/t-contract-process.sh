@@ -2,7 +2,7 @@
 # t-contract-process.sh - the runtime contract for vfork, clone, clone3,
 # posix_spawn, threads, fork, exec and exit_group.
 #
-# contract-process (samples/programs/contract-process.c) has one mode per
+# contract-process (tests/programs/contract-process.c) has one mode per
 # behaviour; each prints deterministic lines and checks itself.  For each
 # build (glibc static, static-pie, musl) and each mode, the rewritten program
 # must behave exactly like the original (stdout, stderr, exit status):

@@ -2,7 +2,7 @@
 # t-contract-registers.sh - a rewritten system call preserves every register
 # the kernel preserves.
 #
-# contract-registers (samples/programs/contract-registers-asm.S, commented line
+# contract-registers (tests/programs/contract-registers-asm.S, commented line
 # by line, and its driver contract-registers.c) plants known values in every
 # general register (rdi, rsi, rdx, r10, r8, r9 too), rflags (four patterns of
 # CF PF AF ZF SF DF OF, DF=1 included), x87 (eight loaded values and a

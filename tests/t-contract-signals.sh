@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t-contract-signals.sh - the runtime contract for signals.
 #
-# contract-signals (samples/programs/contract-signals.c) has one mode per
+# contract-signals (tests/programs/contract-signals.c) has one mode per
 # behaviour, each printing deterministic lines and checking itself:
 #   handler-calls  handlers that make system calls, 2000 in a row;
 #   storm          5000 queued real-time signals sent by one thread to another

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t-hook-runs.sh - an embedded hook really runs, and sees every call exactly once.
 #
-# hook-getppid (samples/programs/) makes exactly N raw getppid calls besides
+# hook-getppid (tests/programs/) makes exactly N raw getppid calls besides
 # libc's start-up and exit.  Rewritten with the counting test hook
 # (tests/hooks/tcount.c, which counts per number and writes its table at
 # exit_group), for each build (glibc static, static-pie, musl):

@@ -3,7 +3,7 @@
 # once, for a couple of seconds, with a counting hook: nothing crashes and the
 # hook's count is exact.
 #
-# stress (samples/programs/stress.c): 4 worker threads make raw getppid calls
+# stress (tests/programs/stress.c): 4 worker threads make raw getppid calls
 # (each result checked) between other calls; a thread keeps sending SIGUSR1 to
 # them, and the handler makes getppid calls too; a thread creates and joins
 # short-lived threads (each one getppid); the main thread forks, vforks,

@@ -2,7 +2,7 @@
 # t-targets-static.sh - static programs, rewritten, behave exactly like the
 # originals: same stdout, stderr and exit status.
 #
-# Targets (samples/programs/, each built with gcc -static, gcc -static-pie and
+# Targets (tests/programs/, each built with gcc -static, gcc -static-pie and
 # musl-gcc -static): targets-basic, an ordinary program going through files,
 # directories, pipes, fork, malloc/mmap, signals, longjmp and atexit, exiting
 # with status 7; targets-threads, eight threads making thousands of calls of
