@@ -41,7 +41,7 @@ run_one() { # script zprewrite label
 		skip=$((skip + 1)); printf 'SKIP  %-28s %s\n' "$label" "$(tail -n 1 "$dir.log" | sed 's/.*# SKIP //')"
 	else
 		fail=$((fail + 1)); failed+=("$label")
-		printf 'FAIL  %-28s (exit %d)\n' "$label" "$rc"
+		printf 'FAIL  %-28s (exit %d) %5s checks\n' "$label" "$rc" "${n:-?}"
 		grep -v '^ok ' "$dir.log" | sed 's/^/      | /' | tail -n 60
 	fi
 	rm -rf "$dir" "$dir.log"
