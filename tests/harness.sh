@@ -13,7 +13,8 @@
 # ---- the vocabulary ------------------------------------------------------
 # Checks (a NAME is prefixed with the labels of the enclosing in_mode calls):
 #   check NAME COMMAND...     passes when COMMAND succeeds (returns 0 either way;
-#                             a pipeline or [[ ]]: check NAME eval 'CODE')
+#                             a pipeline or [[ ]]: check NAME eval 'CODE', where
+#                             CODE sees the script's variables, not its $1...)
 #   check_not NAME COMMAND... passes when COMMAND fails (a negative control)
 #   check_same NAME ORIG PATCHED [ARGS...]
 #                             run both (stdin from $STDIN or /dev/null), compare

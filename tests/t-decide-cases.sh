@@ -37,6 +37,7 @@ same() {
 	check "$name: rewritten within 20 s" [ "$RUN_RC" = 0 ]
 	last_ok || return 0
 	ZPT_EXPECT_RC=$want RUN_TIMEOUT=20 check_same "$name: exits $want, as the original" "./$name" "./$name.zp"
+	check "$name: the original exits $want (the case itself works)" [ "$LAST_RC" = "$want" ]
 }
 
 # The caller of every case: f(rdi) returns what exits.
