@@ -1,8 +1,9 @@
 # zprewrite - offline system-call rewriting for Linux/x86-64.
 #
-#   make           build build/zprewrite, the sample hooks and programs
-#   make demo      rewrite a sample program and show its calls going through a hook
-#   make test      build, then run every test (also the rewriter under ASan+UBSan)
+#   make           build build/zprewrite, the sample hooks and the example program
+#   make demo      rewrite programs and show their calls going through a hook
+#   make test      build (and the test programs), then run every test (also the
+#                  rewriter under ASan+UBSan)
 #   make asan      build the rewriter with AddressSanitizer+UBSan and run its tests
 #   make unit      build and run the unit tests (tests/unit/; make test runs them)
 #   make golden    regenerate tests/golden/ from the current build
@@ -116,9 +117,10 @@ $(eval $(call rewriter_build,$(BUILD)/asan,$$(ASAN_FLAGS)))
 -include tests/unit/unit.mk
 test: unit
 
-# ---- samples: hooks and test programs -------------------------------------
+# ---- samples (hooks, an example program) and the test programs -----------
 
 include samples/samples.mk
+include tests/programs/programs.mk
 
 # ---- top-level targets ---------------------------------------------------
 
@@ -130,13 +132,13 @@ all: $(BUILD)/zprewrite samples
 demo: all
 	@scripts/demo.sh $(BUILD)
 
-test: all $(BUILD)/asan/zprewrite
+test: all test-programs $(BUILD)/asan/zprewrite
 	@tests/run.sh $(BUILD)
 
-asan: $(BUILD)/asan/zprewrite samples
+asan: $(BUILD)/asan/zprewrite samples test-programs
 	@ZP_ONLY_REWRITER=1 ZPREWRITE=$(BUILD)/asan/zprewrite tests/run.sh $(BUILD)
 
-golden: all
+golden: all test-programs
 	@tests/golden.sh --update $(BUILD)
 
 bench: all

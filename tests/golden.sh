@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # golden.sh - compare (or with --update, regenerate) tests/golden/.
 #
-# For each program built from samples/golden/*.S, the golden files hold
+# For each program built from tests/programs/golden/*.S, the golden files hold
 #   NAME.list    `zprewrite --list` of it
 #   NAME.phdrs   the program headers of its rewritten version (readelf -lW)
 # so that a change in what zprewrite finds, decides or lays out shows up as
@@ -20,7 +20,7 @@ trap 'rm -rf "$tmp"' EXIT
 phdrs() { readelf -lW "$1" | sed -n '/^Program Headers:/,/^ Section to Segment/p' | sed '$d'; }
 
 status=0
-for bin in "$BUILD"/samples/golden/*; do
+for bin in "$BUILD"/tests/golden/*; do
 	name=$(basename "$bin")
 	"$ZPREWRITE" --verify --list "$bin" >"$tmp/$name.list"
 	"$ZPREWRITE" --verify "$bin" "$tmp/$name.out"

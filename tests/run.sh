@@ -3,7 +3,12 @@
 #
 # Usage: tests/run.sh BUILD_DIR [NAME...]
 # Each test script runs in its own temporary directory with BUILD, ZPREWRITE
-# and TESTS set (see tests/lib.sh), and fails by exiting non-zero.
+# and TESTS set (see tests/harness.sh), prints a TAP line per check ("ok N -
+# NAME", "not ok N - NAME") and a plan ("1..N"), and fails by exiting
+# non-zero (77: skipped, its last line saying why).  A script gets
+# ZP_SCRIPT_TIMEOUT seconds (1800) in all; each run in it has its own limit.
+# The log of a script that fails is shown (its last 60 lines, passed checks
+# left out).
 # Scripts whose header has the line "# zp-test: rewriter" exercise only the
 # rewriter; they are run a second time with the ASan+UBSan build of zprewrite
 # (build/asan/zprewrite) when it exists.  ZP_ONLY_REWRITER=1 runs only those.
@@ -20,22 +25,24 @@ else
 	scripts=("$TESTS"/t-*.sh)
 fi
 
-pass=0 fail=0 skip=0 failed=()
+pass=0 fail=0 skip=0 checks=0 failed=()
 run_one() { # script zprewrite label
-	local s=$1 zp=$2 label=$3 dir rc start
+	local s=$1 zp=$2 label=$3 dir rc start n
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/zp-test.XXXXXX")
 	start=$(date +%s)
-	(cd "$dir" && ZPREWRITE="$zp" bash "$s" </dev/null) >"$dir.log" 2>&1
+	(cd "$dir" && ZPREWRITE="$zp" timeout -k 10 "${ZP_SCRIPT_TIMEOUT:-1800}" bash "$s" </dev/null) >"$dir.log" 2>&1
 	rc=$?
 	local secs=$(( $(date +%s) - start ))
+	n=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$dir.log" | tail -n 1)
+	checks=$((checks + ${n:-0}))
 	if [ $rc -eq 0 ]; then
-		pass=$((pass + 1)); printf 'ok    %-28s %4ss\n' "$label" "$secs"
+		pass=$((pass + 1)); printf 'ok    %-28s %4ss %5s checks\n' "$label" "$secs" "${n:-?}"
 	elif [ $rc -eq 77 ]; then
-		skip=$((skip + 1)); printf 'SKIP  %-28s %s\n' "$label" "$(tail -n 1 "$dir.log")"
+		skip=$((skip + 1)); printf 'SKIP  %-28s %s\n' "$label" "$(tail -n 1 "$dir.log" | sed 's/.*# SKIP //')"
 	else
 		fail=$((fail + 1)); failed+=("$label")
-		printf 'FAIL  %-28s (exit %d)\n' "$label" "$rc"
-		sed 's/^/      | /' "$dir.log" | tail -n 40
+		printf 'FAIL  %-28s (exit %d) %5s checks\n' "$label" "$rc" "${n:-?}"
+		grep -v '^ok ' "$dir.log" | sed 's/^/      | /' | tail -n 60
 	fi
 	rm -rf "$dir" "$dir.log"
 }
@@ -54,5 +61,5 @@ for s in "${scripts[@]}"; do
 	fi
 done
 
-echo "tests: $pass passed, $fail failed, $skip skipped"
+echo "tests: $pass passed, $fail failed, $skip skipped ($checks checks)"
 [ $fail -eq 0 ] || { echo "failed: ${failed[*]}"; exit 1; }

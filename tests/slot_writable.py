@@ -1,6 +1,6 @@
 # slot_writable.py FILE SECTION N: exit 0 if relocation N of SECTION applies
 # to an address inside a writable PT_LOAD segment of FILE (used by
-# elflint_filter in lib.sh).
+# elflint_filter in harness.sh).
 import subprocess, sys
 f, sec, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rel = subprocess.run(["readelf", "-rW", f], capture_output=True, text=True).stdout.splitlines()

@@ -22,37 +22,21 @@
 #
 # ZP_ONLY=REGEX runs only the checks whose names match (for debugging).
 # Other helpers: tests/elfmutate.py crafts the corrupt ELF files.
-source "$TESTS/lib.sh"
-ulimit -c 0
+source "$TESTS/harness.sh"
 
 ROOT=$PWD
 TIMEOUT=${ZP_TIMEOUT:-10}
 case $ZPREWRITE in /*) ;; *) ZPREWRITE=$ROOT/$ZPREWRITE ;; esac
-[ -x "$ZPREWRITE" ] || fail "no zprewrite binary at $ZPREWRITE (build it first)"
 # The interpreter itself, not a wrapper (a pyenv shim costs 0.2 s a call).
 PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 is needed"
 M() { "$PY" "$TESTS/elfmutate.py" "$@"; }
 WRAP=()          # command prefix for the next runs (setpriv, unshare, ...)
-FAILED=()        # names of the failed checks
-RECAP=()         # the first reason of each failed check
-NOK=0 NSKIP=0
 
 # ---- framework -------------------------------------------------------------
+# Each check is a begin_check NAME ... end_case, its conditions recorded with
+# fault (see tests/harness.sh).
 
-CHECK="" CHECK_BAD=0
-selected() { [ -z "${ZP_ONLY:-}" ] || [[ $1 =~ $ZP_ONLY ]]; }
-begin() { CHECK=$1 CHECK_BAD=0; }
-bad() {
-	echo "FAIL $CHECK: $*" >&2
-	[ $CHECK_BAD = 1 ] || RECAP+=("$CHECK: $*")
-	CHECK_BAD=1
-}
-finish() {
-	if [ $CHECK_BAD = 0 ]; then NOK=$((NOK + 1)); echo "ok   $CHECK"
-	else FAILED+=("$CHECK"); fi
-	cd "$ROOT"
-}
-skipcheck() { NSKIP=$((NSKIP + 1)); echo "skip $1: $2"; }
+end_case() { end_check; cd "$ROOT"; }
 
 # newcase NAME [FILE]: a fresh directory c/NAME, with FILE copied to c/NAME/in.
 newcase() {
@@ -76,18 +60,18 @@ run_zp() {
 	set -e
 }
 
-show_stderr() { sed -n '1,6s/^/        | /p' "$ROOT/last.err" >&2; }
+show_stderr() { sed -n '1,6s/^/#         | /p' "$ROOT/last.err"; }
 
 # check_status WANT: the status is WANT; explain timeouts and signals.
 check_status() {
 	local want=$1
 	[ "$RC" -eq "$want" ] && return 0
 	if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
-		bad "timed out after ${TIMEOUT}s (hang?)"
+		fault "timed out after ${TIMEOUT}s (hang?)"
 	elif [ "$RC" -gt 128 ]; then
-		bad "killed by signal $((RC - 128)) ($(kill -l $((RC - 128)) 2>/dev/null || echo '?'))"
+		fault "killed by signal $((RC - 128)) ($(kill -l $((RC - 128)) 2>/dev/null || echo '?'))"
 	else
-		bad "exit status $RC, expected $want"
+		fault "exit status $RC, expected $want"
 	fi
 	show_stderr
 	return 1
@@ -95,7 +79,7 @@ check_status() {
 
 check_no_sanitizer() {
 	if grep -Eq 'Sanitizer|runtime error:|^==[0-9]+==' "$ROOT/last.err"; then
-		bad "sanitizer report on stderr:"; show_stderr
+		fault "sanitizer report on stderr:"; show_stderr
 	fi
 }
 
@@ -105,23 +89,23 @@ check_message() {
 	local pat=$1 f line rest="" found=0 nl
 	shift
 	local err=$ROOT/last.err
-	if [ ! -s "$err" ]; then bad "nothing on stderr"; return; fi
+	if [ ! -s "$err" ]; then fault "nothing on stderr"; return; fi
 	nl=$(wc -l <"$err")
 	if [ "$nl" -ne 1 ] || [ "$(tail -c 1 "$err" | od -An -tx1 | tr -d ' \n')" != 0a ]; then
-		bad "stderr is not exactly one line ($nl newlines):"; show_stderr; return
+		fault "stderr is not exactly one line ($nl newlines):"; show_stderr; return
 	fi
 	line=$(cat "$err")
 	for f in "$@"; do
 		if [[ $line == "zprewrite: $f:"* ]]; then found=1; rest=${line#"zprewrite: $f:"}; break; fi
 	done
 	if [ $found = 0 ]; then
-		bad "stderr does not start with 'zprewrite: $1:'$( [ $# -gt 1 ] && printf " (or with '%s')" "${@:2}"): $line"
+		fault "stderr does not start with 'zprewrite: $1:'$( [ $# -gt 1 ] && printf " (or with '%s')" "${@:2}"): $line"
 		return
 	fi
-	if ! [[ $rest =~ [[:alpha:]][[:alpha:]] ]]; then bad "no reason given: $line"; return; fi
-	if [[ $rest =~ Success$|\(null\) ]]; then bad "meaningless reason: $line"; fi
+	if ! [[ $rest =~ [[:alpha:]][[:alpha:]] ]]; then fault "no reason given: $line"; return; fi
+	if [[ $rest =~ Success$|\(null\) ]]; then fault "meaningless reason: $line"; fi
 	if [ -n "$pat" ] && ! grep -Eqi -- "$pat" <<<"$rest"; then
-		bad "reason does not match /$pat/: $line"
+		fault "reason does not match /$pat/: $line"
 	fi
 }
 
@@ -148,11 +132,11 @@ expect_refusal() {
 	local name=$1 pat=$2 files=() before after insum="" outex=0
 	shift 2
 	while [ "$1" != -- ]; do
-		case $1 in --file) files+=("$2"); shift 2 ;; *) echo "expect_refusal: bad option $1" >&2; exit 2 ;; esac
+		case $1 in --file) files+=("$2"); shift 2 ;; *) fail "expect_refusal: bad option $1" ;; esac
 	done
 	shift
 	selected "$name" || return 0
-	begin "$name"
+	begin_check "$name"
 	cd "$ROOT/c/${name%%/*}"
 	parse_args "$@"
 	[ ${#files[@]} -gt 0 ] || files=("$IN")
@@ -164,13 +148,13 @@ expect_refusal() {
 	check_message "$pat" "${files[@]}"
 	check_no_sanitizer
 	after=$(snapshot)
-	if [ -n "$OUT" ] && [ $outex = 0 ] && exists "$OUT"; then bad "output $OUT left behind"; fi
+	if [ -n "$OUT" ] && [ $outex = 0 ] && exists "$OUT"; then fault "output $OUT left behind"; fi
 	if [ "$before" != "$after" ]; then
-		bad "directory changed (temp file left, input or output modified?):"
-		diff <(echo "$before") <(echo "$after") | grep '^[<>]' | head -8 | sed 's/^/        /' >&2 || true
+		fault "directory changed (temp file left, input or output modified?):"
+		diff <(echo "$before") <(echo "$after") | grep '^[<>]' | head -8 | sed 's/^/#         /' || true
 	fi
-	if [ -n "$insum" ] && [ "$(sha256sum <"$IN")" != "$insum" ]; then bad "input $IN modified"; fi
-	finish
+	if [ -n "$insum" ] && [ "$(sha256sum <"$IN")" != "$insum" ]; then fault "input $IN modified"; fi
+	end_case
 }
 
 # expect_survival NAME -- ARGS...: status 0 (rewrite mode: the output exists,
@@ -179,25 +163,25 @@ expect_survival() {
 	local name=$1 before after
 	shift 2
 	selected "$name" || return 0
-	begin "$name"
+	begin_check "$name"
 	cd "$ROOT/c/${name%%/*}"
 	parse_args "$@"
 	before=$(snapshot)
 	run_zp "$@"
 	check_no_sanitizer
 	if [ "$RC" -eq 0 ]; then
-		if [ -n "$OUT" ] && ! [ -f "$OUT" ]; then bad "status 0 but no output $OUT"; fi
+		if [ -n "$OUT" ] && ! [ -f "$OUT" ]; then fault "status 0 but no output $OUT"; fi
 		after=$(snapshot | grep -Ev "^($OUT |[0-9a-f]{64}  \./$OUT\$)" || true)
 	else
 		check_status 1 && check_message "" "$IN"
 		after=$(snapshot)
-		if [ -n "$OUT" ] && exists "$OUT"; then bad "refused, but output $OUT left behind"; fi
+		if [ -n "$OUT" ] && exists "$OUT"; then fault "refused, but output $OUT left behind"; fi
 	fi
 	if [ "$before" != "$after" ]; then
-		bad "directory changed (temp file left or input modified?):"
-		diff <(echo "$before") <(echo "$after") | grep '^[<>]' | head -8 | sed 's/^/        /' >&2 || true
+		fault "directory changed (temp file left or input modified?):"
+		diff <(echo "$before") <(echo "$after") | grep '^[<>]' | head -8 | sed 's/^/#         /' || true
 	fi
-	finish
+	end_case
 }
 
 # refuse_input NAME PATTERN FILE: FILE as input, in both modes.
@@ -224,17 +208,17 @@ expect_usage() {
 	shift 2
 	selected "$name" || return 0
 	newcase "$name" src/prog
-	begin "$name"
+	begin_check "$name"
 	cd "$ROOT/c/$name"
 	before=$(snapshot)
 	run_zp "$@"
 	check_status 2 || true
-	[ -s "$ROOT/last.err" ] || bad "no message on stderr"
-	[ ! -s "$ROOT/last.out" ] || bad "usage error printed to stdout: $(head -c 200 "$ROOT/last.out")"
+	[ -s "$ROOT/last.err" ] || fault "no message on stderr"
+	[ ! -s "$ROOT/last.out" ] || fault "usage error printed to stdout: $(head -c 200 "$ROOT/last.out")"
 	check_no_sanitizer
 	after=$(snapshot)
-	[ "$before" = "$after" ] || bad "usage error changed the directory: $(diff <(echo "$before") <(echo "$after") | grep '^[<>]' | head -3)"
-	finish
+	[ "$before" = "$after" ] || fault "usage error changed the directory: $(diff <(echo "$before") <(echo "$after") | grep '^[<>]' | head -3)"
+	end_case
 }
 
 # expect_info NAME PATTERN -- ARGS: status 0, stdout non-empty and matching
@@ -244,15 +228,15 @@ expect_info() {
 	shift 3
 	selected "$name" || return 0
 	newcase "$name"
-	begin "$name"
+	begin_check "$name"
 	cd "$ROOT/c/$name"
 	run_zp "$@"
 	check_status 0 || true
-	[ -s "$ROOT/last.out" ] || bad "nothing on stdout"
-	grep -Eqi -- "$pat" "$ROOT/last.out" || bad "stdout does not match /$pat/: $(head -c 200 "$ROOT/last.out")"
-	[ ! -s "$ROOT/last.err" ] || { bad "something on stderr:"; show_stderr; }
-	[ -z "$(ls -A)" ] || bad "files created: $(ls -A)"
-	finish
+	[ -s "$ROOT/last.out" ] || fault "nothing on stdout"
+	grep -Eqi -- "$pat" "$ROOT/last.out" || fault "stdout does not match /$pat/: $(head -c 200 "$ROOT/last.out")"
+	[ ! -s "$ROOT/last.err" ] || { fault "something on stderr:"; show_stderr; }
+	[ -z "$(ls -A)" ] || fault "files created: $(ls -A)"
+	end_case
 }
 
 # ---- the inputs ------------------------------------------------------------
@@ -346,12 +330,12 @@ refuse_input version-2        "$P_VERSION" src/version-2
 if [ $HAVE32 = 1 ]; then
 	refuse_input elf32-i386 "$P_CLASS|i386" src/elf32
 else
-	skipcheck elf32-i386 "as --32 / ld -m elf_i386 failed"
+	skip_check elf32-i386 "as --32 / ld -m elf_i386 failed"
 fi
 if [ $HAVEX32 = 1 ]; then
 	refuse_input elf32-x32 "$P_CLASS|x32" src/x32
 else
-	skipcheck elf32-x32 "as --x32 / ld -m elf32_x86_64 failed"
+	skip_check elf32-x32 "as --x32 / ld -m elf32_x86_64 failed"
 fi
 # The machine by name or number (every refusal here says "only x86-64").
 refuse_input machine-aarch64 'AArch64|machine 183|EM_AARCH64' src/machine-aarch64
@@ -363,7 +347,7 @@ refuse_input type-core    'core|ET_CORE' src/type-core
 if [ $HAVECORE = 1 ]; then
 	refuse_input type-core-real 'core|ET_CORE' src/core
 else
-	selected type-core-real && skipcheck type-core-real "gcore could not dump a process here"
+	selected type-core-real && skip_check type-core-real "gcore could not dump a process here"
 fi
 refuse_input type-none    "$P_TYPE" src/type-none
 refuse_input type-unknown "$P_TYPE" src/type-unknown
@@ -456,7 +440,7 @@ if selected dynsym-link-null; then
 		refuse_input dynsym-link-null 'string table' src/dynsym-link-null
 		expect_refusal dynsym-link-null/bundle 'string table' -- --bundle=bdir in
 	else
-		skipcheck dynsym-link-null "cannot build a dynamically linked program"
+		skip_check dynsym-link-null "cannot build a dynamically linked program"
 	fi
 fi
 
@@ -481,19 +465,19 @@ if selected many-exec-segments; then
 		M set src/many-sh src/many-exec 'e_shoff=0' 'e_shnum=0' 'e_shstrndx=0' >/dev/null ||
 			fail "elfmutate.py set on src/many-sh failed"
 		newcase many-exec-segments src/many-exec
-		begin many-exec-segments
+		begin_check many-exec-segments
 		cd c/many-exec-segments
 		run_zp --list in
 		check_no_sanitizer
 		if check_status 0; then
 			want=$(for i in $(seq 0 11); do printf 'LOAD#%d ' "$i"; done)
 			got=$(awk '!/^#/ { printf "%s ", $3 }' "$ROOT/last.out")
-			[ "$got" = "$want" ] || bad "sites listed in '$got', expected '$want'"
+			[ "$got" = "$want" ] || fault "sites listed in '$got', expected '$want'"
 		fi
-		finish
+		end_case
 		expect_survival many-exec-segments/rewrite -- in out
 	else
-		skipcheck many-exec-segments "as / ld -T failed"
+		skip_check many-exec-segments "as / ld -T failed"
 	fi
 fi
 
@@ -524,7 +508,7 @@ expect_refusal proc-version/list '' -- --list /proc/version
 # the timeout; cap the address space (not possible under ASan, which reserves
 # terabytes of shadow memory: skipped there, covered by the normal run).
 if grep -q __asan_init "$ZPREWRITE" 2>/dev/null; then
-	skipcheck devzero "address-space cap impossible under ASan"
+	skip_check devzero "address-space cap impossible under ASan"
 else
 	newcase devzero
 	WRAP=(prlimit --as=$((4 << 30)) --)
@@ -547,7 +531,7 @@ if selected unreadable; then
 		expect_refusal unreadable/list 'Permission denied|denied|permission' -- --list in
 		WRAP=()
 	else
-		skipcheck unreadable "cannot run $ZPREWRITE as nobody (setpriv, or a directory on the way not searchable)"
+		skip_check unreadable "cannot run $ZPREWRITE as nobody (setpriv, or a directory on the way not searchable)"
 	fi
 fi
 
@@ -556,22 +540,22 @@ fi
 # The output-side checks below need zprewrite to accept src/prog.
 if selected 'good|rewritten'; then
 	newcase good src/prog
-	begin good-rewrite
+	begin_check good-rewrite
 	cd c/good
 	run_zp in out
 	check_no_sanitizer
 	if check_status 0; then
-		[ -f out ] || bad "status 0 but no output"
-		[ "$(ls -A)" = "$(printf 'in\nout')" ] || bad "files left besides in and out: $(ls -A)"
-		cmp -s in "$ROOT/src/prog" || bad "input modified"
+		[ -f out ] || fault "status 0 but no output"
+		[ "$(ls -A)" = "$(printf 'in\nout')" ] || fault "files left besides in and out: $(ls -A)"
+		cmp -s in "$ROOT/src/prog" || fault "input modified"
 	fi
-	finish
+	end_case
 	if [ -f c/good/out ]; then
 		newcase rewritten c/good/out
 		expect_refusal rewritten 'already|rewritten|zprewrite' -- in out
 		expect_survival rewritten/list -- --list in
 	else
-		skipcheck rewritten "no rewritten output to rewrite again"
+		skip_check rewritten "no rewritten output to rewrite again"
 	fi
 fi
 
@@ -604,7 +588,7 @@ tmpfs_check() { # NAME MOUNT-OPTIONS PATTERN
 	selected "$name" || return 0
 	newcase "$name" src/prog; mkdir "c/$name/mnt"
 	if ! unshare -m sh -c 'mount -t tmpfs -o "$1" zprewrite-test "$2"' sh "$opts" "c/$name/mnt" 2>/dev/null; then
-		skipcheck "$name" "cannot mount a tmpfs in a private mount namespace (unshare -m)"
+		skip_check "$name" "cannot mount a tmpfs in a private mount namespace (unshare -m)"
 		return 0
 	fi
 	rm -f "$ROOT/$name.listing"
@@ -614,7 +598,7 @@ tmpfs_check() { # NAME MOUNT-OPTIONS PATTERN
 	WRAP=()
 	unset ZP_LISTING
 	if [ -s "$ROOT/$name.listing" ]; then
-		begin "$name/temp"; bad "left in the file system: $(tr '\n' ' ' <"$ROOT/$name.listing")"; finish
+		bad "$name/temp" "left in the file system: $(tr '\n' ' ' <"$ROOT/$name.listing")"
 	fi
 }
 tmpfs_check out-readonly-fs ro,size=1m 'Read-only|read only|denied|permi'
@@ -652,12 +636,3 @@ expect_usage usage-list-no-file -- --list
 if { timeout 10 "$ZPREWRITE" --help 2>/dev/null || true; } | grep -q -- '--hook'; then
 	expect_usage usage-hook-no-arg -- in out --hook
 fi
-
-# ---- summary -----------------------------------------------------------------
-
-if [ ${#FAILED[@]} -gt 0 ]; then
-	echo "---- failed checks (first reason each; details above):"
-	printf '  %s\n' "${RECAP[@]:0:30}" | cut -c1-230
-fi
-echo "$NOK checks passed, ${#FAILED[@]} failed, $NSKIP skipped"
-[ ${#FAILED[@]} -eq 0 ] || fail "${#FAILED[@]} check(s) failed: ${FAILED[*]}"

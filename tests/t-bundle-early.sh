@@ -23,75 +23,83 @@
 # late, the first lines (brk, the openat of libc) would be missing; if any of
 # libc, the program or a library were not discovered, their calls would be
 # missing from the trace or the counts would be short.
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 need_page0
-ulimit -c 0
 
 ZP=$ZPREWRITE
 TRACE=$BUILD/samples/trace.so
 COUNT=$BUILD/samples/count.so
 ROOT=$PWD
 export LC_ALL=C
-T=${ZP_TIMEOUT:-30}
 
 mkdir w; printf 'x\n' >w/file-one; printf 'y\n' >w/file-two
 
 # ---- 1. the loader's calls are traced ------------------------------------
-"$ZP" -q --hook "$TRACE" --bundle lst /bin/ls || fail "bundling ls with trace.so failed"
-ZP_TRACE_FILE=$ROOT/ls.trace timeout "$T" lst/ls w >ls.out 2>ls.err || fail "traced bundled ls failed: $(head -3 ls.err)"
-[ "$(cat ls.out)" = "$(printf 'file-one\nfile-two')" ] || fail "traced bundled ls printed: $(cat ls.out)"
-[ -s ls.trace ] || fail "no trace written"
+check "ls bundled with trace.so" timeout -k 5 "$RUN_TIMEOUT" "$ZP" -q --hook "$TRACE" --bundle lst /bin/ls
+last_ok || exit 1
+ZP_TRACE_FILE=$ROOT/ls.trace run_t ls lst/ls w
+check "the traced bundled ls runs" [ "$RUN_RC" = 0 ]
+last_ok || zph_diag "$(head -3 ls.err)"
+check "the traced bundled ls lists the directory" [ "$(cat ls.out)" = "$(printf 'file-one\nfile-two')" ]
+check "a trace written" [ -s ls.trace ]
+last_ok || exit 1
 
 first=$(head -n 1 ls.trace)
 if command -v strace >/dev/null; then
 	# The original's first call after execve is the loader's first call.
 	strace -o orig.strace /bin/ls w >/dev/null
 	want=$(sed -n 2p orig.strace | sed 's/(.*//')
-	[ "${first%%(*}" = "$want" ] || fail "first traced call is '$first', the loader's first call is $want"
+	check "the first traced call is the loader's first call ($want)" [ "${first%%(*}" = "$want" ]
 else
 	note "no strace: checking the first call against brk"
-	case $first in brk\(*) ;; *) fail "first traced call is '$first', expected the loader's brk";; esac
+	check "the first traced call is the loader's brk" eval '[[ $first == brk\(* ]]'
 fi
+last_ok || note "  first traced call: $first"
 
 libc_open=$(grep -n "^openat(AT_FDCWD, \"$ROOT/lst/lib/libc.so.6\", O_RDONLY|O_CLOEXEC) = [0-9]" ls.trace | head -n 1 | cut -d: -f1 || true)
-[ -n "$libc_open" ] || fail "the loader's openat of $ROOT/lst/lib/libc.so.6 is not in the trace"
-fd=$(sed -n "${libc_open}p" ls.trace | sed 's/.* = //')
+check "the loader's openat of the bundle's libc.so.6 is traced" [ -n "$libc_open" ]
+fd=$(sed -n "${libc_open:-1}p" ls.trace | sed 's/.* = //')
 first_write=$(grep -n '^write(1, ' ls.trace | head -n 1 | cut -d: -f1 || true)
-[ -n "$first_write" ] || fail "ls's write of its output is not in the trace"
-[ "$libc_open" -lt "$first_write" ] || fail "openat of libc.so.6 (line $libc_open) is not before the first write (line $first_write)"
+check "ls's write of its output is traced" [ -n "$first_write" ]
+check "the openat of libc.so.6 comes before the first write" [ "${libc_open:-1}" -lt "${first_write:-0}" ]
 # Between the openat and its close: the loader reads the header and maps the file.
-close_at=$(awk -v s="$libc_open" -v fd="$fd" 'NR > s && index($0, "close(" fd ")") == 1 { print NR; exit }' ls.trace)
-[ -n "$close_at" ] || fail "no close($fd) after the openat of libc.so.6"
-maps=$(sed -n "${libc_open},${close_at}p" ls.trace | grep -c "^mmap(.*MAP_DENYWRITE, $fd, " || true)
-[ "$maps" -ge 3 ] || { sed -n "${libc_open},${close_at}p" ls.trace >&2; fail "only $maps mmap calls of libc.so.6 traced"; }
-grep -q '^readlink("/proc/self/exe"' ls.trace || fail "the loader's readlink of /proc/self/exe (for \$ORIGIN) is not traced"
-[ "$(sed -n "1,${libc_open}p" ls.trace | grep -c .)" -ge 5 ] || fail "fewer than 5 calls traced before libc.so.6 is opened"
+close_at=$(awk -v s="${libc_open:-1}" -v fd="$fd" 'NR > s && index($0, "close(" fd ")") == 1 { print NR; exit }' ls.trace)
+check "a close($fd) after the openat of libc.so.6" [ -n "$close_at" ]
+maps=$(sed -n "${libc_open:-1},${close_at:-1}p" ls.trace | grep -c "^mmap(.*MAP_DENYWRITE, $fd, " || true)
+check "at least 3 mmap calls of libc.so.6 traced" [ "$maps" -ge 3 ]
+check "the loader's readlink of /proc/self/exe (for \$ORIGIN) is traced" grep -q '^readlink("/proc/self/exe"' ls.trace
+check "at least 5 calls traced before libc.so.6 is opened" [ "$(sed -n "1,${libc_open:-1}p" ls.trace | grep -c .)" -ge 5 ]
 
 # ---- 2. nothing escapes (openat, in order) ---------------------------------
 if command -v strace >/dev/null; then
 	rm -f ls2.trace
-	ZP_TRACE_FILE=$ROOT/ls2.trace strace -o bundle.strace lst/ls w >/dev/null || fail "strace of the bundle failed"
+	check "the traced bundle runs under strace" \
+		eval 'ZP_TRACE_FILE=$ROOT/ls2.trace timeout -k 5 "$RUN_TIMEOUT" strace -o bundle.strace lst/ls w >/dev/null'
 	# Only successful and failed openat calls, their path: the strace one
 	# without the hook's open of its output file.
 	grep '^openat(' bundle.strace | grep -v "\"$ROOT/ls2.trace\"" | sed 's/^openat([^,]*, \("[^"]*"\).*/\1/' >s.paths
 	grep '^openat(' ls2.trace | sed 's/^openat([^,]*, \("[^"]*"\).*/\1/' >t.paths
 	# (the loader opens the bundle's libraries by path: libselinux, libpcre2,
 	# libc, plus ld.so.preload and the directory listed)
-	[ "$(wc -l <s.paths)" -ge 4 ] || fail "strace saw only $(wc -l <s.paths) openat calls"
-	cmp -s s.paths t.paths || { diff s.paths t.paths | head >&2; fail "openat calls seen by strace are missing from the trace"; }
+	check "strace sees at least 4 openat calls" [ "$(wc -l <s.paths)" -ge 4 ]
+	check "every openat strace sees is in the trace, in order (< strace, > trace)" diff s.paths t.paths
 else
-	note "no strace: part 2 skipped"
+	skip_check "every openat strace sees is in the trace" "no strace"
 fi
 
 # ---- 3. the rewritten loader as a command ---------------------------------
-out=$(timeout "$T" lst/lib/ld-linux-x86-64.so.2 /bin/echo from-ld.so 2>echo.trace) || fail "the bundle's loader cannot run /bin/echo"
-[ "$out" = from-ld.so ] || fail "the bundle's loader ran /bin/echo, which printed '$out'"
-ZP_TRACE_FILE=$ROOT/ld.trace timeout "$T" lst/lib/ld-linux-x86-64.so.2 /bin/true || fail "traced loader as a command failed"
-grep -q '^openat(AT_FDCWD, "/bin/true", O_RDONLY|O_CLOEXEC) = ' ld.trace || fail "the loader's openat of /bin/true is not traced"
-timeout "$T" lst/lib/ld-linux-x86-64.so.2 --list lst/ls >ldd.out 2>&1 || fail "ld.so --list failed: $(cat ldd.out)"
+run_t echo lst/lib/ld-linux-x86-64.so.2 /bin/echo from-ld.so
+check "the bundle's loader runs /bin/echo" [ "$RUN_RC" = 0 ]
+check "/bin/echo run by the bundle's loader prints its argument" [ "$(cat echo.out)" = from-ld.so ]
+ZP_TRACE_FILE=$ROOT/ld.trace run_t true lst/lib/ld-linux-x86-64.so.2 /bin/true
+check "the traced loader runs /bin/true as a command" [ "$RUN_RC" = 0 ]
+check "the loader's openat of /bin/true is traced" grep -q '^openat(AT_FDCWD, "/bin/true", O_RDONLY|O_CLOEXEC) = ' ld.trace
+run_t ldd lst/lib/ld-linux-x86-64.so.2 --list lst/ls
+check "ld.so --list runs" [ "$RUN_RC" = 0 ]
 # ("libc.so.6 => PATH" for a name found by searching, "PATH (...)" for a
 # DT_NEEDED given as a path, as bundles now name their libraries)
-grep -qE "libc.so.6 => .*lst/lib/libc.so.6|^[[:space:]]*/.*lst/lib/libc.so.6 \(" ldd.out || { cat ldd.out >&2; fail "ld.so --list does not resolve libc.so.6 in the bundle"; }
+check "ld.so --list resolves libc.so.6 in the bundle" \
+	grep -qE "libc.so.6 => .*lst/lib/libc.so.6|^[[:space:]]*/.*lst/lib/libc.so.6 \(" ldd.out
 
 # ---- 4. file capabilities (secure mode) -----------------------------------
 # `setcap cap_sys_rawio+ep DIR/PROGRAM` lets other users map page 0 (the
@@ -99,29 +107,31 @@ grep -qE "libc.so.6 => .*lst/lib/libc.so.6|^[[:space:]]*/.*lst/lib/libc.so.6 \("
 # mode (AT_SECURE), where glibc's loader ignores $ORIGIN in library paths.
 # The bundle must still load its own (rewritten) libraries, or libc's calls
 # would silently go unhooked.
+SECURE="secure mode: the bundle maps only its own libraries, libc's calls counted"
 if [ "$(id -u)" = 0 ] && command -v setcap >/dev/null && command -v setpriv >/dev/null; then
-	"$ZP" -q --hook "$COUNT" --bundle capb /bin/cat || fail "bundling cat failed"
+	check "cat bundled with count.so" timeout -k 5 "$RUN_TIMEOUT" "$ZP" -q --hook "$COUNT" --bundle capb /bin/cat
 	chmod 755 "$ROOT"
 	if setcap cap_sys_rawio+ep capb/cat 2>/dev/null; then
-		rc=0
-		ZP_COUNT_FILE=/dev/null timeout "$T" setpriv --reuid=65534 --regid=65534 --clear-groups \
-			capb/cat /proc/self/maps >cap.maps 2>cap.err || rc=$?
-		if [ $rc = 127 ] && grep -q 'cannot map the system-call trampoline' cap.err; then
-			note "file capabilities not honoured here (nosuid mount?): part 4 skipped"
+		ZP_COUNT_FILE=/dev/null run_t cap setpriv --reuid=65534 --regid=65534 --clear-groups \
+			capb/cat /proc/self/maps
+		if [ "$RUN_RC" = 127 ] && grep -q 'cannot map the system-call trampoline' cap.err; then
+			skip_check "$SECURE" "file capabilities not honoured here (nosuid mount?)"
 		else
-			[ $rc = 0 ] || fail "capb/cat as nobody failed (status $rc): $(head -3 cap.err)"
-			outside=$(grep ' r-xp .* /' cap.maps | grep -v " $ROOT/capb/" || true)
-			[ -z "$outside" ] || fail "with file capabilities (secure mode), the bundle loads code from outside: $outside"
+			check "secure mode: capb/cat runs as nobody" [ "$RUN_RC" = 0 ]
+			last_ok || zph_diag "$(head -3 cap.err)"
+			outside=$(grep ' r-xp .* /' cap.out | grep -v " $ROOT/capb/" || true)
+			check "secure mode: the bundle loads no code from outside" [ -z "$outside" ]
+			last_ok || zph_diag "$outside"
 			# The count table goes to stderr: libc's read of the file is in it.
-			timeout "$T" setpriv --reuid=65534 --regid=65534 --clear-groups capb/cat /proc/self/maps >/dev/null 2>cap.count ||
-				fail "capb/cat as nobody failed"
-			grep -qE ' read$' cap.count || { cat cap.count >&2; fail "secure mode: libc's read calls not counted"; }
+			run_t capcount setpriv --reuid=65534 --regid=65534 --clear-groups capb/cat /proc/self/maps
+			check "secure mode: capb/cat runs as nobody, counting" [ "$RUN_RC" = 0 ]
+			check "secure mode: libc's read calls counted" grep -qE ' read$' capcount.err
 		fi
 	else
-		note "setcap failed (file system without security xattrs?): part 4 skipped"
+		skip_check "$SECURE" "setcap failed (file system without security xattrs?)"
 	fi
 else
-	note "not root, or no setcap/setpriv: part 4 skipped"
+	skip_check "$SECURE" "not root, or no setcap/setpriv"
 fi
 
 # ---- 5. exact counts (last: it needs a library found through RUNPATH) ----
@@ -165,16 +175,18 @@ int main(void)
 EOF
 gcc -O2 -shared -fPIC -Wl,-soname,libzg.so -o libzg.so libzg.c || fail "cannot build libzg.so"
 gcc -O2 -o counted counted.c -L. -lzg -Wl,-rpath,"$ROOT" || fail "cannot build counted"
-[ "$(./counted)" = "1000 500 300" ] || fail "counted (original) printed $(./counted)"
-"$ZP" -q --hook "$COUNT" --bundle cnt ./counted || fail "bundling counted with count.so failed"
-[ -f cnt/lib/libzg.so ] || fail "libzg.so not in the bundle"
-out=$(ZP_COUNT_FILE=$ROOT/counted.count timeout "$T" cnt/counted) || fail "bundled counted failed"
-[ "$out" = "1000 500 300" ] || fail "bundled counted printed '$out'"
+check "the original counted prints 1000 500 300" [ "$(./counted)" = "1000 500 300" ]
+check "counted bundled with count.so" timeout -k 5 "$RUN_TIMEOUT" "$ZP" -q --hook "$COUNT" --bundle cnt ./counted
+last_ok || exit 1
+check "libzg.so is in the bundle" [ -f cnt/lib/libzg.so ]
+ZP_COUNT_FILE=$ROOT/counted.count run_t cnt cnt/counted
+check "the bundled counted runs" [ "$RUN_RC" = 0 ]
+check "the bundled counted prints 1000 500 300" [ "$(cat cnt.out)" = "1000 500 300" ]
 count_of() { awk -v c="$1" '$NF == c { print $4 }' counted.count; }
-[ "$(count_of getppid)" = 1000 ] || { cat counted.count >&2; fail "count.so: getppid $(count_of getppid), expected 1000"; }
-[ "$(count_of getuid)" = 500 ] || { cat counted.count >&2; fail "count.so: getuid $(count_of getuid), expected 500 (the program's own site)"; }
-[ "$(count_of getgid)" = 300 ] || { cat counted.count >&2; fail "count.so: getgid $(count_of getgid), expected 300 (libzg.so's site)"; }
+check "count.so: getppid 1000" [ "$(count_of getppid)" = 1000 ]
+check "count.so: getuid 500 (the program's own site)" [ "$(count_of getuid)" = 500 ]
+check "count.so: getgid 300 (libzg.so's site)" [ "$(count_of getgid)" = 300 ]
 # The loader's calls are counted too: it opens at least libzg.so and libc.so.6.
-[ "$(count_of openat)" -ge 2 ] || { cat counted.count >&2; fail "count.so: the loader's openat calls are not counted"; }
-total=$(awk '$NF == "total" { print $(NF-2) }' counted.count)
-note "count.so: $total calls in all"
+check "count.so: the loader's openat calls are counted" [ "$(count_of openat)" -ge 2 ]
+last_ok || zph_diag "$(cat counted.count)"
+note "count.so: $(awk '$NF == "total" { print $(NF-2) }' counted.count) calls in all"

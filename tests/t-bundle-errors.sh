@@ -22,16 +22,11 @@
 # this test too; a non-empty DIR is replaced with --force; an empty DIR is
 # used without --force; a PT_INTERP without a slash, with that loader in the
 # current directory (as the kernel finds it), is bundled (it crashed once).
-source "$TESTS/lib.sh"
-ulimit -c 0
+source "$TESTS/harness.sh"
 
 ROOT=$PWD
 ZP=$ZPREWRITE
 T=${ZP_TIMEOUT:-30}
-FAILED=()
-CASE="" CASE_BAD=0
-bad() { echo "FAIL $CASE: $*" >&2; [ $CASE_BAD = 1 ] || FAILED+=("$CASE"); CASE_BAD=1; }
-ok() { [ $CASE_BAD = 1 ] || echo "ok   $CASE${1:+: $1}"; }
 
 snapshot() { # DIR: every entry below it, with inode, mode, link, checksum
 	(cd "$1" && find . -mindepth 1 -printf '%P %y ino=%i mode=%m ->%l\n' | LC_ALL=C sort &&
@@ -43,39 +38,43 @@ snapshot() { # DIR: every entry below it, with inode, mode, link, checksum
 # With REFUSE_FILE set, the line must be "zprewrite: $REFUSE_FILE: MESSAGE"
 # and PATTERN is matched against MESSAGE only.
 refuse() {
-	CASE=$1 CASE_BAD=0; local pat=$2 parent=$3; shift 3
+	begin_check "$1"; local pat=$2 parent=$3; shift 3
 	local before rc
 	before=$(snapshot "$parent")
 	set +e
 	timeout "$T" "$ZP" "$@" >log/out.txt 2>log/err.txt; rc=$?
 	set -e
-	[ $rc = 1 ] || bad "exit status $rc, expected 1 (stderr: $(head -c 300 log/err.txt))"
-	[ "$(wc -l <log/err.txt)" = 1 ] || bad "stderr has $(wc -l <log/err.txt) lines: $(head -c 300 log/err.txt)"
-	grep -q '^zprewrite: ' log/err.txt || bad "stderr does not start with 'zprewrite: ': $(head -c 300 log/err.txt)"
+	[ $rc = 1 ] || fault "exit status $rc, expected 1 (stderr: $(head -c 300 log/err.txt))"
+	[ "$(wc -l <log/err.txt)" = 1 ] || fault "stderr has $(wc -l <log/err.txt) lines: $(head -c 300 log/err.txt)"
+	grep -q '^zprewrite: ' log/err.txt || fault "stderr does not start with 'zprewrite: ': $(head -c 300 log/err.txt)"
 	local msg
 	msg=$(head -n 1 log/err.txt)
 	if [ -n "${REFUSE_FILE:-}" ]; then
-		[ "${msg#"zprewrite: $REFUSE_FILE: "}" != "$msg" ] || bad "stderr does not name $REFUSE_FILE: $(head -c 300 log/err.txt)"
+		[ "${msg#"zprewrite: $REFUSE_FILE: "}" != "$msg" ] || fault "stderr does not name $REFUSE_FILE: $(head -c 300 log/err.txt)"
 		msg=${msg#"zprewrite: $REFUSE_FILE: "}
 	fi
-	grep -Eqi -- "$pat" <<<"$msg" || bad "stderr does not match /$pat/: $(head -c 300 log/err.txt)"
-	! grep -qiE 'success|\(null\)|AddressSanitizer|runtime error' log/err.txt || bad "stderr: $(head -c 300 log/err.txt)"
-	[ ! -s log/out.txt ] || bad "stdout not empty: $(head -c 200 log/out.txt)"
-	[ "$(snapshot "$parent")" = "$before" ] || bad "$parent changed: $(diff <(echo "$before") <(snapshot "$parent") | head -5)"
-	if ls -A "$parent" | grep -q '\.zprewrite-'; then bad "temporary directory left in $parent"; fi
-	ok "$(cat log/err.txt)"
+	grep -Eqi -- "$pat" <<<"$msg" || fault "stderr does not match /$pat/: $(head -c 300 log/err.txt)"
+	! grep -qiE 'success|\(null\)|AddressSanitizer|runtime error' log/err.txt || fault "stderr: $(head -c 300 log/err.txt)"
+	[ ! -s log/out.txt ] || fault "stdout not empty: $(head -c 200 log/out.txt)"
+	[ "$(snapshot "$parent")" = "$before" ] || fault "$parent changed: $(diff <(echo "$before") <(snapshot "$parent") | head -5)"
+	if ls -A "$parent" | grep -q '\.zprewrite-'; then fault "temporary directory left in $parent"; fi
+	end_check
+	note "$(cat log/err.txt)"
 }
 
 # accept NAME [zprewrite args...]: zprewrite must succeed quietly.
 accept() {
-	CASE=$1 CASE_BAD=0; shift
+	begin_check "$1"; shift
 	local rc
 	set +e
 	timeout "$T" "$ZP" -q "$@" >log/out.txt 2>log/err.txt; rc=$?
 	set -e
-	[ $rc = 0 ] || { bad "refused (status $rc): $(head -c 300 log/err.txt)"; return 0; }
-	[ ! -s log/err.txt ] || bad "stderr with -q: $(head -c 300 log/err.txt)"
-	ok
+	if [ $rc != 0 ]; then
+		fault "refused (status $rc): $(head -c 300 log/err.txt)"
+	elif [ -s log/err.txt ]; then
+		fault "stderr with -q: $(head -c 300 log/err.txt)"
+	fi
+	end_check
 }
 
 # ---- programs --------------------------------------------------------------
@@ -103,9 +102,9 @@ gcc -o plain build/plain.c || fail "cannot build plain"
 
 mkdir out
 accept "control: RUNPATH library found" --bundle out/m ./m
-[ -f out/m/lib/libzm.so ] || bad "out/m/lib/libzm.so missing"
+check "control: RUNPATH library found: out/m/lib/libzm.so bundled" [ -f out/m/lib/libzm.so ]
 accept "control: RPATH library found" --bundle out/m_rp ./m_rp
-[ -f out/m_rp/lib/libzm.so ] || bad "out/m_rp/lib/libzm.so missing"
+check "control: RPATH library found: out/m_rp/lib/libzm.so bundled" [ -f out/m_rp/lib/libzm.so ]
 
 # The library is gone.
 mv libs/libzm.so libs/libzm.so.away
@@ -137,12 +136,12 @@ refuse "parent missing" 'nodir' place --bundle place/nodir/sub/b ./plain
 refuse "parent is a file" 'afile' place --bundle place/afile/b ./plain
 refuse "DIR is a file" 'afile.*(not a directory|exists)' place --bundle place/afile ./plain
 mkdir ro
-trap 'umount "$ROOT/ro" 2>/dev/null || true' EXIT
+on_exit 'umount "$ROOT/ro" 2>/dev/null || true'
 if mount -t tmpfs -o ro,size=1m zp-ro ro 2>/dev/null; then
 	refuse "read-only file system" 'read-only|permission|cannot' ro --bundle ro/b ./plain
 	umount ro
 else
-	echo "skip read-only file system: cannot mount a tmpfs here"
+	skip_check "read-only file system" "cannot mount a tmpfs here"
 fi
 
 # A non-empty DIR.
@@ -152,12 +151,12 @@ mv libs/libzm.so libs/libzm.so.away   # ./m cannot be bundled now
 refuse "non-empty DIR, --force, failing bundle" 'libzm\.so' out --force --bundle out/full ./m
 mv libs/libzm.so.away libs/libzm.so
 accept "non-empty DIR replaced with --force" --force --bundle out/full ./plain
-[ ! -e out/full/keep ] || bad "--force kept the old content"
-[ -x out/full/plain ] && [ -f out/full/lib/libc.so.6 ] || bad "--force: no new bundle"
+check "non-empty DIR replaced with --force: the old content is gone" [ ! -e out/full/keep ]
+check "non-empty DIR replaced with --force: the new bundle is there" eval '[ -x out/full/plain ] && [ -f out/full/lib/libc.so.6 ]'
 mkdir out/empty
 accept "empty DIR" --bundle out/empty ./plain
-[ -x out/empty/plain ] || bad "empty DIR: no bundle"
-ls -A out | grep -q zprewrite && bad "temporary directory left in out/"
+check "empty DIR: the bundle is there" [ -x out/empty/plain ]
+check_not "no temporary directory left in out/" eval 'ls -A out | grep zprewrite'
 
 # Not a program zprewrite can bundle.
 printf '#!/bin/sh\necho hi\n' >script.sh; chmod +x script.sh
@@ -193,19 +192,18 @@ REFUSE_FILE=./relinterp refuse "PT_INTERP without a slash, no such file" '^its l
 	out --bundle out/x ./relinterp
 cp /lib64/ld-linux-x86-64.so.2 .
 accept "PT_INTERP without a slash, loader in the current directory" --bundle out/rel ./relinterp
-[ -f out/rel/lib/ld-linux-x86-64.so.2 ] && [ -f out/rel/lib/libc.so.6 ] || bad "out/rel/lib: $(ls out/rel/lib 2>&1)"
-readelf -lW out/rel/relinterp 2>&1 | grep -qF "interpreter: $(pwd -P)/out/rel/lib/ld-linux-x86-64.so.2]" ||
-	bad "bundled relinterp: $(readelf -lW out/rel/relinterp 2>&1 | grep -i interpreter)"
+check "PT_INTERP without a slash: the loader and libc in out/rel/lib" \
+	eval '[ -f out/rel/lib/ld-linux-x86-64.so.2 ] && [ -f out/rel/lib/libc.so.6 ]'
+check "PT_INTERP without a slash: the bundled program's PT_INTERP is the bundle's loader" \
+	eval 'readelf -lW out/rel/relinterp 2>&1 | grep -qF "interpreter: $(pwd -P)/out/rel/lib/ld-linux-x86-64.so.2]"'
 rm ld-linux-x86-64.so.2
 
 # Usage errors: status 2, nothing written.
-CASE="usage" CASE_BAD=0
+begin_check "usage errors"
 for args in "--bundle" "--bundle out/x" "--bundle out/x ./m ./m" "--force ./m out/y" \
 	"--add-lib libz.so.1 ./m out/y" "--list --bundle out/x ./m"; do
-	set +e; $ZP $args >log/out.txt 2>log/err.txt; rc=$?; set -e
-	[ $rc = 2 ] || bad "'zprewrite $args': status $rc, expected 2: $(head -c 300 log/err.txt)"
-	[ ! -e out/x ] && [ ! -e out/y ] || bad "'zprewrite $args' wrote something"
+	set +e; timeout "$T" $ZP $args >log/out.txt 2>log/err.txt; rc=$?; set -e
+	[ $rc = 2 ] || fault "'zprewrite $args': status $rc, expected 2: $(head -c 300 log/err.txt)"
+	[ ! -e out/x ] && [ ! -e out/y ] || fault "'zprewrite $args' wrote something"
 done
-ok
-
-[ ${#FAILED[@]} = 0 ] || fail "${#FAILED[@]} failed: ${FAILED[*]}"
+end_check

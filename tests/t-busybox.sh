@@ -20,9 +20,8 @@
 #     exit_group writes its counts, which must show calls, all from known
 #     sites, from many processes.
 # And `zprewrite --list /bin/busybox` must report every site patched.
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 need_page0
-source "$TESTS/zptest.sh"
 BB=${ZP_BUSYBOX:-/bin/busybox}
 [ -x "$BB" ] || skip "no $BB (apt-get install busybox-static)"
 file -L "$BB" 2>/dev/null | grep -q 'statically linked' || skip "$BB is not the static busybox (busybox-static)"
@@ -34,7 +33,7 @@ build_test_hook tcount
 make_copy() { # name [zprewrite options]
 	local d=$1; shift
 	mkdir -p "$d/bin"
-	if [ "$d" = orig ]; then cp "$BB" "$d/bin/busybox"; else rw "$BB" "$d/bin/busybox" "$@" || return 1; fi
+	if [ "$d" = orig ]; then cp "$BB" "$d/bin/busybox"; else rewrite "$BB" "$d/bin/busybox" "$@" || return 1; fi
 	local a
 	for a in $("$BB" --list); do
 		[ "$a" = busybox ] || ln -s busybox "$d/bin/$a"
@@ -129,14 +128,14 @@ make_copy hooked --hook tcount.so
 # The workload ends with `exit 5`: any other status means it broke.
 ZPT_EXPECT_RC=5
 check_same "busybox workload" ./run-orig ./run-patched
-[ "${LAST_RC:-}" = 5 ] || bad "busybox workload: original's status" "expected 5, got ${LAST_RC:-none} (the workload itself is broken)"
+check "busybox workload: the original exits 5 (else the workload itself is broken)" [ "${LAST_RC:-}" = 5 ]
 
 hook_tables_ok() {
-	[ -s "$1" ] || { echo "   no count file" >&2; return 1; }
+	[ -s "$1" ] || { note "  no count file"; return 1; }
 	local procs badsite
 	procs=$(grep -c '^total ' "$1")
 	badsite=$(awk '$1 == "nosite" && $2 != 0' "$1" | wc -l)
-	echo "   $procs busybox processes wrote their counts; $badsite saw calls without a site"
+	note "  $procs busybox processes wrote their counts; $badsite saw calls without a site"
 	[ "$procs" -ge 20 ] && [ "$badsite" -eq 0 ]
 }
 rm -f "$ROOT/count"
@@ -150,9 +149,8 @@ check "busybox with the hook: counts from every process" hook_tables_ok "$ROOT/c
 bb_all_patched() {
 	"$ZPREWRITE" --list "$BB" >bb.list
 	local summary; summary=$(tail -n 1 bb.list)
-	echo "   $summary"
-	grep -E '  skip ' bb.list | sed 's/^/   skipped: /' | head -5
+	note "  $summary"
+	grep -E '  skip ' bb.list | sed 's/^/#   skipped: /' | head -5
 	[[ $summary == *" 0 skipped"* ]]
 }
 check "zprewrite --list $BB: 0 skipped" bb_all_patched
-finish

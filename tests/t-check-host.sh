@@ -21,7 +21,7 @@
 #    EPERM and the cause named, and require refuses (exit 127).
 # How it fails: a fact that disagrees with its independent source, a JSON
 # form that says something else than the text, a path the rules do not give.
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 export LC_ALL=C
 TMO=${ZP_TIMEOUT:-60}   # a hang is a failure (the probes have their own limits)
 ulimit -c 0

@@ -14,16 +14,15 @@
 # The hooks saw the calls: tcount counted calls with numbers of 512 and up
 # (its "other" row), the trace hook logged the call with number 4095
 # (syscall_0xfff).
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 need_page0
-source "$TESTS/zptest.sh"
 # (the trace hook's lines go to a file: the outputs compared stay the program's)
 export ZP_TRACE_FILE=$PWD/trace.log
 
 build_test_hook tcount
 for f in $(flavours contract-numbers); do
 	orig=$(prog contract-numbers $f)
-	rw_three "$orig" "cn.$f" || continue
+	rewrite_three "$orig" "cn.$f" || continue
 	check_same "$f: nosys" "$orig" "./cn.$f" nosys
 	fresh count
 	ZPT_FORWARD=1 ZPT_COUNT_FILE=$PWD/count check_same "$f with hook: nosys" "$orig" "./cn.$f.hooked" nosys
@@ -32,4 +31,3 @@ for f in $(flavours contract-numbers); do
 	check_same "$f with trace hook: nosys" "$orig" "./cn.$f.traced" nosys
 	check "$f with trace hook: nosys: traced syscall 4095" trace_has trace.log '^syscall_0xfff\('
 done
-finish

@@ -11,18 +11,16 @@
 # because page 0 being mapped (execute-only) can change si_code (SEGV_ACCERR
 # or SEGV_PKUERR instead of SEGV_MAPERR) and a refused call may fault
 # elsewhere: differences a program can see, worth reporting on their own.
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 need_page0
-source "$TESTS/zptest.sh"
 
 # The handler prints what it saw and exits 0: any other status is a failure
 # of the original run itself (a second fault, the handler not called).
 ZPT_EXPECT_RC=0
 for f in $(flavours contract-null); do
 	orig=$(prog contract-null $f)
-	rw "$orig" "cn.$f" || continue
+	rewrite "$orig" "cn.$f" || continue
 	for m in read0 write0 read8 read-page1 write-page1 read-jumps callnull call-rax0 call-exit call-write jmp-exit call-page1; do
 		check_same "$f: siginfo $m" "$orig" "./cn.$f" siginfo $m
 	done
 done
-finish

@@ -18,23 +18,22 @@
 # hook writes its table only at exit_group, which these runs never reach, so
 # it is checked once per build on a run that exits (siginfo call-exit: the
 # program's own SIGSEGV handler calls _exit(0)).
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 need_page0
-source "$TESTS/zptest.sh"
 # (the trace hook's lines go to a file: the outputs compared stay the program's)
 export ZP_TRACE_FILE=$PWD/trace.log
 
 build_test_hook tcount
-died_of_segv() { [ "$LAST_RC" = 139 ] || { echo "   original exited $LAST_RC, not 139" >&2; return 1; }; }
+died_of_segv() { [ "$LAST_RC" = 139 ] || { note "  original exited $LAST_RC, not 139"; return 1; }; }
 traced_no_call() { # trace file: the hook ran, and made no call for the NULL call
 	trace_has "$1" '^set_tid_address\(' || return 1
-	! grep -E 'exit_group\(42\)|A SYSTEM CALL WAS MADE' "$1" | sed 's/^/   traced: /' | grep .
+	! grep -E 'exit_group\(42\)|A SYSTEM CALL WAS MADE' "$1" | sed 's/^/#   traced: /' | grep .
 }
 # Every run, original and rewritten, dies of SIGSEGV (status 139).
 ZPT_EXPECT_RC=139
 for f in $(flavours contract-null); do
 	orig=$(prog contract-null $f)
-	rw_three "$orig" "cn.$f" || continue
+	rewrite_three "$orig" "cn.$f" || continue
 	for m in read0 write0 read8 read-page1 write-page1 read-jumps callnull call-rax0 call-exit call-write jmp-exit call-page1; do
 		check_same "$f: $m" "$orig" "./cn.$f" $m
 		check "$f: $m: the original died of SIGSEGV" died_of_segv
@@ -47,4 +46,3 @@ for f in $(flavours contract-null); do
 	ZPT_COUNT_FILE=$PWD/count ZPT_FORWARD=1 run_t hooked "./cn.$f.hooked" siginfo call-exit
 	check "$f with hook: the tcount hook ran (siginfo call-exit, status $RUN_RC)" hook_saw_calls count 1
 done
-finish

@@ -19,16 +19,15 @@
 # The hooks saw the calls: tcount counted the mode's odd numbers (its "other"
 # row: every number outside 0-511), the trace hook logged one of them
 # (syscall_0x... lines).
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 need_page0
-source "$TESTS/zptest.sh"
 # (the trace hook's lines go to a file: the outputs compared stay the program's)
 export ZP_TRACE_FILE=$PWD/trace.log
 
 build_test_hook tcount
 for f in $(flavours contract-numbers); do
 	orig=$(prog contract-numbers $f)
-	rw_three "$orig" "cn.$f" || continue
+	rewrite_three "$orig" "cn.$f" || continue
 	for m in page1 big negative noncanonical x32 high32 with-segv-handler; do
 		case $m in
 		page1) traced='^syscall_0x1000\(' ;;
@@ -47,4 +46,3 @@ for f in $(flavours contract-numbers); do
 		check "$f with trace hook: $m: traced" trace_has trace.log "$traced"
 	done
 done
-finish

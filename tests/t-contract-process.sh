@@ -2,7 +2,7 @@
 # t-contract-process.sh - the runtime contract for vfork, clone, clone3,
 # posix_spawn, threads, fork, exec and exit_group.
 #
-# contract-process (samples/programs/contract-process.c) has one mode per
+# contract-process (tests/programs/contract-process.c) has one mode per
 # behaviour; each prints deterministic lines and checks itself.  For each
 # build (glibc static, static-pie, musl) and each mode, the rewritten program
 # must behave exactly like the original (stdout, stderr, exit status):
@@ -34,9 +34,8 @@
 # hook-changes: with the hswap hook (below), which changes marked calls:
 # the output must be hswap.expected (the runtime makes a call as the hook
 # left it, but refuses to have changed a call it makes itself).
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 need_page0
-source "$TESTS/zptest.sh"
 # (the trace hook's lines go to a file: the outputs compared stay the program's)
 export ZP_TRACE_FILE=$PWD/trace.log
 
@@ -107,16 +106,16 @@ prints_expected() {
 	local exp=$1; shift
 	run_t hswap "$@"
 	cat hswap.err >>hswap.out
-	[ "$RUN_RC" = 0 ] || echo "   exit status $RUN_RC"
-	diff "$exp" hswap.out | head -15 | sed 's/^/   /'
+	[ "$RUN_RC" = 0 ] || note "  exit status $RUN_RC"
+	diff "$exp" hswap.out | head -15 | sed 's/^/#   /'
 	[ "$RUN_RC" = 0 ] && cmp -s "$exp" hswap.out
 }
 
 for f in $(flavours contract-process); do
 	orig=$(prog contract-process $f)
 	target=$(prog hook-getppid $f)
-	rw_three "$orig" "cp.$f" || continue
-	rw "$target" "target.$f" || continue
+	rewrite_three "$orig" "cp.$f" || continue
+	rewrite "$target" "target.$f" || continue
 	for m in vfork spawn clone3 clone threads-exit fork-mt exit-threads exit-from-thread spawn-segv clone3-bigsize; do
 		# What the mode does, as tcount names it and as the trace shows it
 		# (glibc and musl: posix_spawn is clone3 or clone, fork is clone or
@@ -140,11 +139,11 @@ for f in $(flavours contract-process); do
 	done
 	ZPT_EXPECT_RC=0
 	# (found by name: in the bundle's lib/, for the original in .)
-	if [ $f = dynamic ] && rw "$orig" "cpdl.$f" -a ./libcpa.so -a ./libcpb.so -a ./libcpc.so; then
+	if [ $f = dynamic ] && rewrite "$orig" "cpdl.$f" -a ./libcpa.so -a ./libcpb.so -a ./libcpc.so; then
 		LD_LIBRARY_PATH=$PWD check_same "$f: dlopen after dlclose" "$orig" "./cpdl.$f" \
 			dlopen libcpa.so libcpb.so libcpa.so libcpc.so libcpb.so
 	fi
-	if rw "$orig" "cp.$f.hswap" --hook hswap.so; then
+	if rewrite "$orig" "cp.$f.hswap" --hook hswap.so; then
 		check "$f with hswap hook: hook-changes" prints_expected hswap.expected ./cp.$f.hswap hook-changes
 	fi
 	# exec: ./target is the original target during the original's run,
@@ -171,4 +170,3 @@ for f in $(flavours contract-process); do
 	with_hooks "SIGSEGV ignored across exec (rewritten program)" rt_sigaction '^rt_sigaction\(SIGSEGV, NULL' \
 		"./cp.$f" exec-segv-ign
 done
-finish

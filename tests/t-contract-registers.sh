@@ -2,7 +2,7 @@
 # t-contract-registers.sh - a rewritten system call preserves every register
 # the kernel preserves.
 #
-# contract-registers (samples/programs/contract-registers-asm.S, commented line
+# contract-registers (tests/programs/contract-registers-asm.S, commented line
 # by line, and its driver contract-registers.c) plants known values in every
 # general register (rdi, rsi, rdx, r10, r8, r9 too), rflags (four patterns of
 # CF PF AF ZF SF DF OF, DF=1 included), x87 (eight loaded values and a
@@ -34,9 +34,8 @@
 #      rewritten program FAIL, naming ymm registers: proof that step 5 would
 #      catch a runtime that does not save the state.  Also the rewritten program with corrupt=...
 #      fails, so the checks work through the runtime too.
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 need_page0
-source "$TESTS/zptest.sh"
 
 build_test_hook tcount
 build_test_hook hiddenvec
@@ -45,7 +44,7 @@ if grep -qw avx2 /proc/cpuinfo; then
 	build_test_hook vector --vector -mavx2
 	vector=1
 else
-	echo "-- no AVX2: the vector-hook checks are skipped"
+	note "no AVX2: the vector-hook checks are skipped"
 fi
 
 # names_it WANT TOKEN: does TOKEN, one name on a "CHANGED:" line, report the
@@ -81,39 +80,40 @@ every_change_names() {
 		for t in ${line#CHANGED:}; do
 			if names_it "$w" "$t"; then ok=1; break; fi
 		done
-		[ $ok = 1 ] || { echo "   $line: does not name $w" >&2; return 1; }
+		[ $ok = 1 ] || { note "  $line: does not name $w"; return 1; }
 	done < <(grep -o 'CHANGED:.*' "$2")
-	[ $n -gt 0 ] || { echo "   no CHANGED: line" >&2; return 1; }
+	[ $n -gt 0 ] || { note "  no CHANGED: line"; return 1; }
 }
 
 expect_fail() { # label want program args...: must exit 1 and name WANT on every CHANGED: line (exit 3 = not on this CPU)
 	local label=$1 want=$2; shift 2
-	selected "$label" || return 0
+	selected "$ZPH_PREFIX$label" || return 0
 	run_t corrupt "$@"
 	case $RUN_RC in
 	1)
 		if every_change_names "$want" corrupt.out; then
-			good "$label (detected: $(grep -m1 -o 'CHANGED:.*' corrupt.out | cut -c1-60))"
+			good "$label"
+			note "  detected: $(grep -m1 -o 'CHANGED:.*' corrupt.out | cut -c1-60)"
 		else
 			bad "$label" "exit 1, but the CHANGED: lines do not name $want"
-			grep -m3 -o 'CHANGED:.*' corrupt.out | cut -c1-120 | sed 's/^/   /' >&2
+			grep -m3 -o 'CHANGED:.*' corrupt.out | cut -c1-120 | sed 's/^/#   /' >&2
 		fi ;;
-	3) echo "skip $label: $(head -n 1 corrupt.out)" ;;
-	*) bad "$label" "expected exit 1 (registers changed), got $RUN_RC"; sed 's/^/   /' corrupt.out | tail -3 >&2 ;;
+	3) skip_check "$label" "$(head -n 1 corrupt.out)" ;;
+	*) bad "$label" "expected exit 1 (registers changed), got $RUN_RC"; sed 's/^/#   /' corrupt.out | tail -3 >&2 ;;
 	esac
 }
 
 site_patched() { # program symbol decision-regex
 	local addr
 	addr=$(nm "$1" | awk -v s="$2" '$3 == s { print $1 }')
-	[ -n "$addr" ] || { echo "   no $2 symbol" >&2; return 1; }
+	[ -n "$addr" ] || { note "  no $2 symbol"; return 1; }
 	addr=$(printf '0x%016x' $((16#$addr)))
 	local line; line=$("$ZPREWRITE" --list "$1" | grep "^$addr ")
-	echo "   $line" | cut -c1-150
+	note "  ${line:0:150}"
 	[[ $line =~ $3 ]]
 }
 
-quiet() { "$@" >quiet.out 2>&1 || { tail -n 3 quiet.out | sed 's/^/   /' >&2; return 1; }; }
+quiet() { "$@" >quiet.out 2>&1 || { tail -n 3 quiet.out | sed 's/^/#   /' >&2; return 1; }; }
 
 CORRUPTIONS="rbx rbp rdx rsi rdi r8 r9 r10 r12 r13 r14 r15 cf arith std cld xmm7 ymm3h zmm5h zmm20 k3 x87 fcw mxcsr redzone"
 
@@ -128,8 +128,8 @@ for f in $(flavours contract-registers); do
 		site_patched "$orig" regtest_rz_39_site " (patch|stub) "
 	check "$f: the red-zone call sites are patched (through stubs) (2)" \
 		site_patched "$orig" regtest_rz_512_site " (patch|stub) "
-	rw_three "$orig" "cr.$f" || continue
-	rw "$orig" "cr.$f.hiddenvec" --hook hiddenvec.so || continue
+	rewrite_three "$orig" "cr.$f" || continue
+	rewrite "$orig" "cr.$f.hiddenvec" --hook hiddenvec.so || continue
 	check_same "$f: rewritten, no hook" "$orig" "./cr.$f"
 	fresh count
 	ZPT_FORWARD=1 ZPT_COUNT_FILE=$PWD/count check_same "$f: rewritten, tcount hook" "$orig" "./cr.$f.hooked"
@@ -142,10 +142,9 @@ for f in $(flavours contract-registers); do
 	done
 	expect_fail "$f: negative control, hook clobbering ymm unseen: must fail" ymm "./cr.$f.hiddenvec"
 	if [ $vector = 1 ]; then
-		rw "$orig" "cr.$f.vector" --hook vector.so || continue
+		rewrite "$orig" "cr.$f.vector" --hook vector.so || continue
 		rm -f "vcount.$f"
 		ZPT_COUNT_FILE=$PWD/vcount.$f check_same "$f: rewritten, hook using vector registers" "$orig" "./cr.$f.vector"
 		check "$f: the vector hook ran" vector_hook_ran "vcount.$f"
 	fi
 done
-finish

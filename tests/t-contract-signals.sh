@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t-contract-signals.sh - the runtime contract for signals.
 #
-# contract-signals (samples/programs/contract-signals.c) has one mode per
+# contract-signals (tests/programs/contract-signals.c) has one mode per
 # behaviour, each printing deterministic lines and checking itself:
 #   handler-calls  handlers that make system calls, 2000 in a row;
 #   storm          5000 queued real-time signals sent by one thread to another
@@ -36,9 +36,8 @@
 # And the hooks ran, in each run: tcount's table and the trace hook's log have
 # the mode's own calls (rt_sigreturn of the 2000 handlers, setitimer,
 # sigaltstack, rt_sigsuspend, ...); the vector hook wrote its call count.
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 need_page0
-source "$TESTS/zptest.sh"
 # (the trace hook's lines go to a file: the outputs compared stay the program's)
 export ZP_TRACE_FILE=$PWD/trace.log
 
@@ -52,8 +51,8 @@ export ZPT_FORWARD=1 ZPT_COUNT_FILE=$PWD/counts
 
 for f in $(flavours contract-signals); do
 	orig=$(prog contract-signals $f)
-	rw_three "$orig" "cs.$f" || continue
-	[ $vector = 0 ] || rw "$orig" "cs.$f.vector" --hook vector.so || continue
+	rewrite_three "$orig" "cs.$f" || continue
+	[ $vector = 0 ] || rewrite "$orig" "cs.$f.vector" --hook vector.so || continue
 	for m in handler-calls storm restart altstack sigreturn siglongjmp segv segv-sent segv-nested; do
 		# The mode's own call, as tcount names it and the trace shows it.
 		case $m in
@@ -84,4 +83,3 @@ for f in $(flavours contract-signals); do
 		esac
 	done
 done
-finish

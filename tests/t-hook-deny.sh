@@ -17,7 +17,7 @@
 # How it fails: a runtime that ignores the hook's answer (socket succeeds),
 # makes the call anyway, or garbles other calls (the file part), or a hook
 # that denies too much or logs nothing.
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 need_page0
 
 DENY_SO=$BUILD/samples/deny.so
@@ -80,48 +80,47 @@ command -v musl-gcc >/dev/null && flavours+=(musl)
 for fl in "${flavours[@]}"; do
 	cc=gcc; [ $fl = musl ] && cc=musl-gcc
 	$cc -O2 -static -o prog.$fl prog.c || fail "cannot build the test program ($cc)"
-	rewrite prog.$fl prog.$fl.z --hook "$DENY_SO"
+	rewrite prog.$fl prog.$fl.z --hook "$DENY_SO" || continue
 
-	./prog.$fl > orig.out 2> orig.err || fail "$fl: the unpatched program failed"
-	grep -q '^socket: ok errno=0$' orig.out || fail "$fl: socket fails even unpatched: $(cat orig.out)"
+	run_t orig ./prog.$fl
+	check "$fl: the unpatched program runs" [ "$RUN_RC" = 0 ]
+	check "$fl: socket works unpatched" grep -q '^socket: ok errno=0$' orig.out
 
 	# ZP_DENY=socket,connect
 	rm -f data.txt
-	ZP_DENY=socket,connect ./prog.$fl.z > deny.out 2> deny.err ||
-		{ cat deny.out deny.err >&2; fail "$fl: with ZP_DENY=socket,connect the program failed"; }
+	ZP_DENY=socket,connect run_t deny ./prog.$fl.z
+	check "$fl: ZP_DENY=socket,connect: the program runs" [ "$RUN_RC" = 0 ]
 	printf '%s\n' 'socket: failed errno=EPERM' 'connect: -1 errno=EPERM' \
 		'read 22: written and read back' > deny.expected
-	diff -u deny.expected deny.out >&2 || fail "$fl: ZP_DENY=socket,connect: wrong output (- expected, + got)"
-	grep -qx 'written and read back' data.txt || fail "$fl: the file was not written"
-	[ "$(wc -l < deny.err)" = 2 ] || { cat deny.err >&2; fail "$fl: expected exactly 2 lines on stderr (one per denial)"; }
-	grep -qE '^zprewrite-deny: socket\(0x2, 0x1, 0\) denied$' deny.err ||
-		{ cat deny.err >&2; fail "$fl: no log line for the denied socket call"; }
-	grep -qE '^zprewrite-deny: connect\(0x(ffffffff)?ffffffff, 0x[0-9a-f]+, 0x10\) denied$' deny.err ||
-		{ cat deny.err >&2; fail "$fl: no log line for the denied connect call"; }
-	note "$fl: ZP_DENY=socket,connect: both denied with EPERM and logged, file I/O works"
+	check "$fl: ZP_DENY=socket,connect: both fail with EPERM, file I/O works (- expected, + got)" \
+		diff -u deny.expected deny.out
+	check "$fl: ZP_DENY=socket,connect: the file was written" grep -qx 'written and read back' data.txt
+	check "$fl: ZP_DENY=socket,connect: 2 lines on stderr, one per denial" [ "$(wc -l < deny.err)" = 2 ]
+	check "$fl: ZP_DENY=socket,connect: the socket call's denial is logged" \
+		grep -qE '^zprewrite-deny: socket\(0x2, 0x1, 0\) denied$' deny.err
+	check "$fl: ZP_DENY=socket,connect: the connect call's denial is logged" \
+		grep -qE '^zprewrite-deny: connect\(0x(ffffffff)?ffffffff, 0x[0-9a-f]+, 0x10\) denied$' deny.err
+	last_ok || zph_diag "$(cat deny.err)"
 
 	# Unset, then empty: nothing denied, exactly the unpatched behaviour.
 	for v in unset empty; do
 		rm -f data.txt
 		if [ $v = unset ]; then
-			env -u ZP_DENY ./prog.$fl.z > $v.out 2> $v.err || fail "$fl: ZP_DENY $v: the program failed"
+			run_t $v env -u ZP_DENY ./prog.$fl.z
 		else
-			ZP_DENY='' ./prog.$fl.z > $v.out 2> $v.err || fail "$fl: ZP_DENY $v: the program failed"
+			ZP_DENY='' run_t $v ./prog.$fl.z
 		fi
-		cmp -s orig.out $v.out || { diff orig.out $v.out >&2; fail "$fl: ZP_DENY $v: output differs from the unpatched program's"; }
-		cmp -s orig.err $v.err || { cat $v.err >&2; fail "$fl: ZP_DENY $v: something was written to stderr"; }
+		check "$fl: ZP_DENY $v: the program runs" [ "$RUN_RC" = 0 ]
+		check "$fl: ZP_DENY $v: output as the unpatched program's" diff orig.out $v.out
+		check "$fl: ZP_DENY $v: stderr as the unpatched program's" diff orig.err $v.err
 	done
-	note "$fl: ZP_DENY unset or empty: nothing denied"
 
 	# Another list (musl opens with open, glibc with openat): open denied, socket allowed.
 	rm -f data.txt
-	set +e
-	ZP_DENY=open,openat ./prog.$fl.z > open.out 2> open.err; rc=$?
-	set -e
-	[ $rc = 3 ] || { cat open.out open.err >&2; fail "$fl: ZP_DENY=open,openat: exit status $rc, expected 3 (open refused)"; }
-	grep -qx 'socket: ok errno=0' open.out || fail "$fl: ZP_DENY=open,openat: socket was denied too"
-	grep -qx 'open for writing: errno=EPERM' open.out || fail "$fl: ZP_DENY=open,openat: open did not fail with EPERM"
-	grep -q '^zprewrite-deny: open\(at\)\?(' open.err || fail "$fl: ZP_DENY=open,openat: denial not logged"
-	[ ! -e data.txt ] || fail "$fl: ZP_DENY=open,openat: the file was created anyway (the call reached the kernel)"
-	note "$fl: ZP_DENY=open,openat: open denied, socket allowed"
+	ZP_DENY=open,openat run_t open ./prog.$fl.z
+	check "$fl: ZP_DENY=open,openat: exit status 3 (open refused)" [ "$RUN_RC" = 3 ]
+	check "$fl: ZP_DENY=open,openat: socket allowed" grep -qx 'socket: ok errno=0' open.out
+	check "$fl: ZP_DENY=open,openat: open fails with EPERM" grep -qx 'open for writing: errno=EPERM' open.out
+	check "$fl: ZP_DENY=open,openat: the denial is logged" grep -q '^zprewrite-deny: open\(at\)\?(' open.err
+	check "$fl: ZP_DENY=open,openat: the file was not created (the call did not reach the kernel)" [ ! -e data.txt ]
 done

@@ -20,7 +20,7 @@
 # not get, a helper (zp_read_app, zp_dprintf, zp_errno_*) or entry point
 # (init/leave/exit, the 127 exit on init failure) that stops behaving as the
 # page shows, a change to the hook flags not reflected on the page.
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 need_page0
 
 ROOT=$(cd "$TESTS/.." && pwd)
@@ -29,6 +29,9 @@ SRC=$ROOT/samples/hooks/example-openlog.c
 [ -f "$DOC" ] || fail "docs/hooks.md is missing"
 [ -f "$SRC" ] || fail "samples/hooks/example-openlog.c is missing"
 [ -x /bin/busybox ] || skip "the page's session uses /bin/busybox (Debian's busybox-static), not installed"
+
+# same_text WANT GOT: identical, or the unified diff as diagnostics.
+same_text() { diff -u "$1" "$2" >text.diff || { zph_diag "$(head -n 40 text.diff)"; return 1; }; }
 
 # ---- 1. the source block ------------------------------------------------------
 # block FILE MARKER-REGEX N: the body of the fenced block that follows the
@@ -42,11 +45,9 @@ block() {
 	' "$1"
 }
 marker_src='^<!-- doctest: source samples/hooks/example-openlog\.c -->$'
-[ "$(grep -cE "$marker_src" "$DOC")" = 1 ] || fail "docs/hooks.md: no (or several) source marker(s) for example-openlog.c"
+check "docs/hooks.md has one source marker for example-openlog.c" [ "$(grep -cE "$marker_src" "$DOC")" = 1 ]
 block "$DOC" "$marker_src" 1 > doc-source.c
-diff -u "$SRC" doc-source.c >&2 ||
-	fail "the example's source in docs/hooks.md differs from samples/hooks/example-openlog.c (- file, + doc)"
-note "docs/hooks.md shows samples/hooks/example-openlog.c exactly ($(wc -l < "$SRC") lines)"
+check "docs/hooks.md shows samples/hooks/example-openlog.c exactly (- file, + doc)" same_text "$SRC" doc-source.c
 
 # ---- 2. replay the sessions --------------------------------------------------------
 mkdir bin session
@@ -56,7 +57,6 @@ unset OPENLOG_FILE
 marker_sess='^<!-- doctest: session -->$'
 nsess=$(grep -cE "$marker_sess" "$DOC" || true)
 [ "$nsess" -ge 1 ] || fail "docs/hooks.md has no doctest session"
-ncmd=0
 all_cmds=""
 for s in $(seq 1 "$nsess"); do
 	block "$DOC" "$marker_sess" "$s" > session.$s
@@ -74,37 +74,34 @@ for s in $(seq 1 "$nsess"); do
 		cmd=$(cat cmd.$k)
 		all_cmds="$all_cmds$cmd"$'\n'
 		set +e
-		(cd session && bash -c "$cmd" > ../got.out 2>&1)
+		(cd session && timeout -k 5 "$RUN_TIMEOUT" bash -c "$cmd" > ../got.out 2>&1)
 		set -e
-		if ! diff -u exp.$k got.out > diff.out; then
-			cat diff.out >&2
-			fail "docs/hooks.md session $s: \`$cmd\` prints something else than the page shows (- page, + real)"
-		fi
-		ncmd=$((ncmd + 1)); k=$((k + 1))
+		check "session $s: \`$cmd\` prints what the page shows (- page, + real)" same_text exp.$k got.out
+		k=$((k + 1))
 	done
 done
-note "replayed $ncmd commands of $nsess session(s): outputs as on the page"
 
 # ---- 3. the page's flags are the project's ----------------------------------------
 doc_gcc=$(printf '%s' "$all_cmds" | grep -m1 -- '-nostdlib.*-o openlog\.so' || true)
-[ -n "$doc_gcc" ] || fail "no gcc command building openlog.so with -nostdlib in the page's sessions"
+check "the page's sessions build openlog.so with gcc -nostdlib" [ -n "$doc_gcc" ]
 mk_flags=$(make -s -C "$ROOT" --no-print-directory -f Makefile -f - zp-print-hook-flags BUILD="$BUILD" <<'EOF'
 zp-print-hook-flags:
 	@echo $(ZP_HOOK_CFLAGS)
 EOF
 ) || fail "cannot read ZP_HOOK_CFLAGS from the Makefile"
 norm() { tr ' ' '\n' | grep -E '^-' | grep -vE '^-(I|O[0-9s]?$|o$)' | LC_ALL=C sort -u; }
+echo "$mk_flags" | norm > flags.mk
 # shellcheck disable=SC2001
-diff -u <(echo "$mk_flags" | norm) <(echo "$doc_gcc" | sed 's/^gcc //' | norm) >&2 ||
-	fail "the page's build flags differ from ZP_HOOK_CFLAGS (- hooks.mk, + docs/hooks.md)"
-note "the page builds with ZP_HOOK_CFLAGS: $(echo "$mk_flags" | norm | tr '\n' ' ')"
+echo "$doc_gcc" | sed 's/^gcc //' | norm > flags.doc
+check "the page builds with ZP_HOOK_CFLAGS (- hooks.mk, + docs/hooks.md)" same_text flags.mk flags.doc
 
 # ---- 4. make builds it, zprewrite embeds it ------------------------------------------
 so=$BUILD/samples/example-openlog.so
-[ -f "$so" ] || fail "$so was not built: add example-openlog to ZP_SAMPLE_HOOKS in samples/hooks/hooks.mk"
+check "make built build/samples/example-openlog.so (ZP_SAMPLE_HOOKS in samples/hooks/hooks.mk)" [ -f "$so" ]
+last_ok || exit 1
 printf 'int main(void) { return 0; }\n' > t.c
-gcc -O2 -static -o t t.c
+gcc -O2 -static -o t t.c || fail "cannot build a static program"
 rewrite t t.z --hook "$so"
-./t.z 2> t.err || fail "a program with build/samples/example-openlog.so failed"
-grep -qx 'openlog: 0 opens, 0 failed, exit status 0' t.err || { cat t.err >&2; fail "build/samples/example-openlog.so: no summary line"; }
-note "build/samples/example-openlog.so embeds and runs"
+run_t t ./t.z
+check "a program with example-openlog.so runs" [ "$RUN_RC" = 0 ]
+check "example-openlog.so prints its summary line" grep -qx 'openlog: 0 opens, 0 failed, exit status 0' t.err

@@ -24,7 +24,7 @@
 # memory), a runtime that calls zp_hook_leave in a child or not at all in
 # the parent (the cache stays off: the strace count catches it), or a
 # runtime that ignores the hook's answer (the strace count again).
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 need_page0
 
 FAKEPID_SO=$BUILD/samples/fakepid.so
@@ -213,25 +213,30 @@ command -v musl-gcc >/dev/null && flavours+=(musl)
 for fl in "${flavours[@]}"; do
 	cc=gcc; [ $fl = musl ] && cc=musl-gcc
 	$cc -O2 -static -pthread -o prog.$fl prog.c || fail "cannot build the test program ($cc)"
-	rewrite prog.$fl prog.$fl.z --hook "$FAKEPID_SO"
+	rewrite prog.$fl prog.$fl.z --hook "$FAKEPID_SO" || continue
 
-	out=$(./prog.$fl check) || fail "$fl: the unpatched program fails its own checks: $out"
-	out=$(./prog.$fl.z check 2>&1) || fail "$fl: with fakepid.so: $out"
-	[ "$out" = "pid checks passed" ] || fail "$fl: with fakepid.so: $out"
-	note "$fl: getpid right in main, thread, fork child and grandchild, vfork children, posix_spawn child"
+	run_t orig ./prog.$fl check
+	check "$fl: the unpatched program passes its own checks" [ "$RUN_RC" = 0 ]
+	last_ok || zph_diag "$(cat orig.out)"
+	run_t patched ./prog.$fl.z check
+	cat patched.err >>patched.out
+	check "$fl: with fakepid.so, the program passes its own checks" [ "$RUN_RC" = 0 ]
+	check "$fl: with fakepid.so, getpid is right in main, a thread, fork children, vfork children, a posix_spawn child" \
+		[ "$(cat patched.out)" = "pid checks passed" ]
+	last_ok || zph_diag "$(cat patched.out)"
 
 	# Does the hook answer without the kernel?  Count real getpid calls.
 	if [ $fl = static ]; then
 		if ! strace_ok strace.err -f -qq -e trace=getpid -o strace.orig ./prog.$fl loop 10000; then
-			note "$STRACE_WHY: the no-kernel check was skipped"
+			skip_check "$fl: the hook answers getpid without the kernel" "$STRACE_WHY"
 			continue
 		fi
 		orig=$(grep -c 'getpid()' strace.orig || true)
-		[ "$orig" -ge 10000 ] || fail "$fl: strace saw only $orig getpid calls of the unpatched program (expected 10000+)"
-		strace -f -qq -e trace=getpid -o strace.z ./prog.$fl.z loop 10000 ||
-			fail "$fl: the rewritten program fails under strace"
+		check "$fl: strace sees the unpatched program's 10000 getpid calls" [ "$orig" -ge 10000 ]
+		check "$fl: the rewritten program runs under strace" \
+			timeout -k 5 "$RUN_TIMEOUT" strace -f -qq -e trace=getpid -o strace.z ./prog.$fl.z loop 10000
 		patched=$(grep -c 'getpid()' strace.z || true)
-		[ "$patched" -lt 100 ] || fail "$fl: strace saw $patched real getpid calls of the rewritten program: the hook does not answer them"
+		check "$fl: the hook answers getpid without the kernel (strace sees under 100 of 10000)" [ "$patched" -lt 100 ]
 		note "$fl: 10000 getpid calls: strace sees $orig unpatched, $patched with fakepid.so"
 	fi
 done

@@ -28,14 +28,13 @@
 # How it fails: zprewrite accepting a bad hook (status 0 or an output
 # file), crashing or failing an ASan check (run.sh runs this test with the
 # ASan build too), or saying something vague or several lines.
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 
 ROOT=$PWD
 INC=$(cd "$TESTS/../runtime/include" && pwd)
 case $ZPREWRITE in /*) ;; *) ZPREWRITE=$ROOT/$ZPREWRITE ;; esac
 HOOK_FLAGS=(-O2 -fPIC -shared -nostdlib -ffreestanding -fno-stack-protector
 	-mgeneral-regs-only -fvisibility=hidden -fno-asynchronous-unwind-tables -I"$INC")
-FAILED=() NOK=0
 PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 is needed"
 M() { "$PY" "$TESTS/elfmutate.py" "$@" >/dev/null; }
 
@@ -98,7 +97,7 @@ EOF
 build() { # NAME OUT CC-ARGS...: build a case, or record that it cannot be built here
 	local name=$1 out=$2; shift 2
 	if ! gcc "$@" -o "$out" 2> "$out.buildlog"; then
-		echo "skip $name: cannot build it here: $(head -n 1 "$out.buildlog")"
+		skip_check "$name" "cannot build it here: $(head -n 1 "$out.buildlog")"
 		return 1
 	fi
 }
@@ -144,8 +143,8 @@ M set good.so abinull.so 'shdr[.zp_hook_abi].sh_type=0' 'shdr[.zp_hook_abi].sh_o
 
 # The control: a valid hook is accepted.
 mkdir ok && cp target good.so ok/
-(cd ok && "$ZPREWRITE" --hook good.so target out) || fail "the valid control hook was refused"
-[ -x ok/out ] || fail "the valid control hook: no output"
+check "control: a valid hook is accepted" eval '(cd ok && timeout -k 5 "$RUN_TIMEOUT" "$ZPREWRITE" --hook good.so target out)'
+check "control: the valid hook's output is written" [ -x ok/out ]
 
 # refused NAME HOOKFILE REGEX: the hook must be refused as described above.
 refused() {
@@ -159,31 +158,26 @@ refused() {
 	[ -e "$hook" ] && cp -r "$hook" "$dir/"
 	before=$(find "$dir" -mindepth 1 -maxdepth 1 -printf '%P\n' | sort)
 	set +e
-	(cd "$dir" && "$ZPREWRITE" --hook "$hook" target out > stdout 2> stderr)
+	(cd "$dir" && timeout -k 5 "$RUN_TIMEOUT" "$ZPREWRITE" --hook "$hook" target out > stdout 2> stderr)
 	rc=$?
 	set -e
 	after=$(find "$dir" -mindepth 1 -maxdepth 1 ! -name stdout ! -name stderr -printf '%P\n' | sort)
 	err=$(cat "$dir/stderr")
-	local why=""
-	[ $rc = 1 ] || why="exit status $rc, expected 1;"
-	[ -s "$dir/stdout" ] && why="$why something on stdout;"
-	[ "$(wc -l < "$dir/stderr")" = 1 ] || why="$why $(wc -l < "$dir/stderr") lines on stderr, expected 1;"
+	begin_check "$name"
+	[ $rc = 1 ] || fault "exit status $rc, expected 1"
+	[ -s "$dir/stdout" ] && fault "something on stdout"
+	[ "$(wc -l < "$dir/stderr")" = 1 ] || fault "$(wc -l < "$dir/stderr") lines on stderr, expected 1"
 	# The reason alone: the hook's file name (empty.so, tls.so...) must not
 	# be what matches.
 	if [[ $err == "zprewrite: $hook: "* ]]; then
-		grep -qiE -- "$re" <<<"${err#"zprewrite: $hook: "}" || why="$why the reason does not match /$re/;"
+		grep -qiE -- "$re" <<<"${err#"zprewrite: $hook: "}" || fault "the reason does not match /$re/"
 	else
-		why="$why the message does not start with 'zprewrite: $hook: ';"
+		fault "the message does not start with 'zprewrite: $hook: '"
 	fi
-	[ "$before" = "$after" ] || why="$why files left behind: $(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ');"
-	if [ -n "$why" ]; then
-		echo "FAIL $name:$why" >&2
-		sed 's/^/     stderr| /' "$dir/stderr" >&2
-		FAILED+=("$name")
-	else
-		echo "ok   $name: $err"
-		NOK=$((NOK + 1))
-	fi
+	[ "$before" = "$after" ] || fault "files left behind: $(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ')"
+	[ ${#ZPH_FAULTS[@]} = 0 ] || fault "stderr: $err"
+	end_check
+	note "$err"
 }
 
 refused missing    missing.so        'cannot open|no such file'
@@ -211,5 +205,3 @@ refused name-exact nameend-exact.so  'symbol name'
 refused reloc-wrap relwrap.so        'outside its segments'
 refused abi-null   abinull.so        'interface version'
 
-echo "$NOK refusals as expected"
-[ ${#FAILED[@]} = 0 ] || fail "${#FAILED[@]} case(s) not refused properly: ${FAILED[*]}"

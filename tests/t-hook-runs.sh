@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t-hook-runs.sh - an embedded hook really runs, and sees every call exactly once.
 #
-# hook-getppid (samples/programs/) makes exactly N raw getppid calls besides
+# hook-getppid (tests/programs/) makes exactly N raw getppid calls besides
 # libc's start-up and exit.  Rewritten with the counting test hook
 # (tests/hooks/tcount.c, which counts per number and writes its table at
 # exit_group), for each build (glibc static, static-pie, musl):
@@ -15,9 +15,8 @@
 #   - every call the hook saw came from a known site.
 # A hook that never ran, ran twice per call, missed calls made from libc, or
 # saw calls the program did not make fails here.
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 need_page0
-source "$TESTS/zptest.sh"
 command -v strace >/dev/null || skip "strace is not installed (apt-get install strace)"
 
 build_test_hook tcount
@@ -29,7 +28,7 @@ getppid_exact() { # countfile n
 	local c nosite
 	c=$(hook_count "$1" count)
 	nosite=$(hook_count "$1" nosite)
-	echo "   hook counted ${c:-nothing} getppid for N=$2 (calls without a site: ${nosite:-?})"
+	note "  hook counted ${c:-nothing} getppid for N=$2 (calls without a site: ${nosite:-?})"
 	[ "${c:-x}" = "$2" ] && [ "${nosite:-x}" = 0 ]
 }
 
@@ -38,16 +37,16 @@ same_table() { # countfile stracefile
 	awk 'NF == 2 && $1 ~ /^[0-9]+$/ && $2 != "total" && $2 != "execve" { print $2, $1 }' "$2" | sort >strace.table
 	awk 'NF == 2 && $1 != "count" && $1 != "total" && $1 != "nosite" && $1 != "exit_group" { print $1, $2 }' "$1" | sort >hook.table
 	if ! cmp -s strace.table hook.table; then
-		echo "   per-call counts differ (< strace of the original, > the hook):" >&2
-		diff strace.table hook.table | head -20 | sed 's/^/   /' >&2
+		note "  per-call counts differ (< strace of the original, > the hook):"
+		diff strace.table hook.table | head -20 | sed 's/^/#   /' >&2
 		return 1
 	fi
-	echo "   $(wc -l <hook.table) different calls, same counts as strace"
+	note "  $(wc -l <hook.table) different calls, same counts as strace"
 }
 
 for f in $(flavours hook-getppid); do
 	orig=$(prog hook-getppid $f)
-	rw "$orig" "hook-getppid.$f" --hook tcount.so || continue
+	rewrite "$orig" "hook-getppid.$f" --hook tcount.so || continue
 	for n in 1 1000 54321; do
 		for fwd in 0 1; do
 			rm -f "count.$f.$n.$fwd"
@@ -64,4 +63,3 @@ for f in $(flavours hook-getppid); do
 	strace -f -qq -c -U calls,name -o "strace.$f" "$orig" 1000 >strace.out </dev/null
 	check "$f: hook's table equals strace -f -c of the original" same_table "count.$f.1000.0" "strace.$f"
 done
-finish

@@ -22,7 +22,7 @@
 # arguments/results (a line differs), or breaks the program (its stdout
 # differs from the original's) - and a trace hook whose format drifts from
 # strace's (the strace comparison).
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 need_page0
 
 TRACE_SO=$BUILD/samples/trace.so
@@ -97,37 +97,35 @@ command -v musl-gcc >/dev/null && flavours+=(musl)
 for fl in "${flavours[@]}"; do
 	cc=gcc; [ $fl = musl ] && cc=musl-gcc
 	$cc -O2 -static -o prog.$fl prog.c || fail "cannot build the test program ($cc)"
-	rewrite prog.$fl prog.$fl.z --hook "$TRACE_SO"
+	rewrite prog.$fl prog.$fl.z --hook "$TRACE_SO" || continue
 
 	rm -f trace.$fl
-	./prog.$fl > orig.out || fail "$fl: the unpatched program failed"
-	ZP_TRACE_FILE=trace.$fl ./prog.$fl.z > patched.out || fail "$fl: the patched program failed"
-	cmp -s orig.out patched.out || fail "$fl: stdout differs with trace.so embedded"
-	[ -s trace.$fl ] || fail "$fl: no trace written to ZP_TRACE_FILE"
+	run_t orig ./prog.$fl
+	check "$fl: the unpatched program runs" [ "$RUN_RC" = 0 ]
+	ZP_TRACE_FILE=trace.$fl run_t patched ./prog.$fl.z
+	check "$fl: the patched program runs" [ "$RUN_RC" = 0 ]
+	check "$fl: stdout unchanged with trace.so embedded" cmp -s orig.out patched.out
+	check "$fl: a trace written to ZP_TRACE_FILE" [ -s trace.$fl ]
+	last_ok || continue
 
 	normalise trace.$fl > trace.$fl.norm
 	# The program's own part: from the first openat of /nonexistent.
 	sed -n '/^openat(AT_FDCWD, "\/nonexistent"/,$p' trace.$fl.norm > trace.$fl.mine
-	if ! diff -u expected trace.$fl.mine >&2; then
-		cat trace.$fl >&2
-		fail "$fl: the trace of the program's calls is not the expected one"
-	fi
+	check "$fl: the trace of the program's calls is the expected one (- expected, + trace)" \
+		diff -u expected trace.$fl.mine
 	# Padding: " = " starts at column 40 as in strace, for short lines.
-	grep -qxF 'close(3)                                = 0' trace.$fl ||
-		fail "$fl: 'close(3) = 0' is not aligned as strace aligns it"
-	note "$fl: $(wc -l < trace.$fl) trace lines, the program's $(wc -l < expected) as expected"
+	check "$fl: 'close(3) = 0' aligned as strace aligns it" \
+		grep -qxF 'close(3)                                = 0' trace.$fl
+	note "$fl: $(wc -l < trace.$fl) trace lines"
 
 	# glibc: the whole trace, start-up included, equals strace's.
 	if [ $fl = static ]; then
 		if strace_ok strace.err -o strace.out ./prog.$fl > /dev/null; then
-			[ -s strace.out ] || fail "$fl: strace wrote no trace"
+			check "$fl: strace wrote a trace" [ -s strace.out ]
 			normalise strace.out > strace.norm
-			if ! diff -u strace.norm trace.$fl.norm >&2; then
-				fail "$fl: the trace differs from strace's (- strace, + hook)"
-			fi
-			note "$fl: whole trace equals strace's ($(wc -l < strace.norm) lines)"
+			check "$fl: the whole trace equals strace's (- strace, + hook)" diff -u strace.norm trace.$fl.norm
 		else
-			note "$STRACE_WHY: comparison with strace skipped"
+			skip_check "$fl: the whole trace equals strace's" "$STRACE_WHY"
 		fi
 	fi
 done
@@ -135,18 +133,14 @@ done
 # ---- busybox ------------------------------------------------------------------
 
 BB=$(command -v busybox || true)
-[ -n "$BB" ] || skip "busybox is not installed: its part was skipped (the rest passed)"
-file -L "$BB" | grep -q 'statically linked' || skip "busybox is not static here"
+if [ -z "$BB" ] || ! file -L "$BB" | grep -q 'statically linked'; then
+	skip_check "busybox echo hi, traced" "no static busybox installed"
+	exit 0
+fi
 mkdir -p bb
 rewrite "$BB" bb/busybox --hook "$TRACE_SO"
 rm -f bb.trace
-set +e
-"$BB" echo hi > bb.orig.out 2> bb.orig.err; ra=$?
-ZP_TRACE_FILE=$PWD/bb.trace bb/busybox echo hi > bb.patched.out 2> bb.patched.err; rb=$?
-set -e
-[ $ra = $rb ] || fail "busybox echo hi: exit status $ra, patched $rb"
-cmp -s bb.orig.out bb.patched.out || fail "busybox echo hi: stdout differs"
-cmp -s bb.orig.err bb.patched.err || fail "busybox echo hi: stderr differs (the trace must go to ZP_TRACE_FILE only)"
-grep -qE '^write\(1, "hi\\n", 3\) += 3$' bb.trace || { cat bb.trace >&2; fail "busybox: no 'write(1, \"hi\\n\", 3) = 3' line in the trace"; }
-grep -q '^exit_group(0) ' bb.trace || fail "busybox: no exit_group line in the trace"
-note "busybox echo hi: output unchanged, write line present ($(wc -l < bb.trace) lines)"
+ZPT_EXPECT_RC=0 ZP_TRACE_FILE=$PWD/bb.trace check_same "busybox echo hi: output unchanged (the trace goes to ZP_TRACE_FILE only)" \
+	"$BB" bb/busybox echo hi
+check "busybox: 'write(1, \"hi\\n\", 3) = 3' in the trace" grep -qE '^write\(1, "hi\\n", 3\) += 3$' bb.trace
+check "busybox: an exit_group line in the trace" grep -q '^exit_group(0) ' bb.trace

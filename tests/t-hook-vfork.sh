@@ -2,7 +2,7 @@
 # t-hook-vfork.sh - the sample hooks keep out of the way of children that
 # share the program's memory, and keep their own output whole.
 #
-# hook-vfork (samples/programs/) opens its own files (fds 3 and 4), runs
+# hook-vfork (tests/programs/) opens its own files (fds 3 and 4), runs
 # CPython-style subprocess children (vfork, close_range from 3 up, exec),
 # a posix_spawn child, vfork + exec children that dup2 over fds 500 and 1000,
 # and a fork child that closes everything from 3 up; then it writes to and
@@ -29,9 +29,7 @@
 # new number for its log descriptor, counts the child's calls) takes the
 # program's fd 3 (its close fails, hook output lands in its file) or prints
 # the child's calls as the parent's.
-source "$TESTS/lib.sh"
-need_page0
-source "$TESTS/zptest.sh"
+source "$TESTS/harness.sh"
 
 HOOKS=$BUILD/samples
 
@@ -105,9 +103,9 @@ same_stdout() {
 
 for f in $(flavours hook-vfork); do
 	orig=$(prog hook-vfork $f)
-	rw "$orig" "hv.$f" && check_same "$f: no hook" "$orig" "./hv.$f"
+	rewrite "$orig" "hv.$f" && check_same "$f: no hook" "$orig" "./hv.$f"
 	for h in trace count deny fakepid example-openlog; do
-		rw "$orig" "hv.$f.$h" --hook "$HOOKS/$h.so"
+		rewrite "$orig" "hv.$f.$h" --hook "$HOOKS/$h.so" || true
 	done
 
 	fresh "trace.$f"
@@ -153,7 +151,7 @@ print("fd", fd, "closed")
 EOF
 	"$PY" -I sub.py > py.want 2>&1 || fail "python3 sub.py failed: $(cat py.want)"
 	for h in count trace; do
-		rw "$PY" "py.$h" --hook "$HOOKS/$h.so" || continue
+		rewrite "$PY" "py.$h" --hook "$HOOKS/$h.so" || continue
 		fresh "py.$h.log" py-own.txt
 		ZP_COUNT_FILE=$PWD/py.$h.log ZP_TRACE_FILE=$PWD/py.$h.log run_t py "./py.$h" -I sub.py
 		check "python3 with $h: subprocess.run, then close(3)" cmp -s py.want py.out
@@ -163,4 +161,3 @@ EOF
 else
 	note "/usr/bin/python3 is missing or not dynamically linked: its part was skipped"
 fi
-finish

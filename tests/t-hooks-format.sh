@@ -13,7 +13,7 @@
 #     fakepid: pid caching across fork, vfork and clone).
 # If strace works here, the trace hook's lines for a batch of real calls are
 # also compared with strace's own trace of the same process.
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 
 ROOT=$(cd "$TESTS/.." && pwd)
 HOOKS=$ROOT/samples/hooks
@@ -27,38 +27,44 @@ HOOK_NAMES=(trace count deny fakepid)
 
 # ---- 1. the embeddable objects ---------------------------------------------
 
+# empty_or_say WHAT TEXT: TEXT is empty, or it is said (as WHAT) and false.
+empty_or_say() { [ -z "$2" ] || { zph_diag "$1: $2"; return 1; }; }
+# uses_vector_regs SO: any vector or x87 register (or an x87 mnemonic: any
+# mnemonic starting with "f") in the disassembly.
+uses_vector_regs() {
+	objdump -d --no-show-raw-insn "$1" | awk -F'\t' 'NF >= 2 {print $2}' |
+		grep -qE '%[xyz]mm[0-9]|%st|^f'
+}
+
 for h in "${HOOK_NAMES[@]}"; do
-	"$CC" "${WARN[@]}" "${HOOK_CFLAGS[@]}" -fcallgraph-info=su -o "$h.so" "$HOOKS/$h.c" ||
-		fail "$h.so does not build freestanding"
+	check "$h.so builds freestanding" \
+		"$CC" "${WARN[@]}" "${HOOK_CFLAGS[@]}" -fcallgraph-info=su -o "$h.so" "$HOOKS/$h.c"
+	last_ok || continue
 	undef=$(nm -u "$h.so" | awk '{print $2}' | grep -v '^zp_' || true)
-	[ -z "$undef" ] || fail "$h.so needs symbols other than zp_*: $undef"
+	check "$h.so needs no symbols but zp_*" empty_or_say "other symbols" "$undef"
 	relocs=$(readelf -rW "$h.so" | awk '/R_X86_64_/ && $3 != "R_X86_64_JUMP_SLOT" && $3 != "R_X86_64_GLOB_DAT"' || true)
-	[ -z "$relocs" ] || fail "$h.so has data relocations:
-$relocs"
+	check "$h.so has no data relocations" empty_or_say "relocations" "$relocs"
 	exports=$(nm -D --defined-only "$h.so" | awk '{print $3}' | grep -v '^zp_hook_\(init\|enter\|leave\|exit\)$' || true)
-	[ -z "$exports" ] || fail "$h.so exports more than its entry points: $exports"
-	nm -D --defined-only "$h.so" | grep -q ' zp_hook_enter$' || fail "$h.so has no zp_hook_enter"
-	# (any mnemonic starting with "f" is x87 or its state)
-	if objdump -d --no-show-raw-insn "$h.so" | awk -F'\t' 'NF >= 2 {print $2}' |
-		grep -qE '%[xyz]mm[0-9]|%st|^f'; then
-		fail "$h.so uses vector or x87 registers"
-	fi
+	check "$h.so exports only its entry points" empty_or_say "also exported" "$exports"
+	check "$h.so has zp_hook_enter" eval 'nm -D --defined-only "$h.so" | grep -q " zp_hook_enter$"'
+	check_not "$h.so uses no vector or x87 registers" uses_vector_regs "$h.so"
 	# Deepest chain of the hook's own frames from an entry point, from the
 	# call graph gcc wrote (frames + return addresses); the runtime's
 	# helpers (zp_vsnprintf...) come on top and must fit in what is left of
 	# ZP_HOOK_STACK_BUDGET (2048).
 	if command -v python3 >/dev/null; then
 		depth=$(python3 "$HOST/stack-depth.py" ./*"$h".ci) || fail "stack-depth.py failed on $h"
-		[ "$depth" -le 1536 ] || fail "$h.so may use $depth bytes of stack (limit 1536)"
-		note "$h.so: builds freestanding, deepest stack $depth bytes + runtime helpers"
+		check "$h.so uses at most 1536 bytes of stack (deepest: $depth)" [ "$depth" -le 1536 ]
 	else
-		note "$h.so: builds freestanding"
+		skip_check "$h.so uses at most 1536 bytes of stack" "no python3"
 	fi
 done
 
 if command -v python3 >/dev/null; then
-	python3 "$HOST/check-formats.py" "$HOOKS"/*.c "$HOOKS"/*.h ||
-		fail "a hook uses printf features the runtime does not have"
+	check "the hooks use only printf features the runtime has" \
+		python3 "$HOST/check-formats.py" "$HOOKS"/*.c "$HOOKS"/*.h
+else
+	skip_check "the hooks use only printf features the runtime has" "no python3"
 fi
 
 # ---- 2. the host programs -------------------------------------------------
@@ -73,8 +79,7 @@ END { print "};" }' "$unistd" > mock-sysnames.h
 host_build() { # name extra-flags...
 	local h=$1; shift
 	"$CC" "${WARN[@]}" -O1 -g "$@" -I. -I"$HOST" -I"$HOOKS" -I"$ROOT/runtime/include" \
-		-o "test-$h" "$HOST/test-$h.c" "$HOOKS/$h.c" "$HOST/mock.c" -lpthread ||
-		fail "test-$h does not build"
+		-o "test-$h" "$HOST/test-$h.c" "$HOOKS/$h.c" "$HOST/mock.c" -lpthread
 }
 
 # Sanitizers catch out-of-bounds reads in the formatting code, where they
@@ -87,20 +92,22 @@ fi
 ubsan=(-fsanitize=undefined -fno-sanitize-recover=all)
 echo 'int main(void){return 0;}' | "$CC" "${ubsan[@]}" -x c -o ubsan-probe - 2>/dev/null && ./ubsan-probe || ubsan=()
 
-host_build trace "${san[@]}"
-host_build count "${san[@]}"
-host_build deny "${san[@]}"
-host_build fakepid "${ubsan[@]}"
-
 for h in "${HOOK_NAMES[@]}"; do
+	if [ "$h" = fakepid ]; then
+		check "test-$h builds" host_build "$h" "${ubsan[@]}"
+	else
+		check "test-$h builds" host_build "$h" "${san[@]}"
+	fi
+	last_ok || continue
 	mkdir -p "run-$h"
-	(cd "run-$h" && ASAN_OPTIONS=detect_leaks=0 "../test-$h") || fail "test-$h failed"
+	check "test-$h passes" eval '(cd "run-$h" && ASAN_OPTIONS=detect_leaks=0 timeout -k 5 "$RUN_TIMEOUT" "../test-$h")'
 done
 
 # ---- 3. trace against strace ----------------------------------------------
 
+LIVE="trace.so agrees with strace on a batch of real calls"
 if ! command -v strace >/dev/null; then
-	note "strace not installed: skipping the comparison with strace"
+	skip_check "$LIVE" "strace is not installed"
 	exit 0
 fi
 mkdir -p live && cd live
@@ -109,10 +116,10 @@ mkdir -p live && cd live
 	fail "test-trace (live) does not build"
 if ! strace -qq -o strace.out ./test-trace-live live 2>strace.err; then
 	if grep -qi 'ptrace\|operation not permitted' strace.err; then
-		note "strace cannot trace here ($(head -1 strace.err)): skipping the comparison"
+		skip_check "$LIVE" "strace cannot trace here ($(head -1 strace.err))"
 		exit 0
 	fi
-	cat strace.err >&2
+	zph_diag "$(cat strace.err)"
 	fail "test-trace live failed under strace"
 fi
 # strace's lines between the two getppid() markers, less the hook's own
@@ -120,9 +127,6 @@ fi
 awk '
 /^getppid\(\)/ { inside = !inside; next }
 inside && !/^write\([0-9][0-9][0-9]+, / { print }' strace.out > want.txt
-[ -s want.txt ] || fail "no calls found in strace's output"
-if ! diff -u want.txt trace.out > diff.txt; then
-	cat diff.txt >&2
-	fail "trace.so and strace disagree on $(grep -c '^-[^-]' diff.txt) line(s)"
-fi
-note "trace.so agrees with strace on $(wc -l < want.txt) lines"
+check "strace saw the batch of calls" [ -s want.txt ]
+check "$LIVE (- strace, + trace.so)" diff -u want.txt trace.out
+note "$(wc -l < want.txt) lines compared"

@@ -23,7 +23,7 @@
 # How it fails: a missing or wrong file in the install, a .pc whose flags
 # cannot build a hook (or build one zprewrite refuses), an installed
 # zprewrite that does not work away from the build tree.
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 
 ROOT=$(cd "$TESTS/.." && pwd)
 STAGE=$PWD/stage
@@ -31,7 +31,7 @@ P=$STAGE/usr/local
 command -v pkg-config >/dev/null || skip "pkg-config is not installed"
 
 mkdir tree tree/docs
-for f in Makefile runtime samples scripts rewriter bench; do
+for f in Makefile runtime samples scripts rewriter bench tests; do
 	[ -e "$ROOT/$f" ] && ln -s "$ROOT/$f" "tree/$f"
 done
 ln -s "$ROOT/docs/zprewrite-hook.pc.in" tree/docs/
@@ -41,34 +41,37 @@ else
 	note "docs/zprewrite.1 does not exist yet: an empty placeholder is installed"
 	: > tree/docs/zprewrite.1
 fi
-make -C tree --no-print-directory BUILD="$BUILD" install DESTDIR="$STAGE" PREFIX=/usr/local \
-	> make.log 2>&1 || { cat make.log >&2; fail "make install failed"; }
+run_t make make -C tree --no-print-directory BUILD="$BUILD" install DESTDIR="$STAGE" PREFIX=/usr/local
+check "make install" [ "$RUN_RC" = 0 ]
+last_ok || { zph_diag "$(tail -n 20 make.out make.err)"; exit 1; }
 
 VERSION=$(sed -n 's/^VERSION *:= *//p' "$ROOT/Makefile")
 [ -n "$VERSION" ] || fail "no VERSION in the Makefile"
 
 # ---- the files -----------------------------------------------------------
 for f in bin/zprewrite include/zprewrite/hook.h lib/pkgconfig/zprewrite-hook.pc share/man/man1/zprewrite.1; do
-	[ -f "$P/$f" ] || fail "make install did not install $f"
+	check "make install installed $f" [ -f "$P/$f" ]
 done
-[ -x "$P/bin/zprewrite" ] || fail "bin/zprewrite is not executable"
-cmp -s "$P/include/zprewrite/hook.h" "$ROOT/runtime/include/zprewrite/hook.h" ||
-	fail "the installed hook.h differs from runtime/include/zprewrite/hook.h"
-"$P/bin/zprewrite" --version > version.out || fail "the installed zprewrite --version failed"
-grep -qF "$VERSION" version.out || fail "zprewrite --version says '$(cat version.out)', the Makefile says $VERSION"
+check "bin/zprewrite is executable" [ -x "$P/bin/zprewrite" ]
+check "the installed hook.h is runtime/include/zprewrite/hook.h" \
+	cmp -s "$P/include/zprewrite/hook.h" "$ROOT/runtime/include/zprewrite/hook.h"
+run_t version "$P/bin/zprewrite" --version
+check "the installed zprewrite --version runs" [ "$RUN_RC" = 0 ]
+check "zprewrite --version says the Makefile's VERSION $VERSION" grep -qF "$VERSION" version.out
 pc=$P/lib/pkgconfig/zprewrite-hook.pc
-! grep -q '@[A-Z]*@' "$pc" || fail "zprewrite-hook.pc still has @...@ placeholders: $(grep '@[A-Z]*@' "$pc")"
-grep -qx 'prefix=/usr/local' "$pc" || fail "zprewrite-hook.pc: prefix is not /usr/local"
+check_not "zprewrite-hook.pc has no @...@ placeholder left" grep '@[A-Z]*@' "$pc"
+check "zprewrite-hook.pc: prefix is /usr/local" grep -qx 'prefix=/usr/local' "$pc"
 note "installed: $(cd "$P" && find . -type f | sort | tr '\n' ' ')"
 
 # ---- pkg-config -------------------------------------------------------------
 export PKG_CONFIG_PATH=$P/lib/pkgconfig
 unset PKG_CONFIG_LIBDIR
 v=$(pkg-config --modversion zprewrite-hook) || fail "pkg-config does not find zprewrite-hook"
-[ "$v" = "$VERSION" ] || fail "pkg-config --modversion: $v, expected $VERSION"
+check "pkg-config --modversion is $VERSION" [ "$v" = "$VERSION" ]
 plain=$(pkg-config --cflags --libs zprewrite-hook)
-[[ " $plain " == *" -I/usr/local/include "* ]] || [[ " $plain " != *" -I"* ]] ||
-	fail "pkg-config --cflags points at another include directory: $plain"
+# (-I/usr/local/include, or no -I at all)
+check "pkg-config --cflags points at no other include directory" \
+	eval '[[ " $plain " == *" -I/usr/local/include "* ]] || [[ " $plain " != *" -I"* ]]'
 flags=$(PKG_CONFIG_SYSROOT_DIR=$STAGE pkg-config --cflags --libs zprewrite-hook)
 note "pkg-config --cflags --libs zprewrite-hook: $flags"
 # Every flag the project builds its own hooks with (but -I) must be there.
@@ -79,17 +82,18 @@ EOF
 ) || fail "cannot read ZP_HOOK_CFLAGS from the Makefile"
 for f in $mk_flags; do
 	case $f in -I*) continue ;; esac
-	[[ " $flags " == *" $f "* ]] || fail "zprewrite-hook.pc lacks $f (ZP_HOOK_CFLAGS has it)"
+	check "zprewrite-hook.pc has $f (ZP_HOOK_CFLAGS has it)" eval '[[ " $flags " == *" $f "* ]]'
 done
 
 # ---- a hook built with those flags only ---------------------------------------
 mkdir hook && cp "$ROOT/samples/hooks/example-openlog.c" hook/openlog.c
 cd hook || fail "no hook directory"
 # shellcheck disable=SC2086  # word splitting of the flags is intended
-gcc -O2 $flags -o openlog.so openlog.c || fail "the example hook does not build with pkg-config's flags"
+check "the example hook builds with pkg-config's flags" gcc -O2 $flags -o openlog.so openlog.c
 # shellcheck disable=SC2086
 gcc $flags -M openlog.c > deps || fail "gcc -M failed"
-grep -q "$P/include/zprewrite/hook.h" deps || fail "hook.h did not come from the installed copy: $(grep -o '[^ ]*hook\.h' deps)"
+check "hook.h came from the installed copy" grep -q "$P/include/zprewrite/hook.h" deps
+last_ok || note "  from: $(grep -o '[^ ]*hook\.h' deps)"
 cat > target.c <<'EOF'
 #include <fcntl.h>
 #include <unistd.h>
@@ -100,16 +104,17 @@ int main(void)
 }
 EOF
 gcc -O2 -static -o target target.c || fail "cannot build the target program"
-"$P/bin/zprewrite" --hook openlog.so target target.z || fail "the installed zprewrite refused the hook"
+check "the installed zprewrite embeds the hook" "$P/bin/zprewrite" --hook openlog.so target target.z
 min=$(cat /proc/sys/vm/mmap_min_addr 2>/dev/null || echo 65536)
 if [ "$min" != 0 ] && [ "$(id -u)" != 0 ]; then
-	skip "page 0 cannot be mapped here: the hook was built and embedded, not run"
+	skip_check "the program with the installed-built hook runs" "page 0 cannot be mapped here"
+	exit 0
 fi
-OPENLOG_FILE=opens.log ./target.z || fail "the program with the installed-built hook failed"
+OPENLOG_FILE=opens.log run_t target ./target.z
+check "the program with the installed-built hook runs" [ "$RUN_RC" = 0 ]
 cat > expected <<'EOF'
 openlog: "target.c" = 3
 openlog: "/nonexistent" = -1 ENOENT (No such file or directory)
 openlog: 2 opens, 1 failed, exit status 0
 EOF
-diff -u expected opens.log >&2 || fail "the hook's log is not the expected one"
-note "example-openlog built from the installed files, embedded and run: log as expected"
+check "the hook's log is the expected one" diff -u expected opens.log

@@ -18,7 +18,7 @@
 #  - --bundle --page0=never: every file of the bundle carries never.
 # How it fails: a policy not written, written to the wrong bits or to only
 # some files of a bundle; --list naming a policy the file does not carry.
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 export LC_ALL=C
 DESC=$TESTS/zpdesc.py
 # field FILE NAME: a descriptor field of FILE from desc.txt (zpdesc.py show).

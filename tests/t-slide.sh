@@ -5,22 +5,20 @@
 # answer hook, tests/slide/answer.c).  Numbers up to 8187 slide; 8188 to 8191
 # fault just past the trampoline and are finished by the runtime's SIGSEGV
 # handler: both ways are checked.
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 need_page0
 src=$TESTS/slide
 gcc -std=gnu11 -O2 -fPIC -shared -nostdlib -ffreestanding -fno-stack-protector \
 	-mgeneral-regs-only -fvisibility=hidden -I"$TESTS/../runtime/include" \
-	-o answer.so "$src/answer.c"
-gcc -nostdlib -static -o slide "$src/slide.S"
+	-o answer.so "$src/answer.c" || fail "cannot build the answer hook"
+gcc -nostdlib -static -o slide "$src/slide.S" || fail "cannot build slide.S"
 rewrite slide slide.zp --hook answer.so
-"$ZPREWRITE" --list slide | grep -q '_start+.*patch' || fail "the site in slide.S was not patched"
-set +e
-./slide.zp >out.txt 2>err.txt
-rc=$?
-set -e
-[ $rc -eq 0 ] || fail "slide test failed with status $rc at number $(cat out.txt) ($(cat err.txt))"
+check "the site in slide.S is patched" eval '"$ZPREWRITE" --list slide | grep -q "_start+.*patch"'
+run_t slide ./slide.zp
+check "every number reaches the hook and comes back (status 0)" [ "$RUN_RC" -eq 0 ]
+last_ok || note "  stopped at number $(cat slide.out) ($(cat slide.err))"
 # Without the hook the same program cannot pass (exit 13 or a crash): the
 # test does depend on the hook answering.
 rewrite slide plain.zp
-set +e; ./plain.zp >/dev/null 2>&1; rc=$?; set -e
-[ $rc -ne 0 ] || fail "the slide test passes without its hook: it checks nothing"
+run_t plain ./plain.zp
+check_not "negative control: without its hook the slide test fails" [ "$RUN_RC" -eq 0 ]

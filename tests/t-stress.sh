@@ -3,7 +3,7 @@
 # once, for a couple of seconds, with a counting hook: nothing crashes and the
 # hook's count is exact.
 #
-# stress (samples/programs/stress.c): 4 worker threads make raw getppid calls
+# stress (tests/programs/stress.c): 4 worker threads make raw getppid calls
 # (each result checked) between other calls; a thread keeps sending SIGUSR1 to
 # them, and the handler makes getppid calls too; a thread creates and joins
 # short-lived threads (each one getppid); the main thread forks, vforks,
@@ -17,9 +17,8 @@
 #     over the processes that wrote a table: spawned children count 0).
 # Also run rewritten without a hook.  STRESS_MS (default 800) sets the length
 # of each run (9 runs in all).
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 need_page0
-source "$TESTS/zptest.sh"
 
 build_test_hook tcount
 export STRESS_MS=${STRESS_MS:-800} ZPT_COUNT_NR=110
@@ -28,14 +27,14 @@ counts_equal() { # hook file, program's file
 	local hook prog
 	hook=$(awk '$1 == "count" { s += $2 } END { print s + 0 }' "$1" 2>/dev/null)
 	prog=$(head -n 1 "$2" 2>/dev/null)
-	echo "   program counted ${prog:-nothing} getppid, hook ${hook:-nothing} ($(sed -n 2p "$2" 2>/dev/null))"
+	note "  program counted ${prog:-nothing} getppid, hook ${hook:-nothing} ($(sed -n 2p "$2" 2>/dev/null))"
 	[ -n "$prog" ] && [ "$hook" = "$prog" ]
 }
 
 for f in $(flavours stress); do
 	orig=$(prog stress $f)
-	rw "$orig" "st.$f" || continue
-	rw "$orig" "st.$f.hooked" --hook tcount.so || continue
+	rewrite "$orig" "st.$f" || continue
+	rewrite "$orig" "st.$f.hooked" --hook tcount.so || continue
 	check_same "$f: stress, no hook" "$orig" "./st.$f"
 	for fwd in 0 1; do
 		rm -f "hook.$f.$fwd" "prog.$f.$fwd"
@@ -44,4 +43,3 @@ for f in $(flavours stress); do
 		check "$f: hook count exact (forward=$fwd)" counts_equal "hook.$f.$fwd" "prog.$f.$fwd"
 	done
 done
-finish

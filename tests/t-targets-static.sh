@@ -2,7 +2,7 @@
 # t-targets-static.sh - static programs, rewritten, behave exactly like the
 # originals: same stdout, stderr and exit status.
 #
-# Targets (samples/programs/, each built with gcc -static, gcc -static-pie and
+# Targets (tests/programs/, each built with gcc -static, gcc -static-pie and
 # musl-gcc -static): targets-basic, an ordinary program going through files,
 # directories, pipes, fork, malloc/mmap, signals, longjmp and atexit, exiting
 # with status 7; targets-threads, eight threads making thousands of calls of
@@ -17,16 +17,15 @@
 # Fails if: the original does not exit with its own status (7, 0), a rewritten
 # program's output or status differs, it hangs, a site is left unpatched, or
 # the hook saw no call.
-source "$TESTS/lib.sh"
+source "$TESTS/harness.sh"
 need_page0
-source "$TESTS/zptest.sh"
 
 build_test_hook tcount
 
 all_patched() {
 	local summary
 	summary=$("$ZPREWRITE" --list "$1" | tail -n 1)
-	echo "   $(basename "$1"): $summary"
+	note "  $(basename "$1"): $summary"
 	[[ $summary == *" 0 skipped"* ]]
 }
 
@@ -36,13 +35,12 @@ for p in targets-basic targets-threads; do
 	for f in $(flavours $p); do
 		orig=$(prog $p $f)
 		check "$p.$f: --list, every site patched" all_patched "$orig"
-		rw "$orig" "$p.$f" || continue
+		rewrite "$orig" "$p.$f" || continue
 		check_same "$p.$f" "$orig" "./$p.$f"
-		rw "$orig" "$p.$f.hooked" --hook tcount.so || continue
+		rewrite "$orig" "$p.$f.hooked" --hook tcount.so || continue
 		rm -f "count.$p.$f"
 		ZPT_FORWARD=1 ZPT_COUNT_FILE=$PWD/count.$p.$f \
 			check_same "$p.$f with the tcount hook" "$orig" "./$p.$f.hooked"
 		check "$p.$f: the hook saw the calls" hook_saw_calls "count.$p.$f"
 	done
 done
-finish

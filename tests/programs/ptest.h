@@ -1,5 +1,5 @@
 /*
- * ptest.h - small helpers shared by the test programs in samples/programs/.
+ * ptest.h - small helpers shared by the test programs in tests/programs/.
  *
  * The programs are built three ways (glibc -static, glibc -static-pie, musl
  * -static) and run both unpatched and rewritten by zprewrite; the test

@@ -1,0 +1,461 @@
+# harness.sh - the one harness of the test scripts (sourced by every tests/t-*.sh).
+#
+# A test script runs in a fresh temporary directory (its working directory)
+# with BUILD (the build directory), ZPREWRITE (the zprewrite under test,
+# normal or ASan build) and TESTS (this directory) set by tests/run.sh, all
+# absolute.  It makes named checks; each prints one TAP line, "ok N - NAME"
+# or "not ok N - NAME" followed by "# ..." lines saying why, and the script
+# goes on after a failed check.  When the script ends (however it ends) the
+# harness prints the plan "1..N" and a summary, and the script's status is
+# 1 if any check failed, 77 if it skipped, 0 otherwise.  Every program run
+# through the harness has a time limit: a hang is a failed check.
+#
+# ---- the vocabulary ------------------------------------------------------
+# Checks (a NAME is prefixed with the labels of the enclosing in_mode calls):
+#   check NAME COMMAND...     passes when COMMAND succeeds (returns 0 either way;
+#                             a pipeline or [[ ]]: check NAME eval 'CODE', where
+#                             CODE sees the script's variables, not its $1...)
+#   check_not NAME COMMAND... passes when COMMAND fails (a negative control)
+#   check_same NAME ORIG PATCHED [ARGS...]
+#                             run both (stdin from $STDIN or /dev/null), compare
+#                             exit status, stdout and stderr (kept as orig.* and
+#                             patched.*).  The original must also have done its
+#                             own job: with $ZPT_EXPECT_RC set it must exit with
+#                             that status (139: killed by SIGSEGV); without, it
+#                             must not have failed its own checks (status 101 or
+#                             a "FAILED: " line on stderr, see tests/programs/
+#                             ptest.h), died of a signal, timed out or failed to
+#                             start (124-127): otherwise a rewritten program
+#                             failing the same way would pass.  $ZPT_BETWEEN, if
+#                             set, is eval'ed between the two runs (to repoint a
+#                             symlink, say); $ZPT_ARGV0 sets both runs' argv[0].
+#   check_again NAME PATCHED [ARGS...]
+#                             the same against the original's run of the last
+#                             check_same (not run nor judged again)
+#   begin_check NAME, fault WHY..., end_check
+#                             one check made of several conditions: each fault
+#                             records one thing wrong; end_check prints it
+#   good NAME, bad NAME WHY   record a passed / failed check directly
+#   skip_check NAME WHY       a check that cannot run here ("ok N - NAME # SKIP")
+#   last_ok                   status of the last check (0 if it passed)
+#   in_mode LABEL [VAR=VALUE...] -- COMMAND [ARGS...]
+#                             run COMMAND (a function making checks) with
+#                             "LABEL: " before every check name and the VAR=VALUE
+#                             settings exported for its duration: the same check
+#                             list can be run twice, in two modes, e.g.
+#                               contract() { check_same "$m" "$orig" ./p.zp "$m"; }
+#                               in_mode "page 0" -- contract
+#                               in_mode "trap path" ZP_SOME_SWITCH=1 -- contract
+#                             gives "page 0: read0", "trap path: read0"...
+# Ending or leaving early:
+#   fail WHY                  a failed check that ends the script (the setup broke,
+#                             or nothing after it can be checked)
+#   skip WHY                  skip the whole script (status 77; a failed check
+#                             made before still fails it)
+#   need_page0                skip unless rewritten programs can map page 0
+#   note TEXT                 a "# TEXT" line
+#   on_exit COMMAND           eval COMMAND when the script ends, before the report
+#                             (the harness owns the EXIT trap: do not set one)
+# Running and rewriting:
+#   run_t PREFIX PROGRAM [ARGS...]
+#                             one run with the time limit ($ZP_RUN_TIMEOUT, 60 s):
+#                             PREFIX.out, PREFIX.err, status in RUN_RC
+#   rewrite IN OUT [OPTIONS...]
+#                             zprewrite -q OPTIONS IN OUT, a check named "rewrite
+#                             OUT"; a dynamically linked IN is bundled (with its
+#                             loader and libraries, --force --bundle OUT.bundle)
+#                             and OUT made a link to the bundle's copy.  Returns 1
+#                             if it failed: `rewrite ... || continue` goes on, a
+#                             bare `rewrite` ends the script there (set -e)
+#   rewrite_three IN OUT      rewrite to OUT (no hook), OUT.hooked (./tcount.so,
+#                             from build_test_hook tcount) and OUT.traced (the
+#                             trace sample hook); 1 if one failed
+# The test programs (tests/programs/, built into $BUILD/tests/):
+#   prog NAME FLAVOUR         path of NAME.FLAVOUR, "" if that build does not
+#                             exist (no musl-gcc)
+#   flavours NAME             those of static static-pie musl dynamic that exist
+#   build_test_hook NAME [--vector] [CFLAGS...]
+#                             build tests/hooks/NAME.c into ./NAME.so (--vector:
+#                             without -mgeneral-regs-only)
+#   hello_c                   the source of a small program with a call of its own
+# Did a hook really run (for check; `fresh FILE...` removes the file first):
+#   hook_saw_calls FILE [MIN] the tcount hook's count file ($ZPT_COUNT_FILE):
+#                             more than MIN (20) calls, all from known sites
+#   hook_counted FILE NAMES   the count file has a row "NAME N", N > 0, NAME
+#                             matching ^(NAMES)$ ("other": numbers beyond 511)
+#   vector_hook_ran FILE      the vector test hook's call count is over 100
+#   trace_has FILE ERE        the trace hook's log ($ZP_TRACE_FILE) has a line
+#                             matching ERE (after strace -f's "[pid N] ")
+# Other tools: elflint_filter, lint_pair (eu-elflint), strace_ok (strace
+# where it can trace), selected (ZP_ONLY=REGEX runs only the checks whose
+# names match).
+# A check must run in the script's own shell (not in a pipeline or $(...)):
+# the counts live there.  A check's COMMAND runs as an `if` condition, where
+# set -e does not apply: it must return its verdict itself.
+set -euo pipefail
+ulimit -c 0
+
+ZPH_N=0 ZPH_PASSED=0 ZPH_SKIPPED=0 ZPH_LAST=0
+ZPH_FAILED=()
+ZPH_PREFIX=""
+ZPH_CASE="" ZPH_FAULTS=()
+ZPH_END=""           # how the script ended: "", fail or skip
+ZPH_SKIP_WHY=""
+ZPH_ON_EXIT=()
+RUN_TIMEOUT=${ZP_RUN_TIMEOUT:-60}
+TEST_PROGRAMS_DIR=$BUILD/tests
+
+# ---- reporting ---------------------------------------------------------------
+
+note() { echo "# $*"; }
+
+# zph_diag TEXT: each line of TEXT as a "# " line (nothing for empty TEXT).
+zph_diag() { [ -z "$1" ] || printf '%s\n' "$1" | sed 's/^/#   /'; }
+
+selected() { [ -z "${ZP_ONLY:-}" ] || [[ $1 =~ $ZP_ONLY ]]; }
+
+# zph_report VERDICT NAME [DIRECTIVE]: the TAP line of one check.  '#' in a
+# name is escaped: TAP reads "# " as the start of a directive.
+zph_report() {
+	local verdict=$1 name=${2//#/\\#}
+	ZPH_N=$((ZPH_N + 1))
+	echo "$verdict $ZPH_N - $name${3:+ # $3}"
+}
+
+begin_check() { ZPH_CASE=$ZPH_PREFIX$1 ZPH_FAULTS=(); }
+fault() { ZPH_FAULTS+=("$*"); }
+end_check() {
+	local f
+	if [ ${#ZPH_FAULTS[@]} -eq 0 ]; then
+		zph_report ok "$ZPH_CASE"
+		ZPH_PASSED=$((ZPH_PASSED + 1)) ZPH_LAST=0
+	else
+		zph_report "not ok" "$ZPH_CASE"
+		for f in "${ZPH_FAULTS[@]}"; do zph_diag "$f"; done
+		ZPH_FAILED+=("$ZPH_CASE") ZPH_LAST=1
+	fi
+}
+
+good() { begin_check "$1"; end_check; }
+bad() { begin_check "$1"; fault "$2"; end_check; }
+last_ok() { return "$ZPH_LAST"; }
+
+skip_check() {
+	zph_report ok "$ZPH_PREFIX$1" "SKIP $2"
+	ZPH_SKIPPED=$((ZPH_SKIPPED + 1))
+}
+
+check() {
+	local name=$1; shift
+	selected "$ZPH_PREFIX$name" || return 0
+	if "$@"; then good "$name"; else bad "$name" "failed: $*"; fi
+}
+
+check_not() {
+	local name=$1; shift
+	selected "$ZPH_PREFIX$name" || return 0
+	if "$@"; then bad "$name" "succeeded, and must not: $*"; else good "$name"; fi
+}
+
+in_mode() {
+	local label=$1; shift
+	local ZPH_PREFIX="$ZPH_PREFIX$label: "
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		[[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || fail "in_mode $label: '$1' is not VAR=VALUE"
+		local -x "$1"
+		shift
+	done
+	[ $# -gt 1 ] || fail "in_mode $label: no command after --"
+	shift
+	"$@"
+}
+
+fail() {
+	bad "$*" "the script cannot go on"
+	ZPH_END=fail
+	exit 1
+}
+
+skip() {
+	ZPH_END=skip ZPH_SKIP_WHY=$*
+	exit 77
+}
+
+on_exit() { ZPH_ON_EXIT+=("$*"); }
+
+# zph_exit: the EXIT trap.  The plan, the summary, and the script's status.
+zph_exit() {
+	local rc=$? cmd=$BASH_COMMAND c
+	trap - EXIT
+	set +e
+	for c in "${ZPH_ON_EXIT[@]}"; do eval "$c"; done
+	if [ -z "$ZPH_END" ] && [ "$rc" != 0 ]; then
+		# set -e ended the script: after a failed check the rest depended
+		# on (a bare `rewrite`, say), or a command outside the checks failed.
+		if [ "$ZPH_LAST" = 1 ]; then
+			note "the script ended after that failed check (status $rc of: $cmd)"
+		else
+			bad "the script ended early" "status $rc of: $cmd"
+		fi
+	fi
+	if [ "$ZPH_END" = skip ] && [ "$ZPH_N" = 0 ]; then
+		echo "1..0 # SKIP $ZPH_SKIP_WHY"
+		exit 77
+	fi
+	echo "1..$ZPH_N"
+	note "$ZPH_PASSED passed, ${#ZPH_FAILED[@]} failed, $ZPH_SKIPPED skipped"
+	if [ ${#ZPH_FAILED[@]} -gt 0 ]; then
+		printf '# failed: %s\n' "${ZPH_FAILED[@]}"
+		exit 1
+	fi
+	if [ "$ZPH_END" = skip ]; then
+		echo "# SKIP $ZPH_SKIP_WHY"
+		exit 77
+	fi
+	exit 0
+}
+trap zph_exit EXIT
+
+[ -x "$ZPREWRITE" ] || fail "no zprewrite binary at $ZPREWRITE (build it first: make)"
+
+# Tests that run rewritten programs need the trampoline at address 0.
+need_page0() {
+	local min
+	min=$(cat /proc/sys/vm/mmap_min_addr 2>/dev/null || echo 65536)
+	if [ "$min" != 0 ] && [ "$(id -u)" != 0 ]; then
+		skip "needs page 0: vm.mmap_min_addr is $min and this is not root (run as root, or sysctl -w vm.mmap_min_addr=0)"
+	fi
+}
+
+# ---- running -------------------------------------------------------------------
+
+run_t() {
+	local o=$1; shift
+	if [ -n "${ZPT_ARGV0:-}" ]; then
+		set -- bash -c 'a0=$1; shift; exec -a "$a0" "$@"' - "$ZPT_ARGV0" "$@"
+	fi
+	set +e
+	timeout -k 5 "$RUN_TIMEOUT" "$@" <"${STDIN:-/dev/null}" >"$o.out" 2>"$o.err"
+	RUN_RC=$?
+	set -e
+}
+
+signame() { # status: " (signal N)" for a status above 128
+	[ "$1" -le 128 ] || echo " (signal $(($1 - 128)))"
+}
+
+# judge_orig: ORIG_WHY, what is wrong with the original's run (LAST_RC,
+# orig.err), "" if nothing.
+judge_orig() {
+	local ra=$LAST_RC
+	ORIG_WHY=""
+	if [ -n "${ZPT_EXPECT_RC:-}" ]; then
+		[ "$ra" = "$ZPT_EXPECT_RC" ] ||
+			ORIG_WHY="the original exited $ra$(signame "$ra"), expected $ZPT_EXPECT_RC$(signame "$ZPT_EXPECT_RC"); "
+	elif [ "$ra" = 101 ]; then
+		ORIG_WHY="the original failed its own checks (status 101); "
+	elif [ "$ra" -ge 124 ] && [ "$ra" -le 127 ]; then
+		ORIG_WHY="the original timed out or did not start (status $ra); "
+	elif [ "$ra" -gt 128 ]; then
+		ORIG_WHY="the original was killed$(signame "$ra"); "
+	fi
+	if grep -q '^FAILED: ' orig.err; then
+		ORIG_WHY="${ORIG_WHY}the original printed \"$(grep -m1 '^FAILED: ' orig.err | cut -c1-100)\"; "
+	fi
+}
+
+check_same() {
+	local name=$1 a=$2; shift 2
+	selected "$ZPH_PREFIX$name" || return 0
+	run_t orig "$a" "${@:2}"
+	LAST_RC=$RUN_RC
+	judge_orig
+	[ -z "${ZPT_BETWEEN:-}" ] || eval "$ZPT_BETWEEN"
+	compare_with_orig "$name" "$@"
+}
+
+check_again() {
+	local name=$1
+	selected "$ZPH_PREFIX$name" || return 0
+	shift
+	compare_with_orig "$name" "$@"
+}
+
+compare_with_orig() { # name patched args...: orig.out/orig.err/LAST_RC/ORIG_WHY hold the original's run
+	local name=$1 b=$2; shift 2
+	local ra=$LAST_RC rb
+	begin_check "$name"
+	[ -z "${ORIG_WHY:-}" ] || fault "${ORIG_WHY%; }"
+	run_t patched "$b" "$@"; rb=$RUN_RC
+	[ "$rb" -ne 124 ] || fault "patched run timed out after ${RUN_TIMEOUT}s"
+	[ "$ra" -eq "$rb" ] || fault "exit status: original $ra, patched $rb$(signame "$rb")"
+	cmp -s orig.out patched.out || fault "stdout differs"
+	cmp -s orig.err patched.err || fault "stderr differs"
+	if [ ${#ZPH_FAULTS[@]} -gt 0 ]; then
+		fault "command: $b $*"
+		[ -z "${ORIG_WHY:-}" ] || fault "original stderr, last lines: $(tail -n 5 orig.err)"
+		cmp -s orig.out patched.out || fault "stdout diff: $(diff orig.out patched.out | head -15)"
+		cmp -s orig.err patched.err || fault "stderr diff: $(diff orig.err patched.err | head -15)"
+	fi
+	end_check
+}
+
+# ---- rewriting -----------------------------------------------------------------
+
+rewrite() {
+	local in=$1 out=$2 a opts=""; shift 2
+	for a in "$@"; do opts="$opts ${a##*/}"; done    # (paths by their last part)
+	local name="rewrite $(basename "$out")${opts:+ (${opts# })}"
+	if readelf -lW "$in" 2>/dev/null | grep -q 'Requesting program interpreter'; then
+		# A dynamically linked program: bundle it with its loader and
+		# libraries, and run it through a link to the bundle's copy.
+		if ! timeout -k 5 "$RUN_TIMEOUT" "$ZPREWRITE" -q "$@" --force --bundle "$out.bundle" "$in" 2>rw.err; then
+			bad "$name" "zprewrite $* --bundle $out.bundle $in failed: $(cat rw.err)"
+			return 1
+		fi
+		ln -sfn "$out.bundle/$(basename "$in")" "$out"
+	elif ! timeout -k 5 "$RUN_TIMEOUT" "$ZPREWRITE" -q "$@" "$in" "$out" 2>rw.err; then
+		bad "$name" "zprewrite $* $in $out failed: $(cat rw.err)"
+		return 1
+	fi
+	good "$name"
+}
+
+rewrite_three() {
+	rewrite "$1" "$2" &&
+		rewrite "$1" "$2.hooked" --hook tcount.so &&
+		rewrite "$1" "$2.traced" --hook "$BUILD/samples/trace.so"
+}
+
+# ---- the test programs and hooks -------------------------------------------------
+
+prog() {
+	local p=$TEST_PROGRAMS_DIR/$1.$2
+	if [ -x "$p" ]; then echo "$p"; else echo ""; fi
+}
+
+flavours() {
+	local f out=""
+	[ -x "$TEST_PROGRAMS_DIR/$1.static" ] ||
+		fail "$TEST_PROGRAMS_DIR/$1.static is missing: build the test programs first (make test-programs)"
+	for f in static static-pie musl dynamic; do
+		[ -x "$TEST_PROGRAMS_DIR/$1.$f" ] && out="$out $f"
+	done
+	echo $out
+}
+
+build_test_hook() {
+	local name=$1; shift
+	local regs=-mgeneral-regs-only
+	if [ "${1:-}" = --vector ]; then regs=; shift; fi
+	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared -nostdlib -ffreestanding \
+		-fno-stack-protector $regs -fvisibility=hidden -fno-asynchronous-unwind-tables \
+		-I"$TESTS/../runtime/include" "$@" -o "$name.so" "$TESTS/hooks/$name.c" ||
+		fail "cannot build the test hook $name"
+}
+
+hello_c() {
+	cat <<'EOF'
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+int main(int argc, char **argv)
+{
+	(void)argv;
+	printf("hello %d\n", argc);
+	return syscall(SYS_getpid) < 0;
+}
+EOF
+}
+
+# ---- did a hook run ----------------------------------------------------------------
+
+fresh() { rm -f "$@"; }
+
+hook_saw_calls() { # count file [min]
+	[ -s "$1" ] || { note "  no count file $1"; return 1; }
+	local total nosite
+	total=$(awk '$1 == "total" { print $2; exit }' "$1")
+	nosite=$(awk '$1 == "nosite" { print $2; exit }' "$1")
+	note "  hook: total $total calls, $nosite without a site"
+	[ "${total:-0}" -gt "${2:-20}" ] && [ "${nosite:-1}" -eq 0 ]
+}
+
+hook_counted() { # count file, names (regex)
+	[ -s "$1" ] || { note "  no count file $1: the hook did not run (or did not reach exit_group)"; return 1; }
+	local rows
+	rows=$(awk -v re="^($2)\$" '$1 ~ re && $2 > 0 { printf " %s %s", $1, $2 }' "$1")
+	note "  hook counted:${rows:- no $2}"
+	[ -n "$rows" ]
+}
+
+vector_hook_ran() { # count file
+	local n; n=$(awk '$1 == "vector-hook" { print $3 }' "$1" 2>/dev/null | tail -n 1)
+	note "  vector hook calls: ${n:-none}"
+	[ "${n:-0}" -gt 100 ]
+}
+
+trace_has() { # trace file, ERE
+	[ -s "$1" ] || { note "  no trace file $1: the trace hook did not run"; return 1; }
+	local n
+	n=$(sed 's/^\[pid  *[0-9]*\] //' "$1" | grep -cE -- "$2" || true)
+	note "  trace: $n lines match $2"
+	[ "$n" -gt 0 ]
+}
+
+# ---- ELF and strace tools ------------------------------------------------------------
+
+# elflint_filter FILE: eu-elflint --gnu-ld's messages on FILE, section numbers
+# left out (they shift when sections are added), minus one false positive:
+# elflint counts a relocation as "modifying a read-only section" if
+# r_offset + the symbol's st_size reaches a read-only segment: a JUMP_SLOT for
+# a large function, in a .got.plt just below the rewriter's new read-only
+# segment, trips it although the slot itself is writable.  That message is
+# ignored (and logged to elflint-ignored.txt) when the slot really is in a
+# writable segment (tests/slot_writable.py checks).
+elflint_filter() {
+	{ eu-elflint --gnu-ld "$1" 2>&1 || true; } | while IFS= read -r line; do
+		case $line in
+		"section ["*"] '"*"': relocation "*": read-only section modified but text relocation flag not set")
+			local sec n
+			sec=$(echo "$line" | sed "s/^[^']*'\([^']*\)'.*/\1/")
+			n=$(echo "$line" | sed 's/.*: relocation \([0-9]*\):.*/\1/')
+			if python3 "$TESTS/slot_writable.py" "$1" "$sec" "$n"; then
+				echo "$1: $line" >>elflint-ignored.txt
+			else
+				echo "$line" | sed 's/^section \[ *[0-9]*\]/section/'
+			fi ;;
+		"No errors") ;;
+		*) echo "$line" | sed 's/^section \[ *[0-9]*\]/section/' ;;
+		esac
+	done
+}
+
+# lint_pair NEW ORIGINAL: false (saying why) if eu-elflint --gnu-ld reports
+# anything on NEW (a rewritten or bundled file) that it does not report on
+# ORIGINAL.  The caller checks that eu-elflint exists.
+lint_pair() {
+	local new old extra
+	new=$(elflint_filter "$1" | sort -u); old=$(elflint_filter "$2" | sort -u)
+	extra=$(comm -23 <(echo "$new") <(echo "$old") | grep . || true)
+	[ -z "$extra" ] || { note "  eu-elflint --gnu-ld: new messages for $1: $extra"; return 1; }
+}
+
+# strace_ok ERRFILE STRACE-ARGS...: run strace with its stderr (and the
+# traced program's) in ERRFILE.  0: it ran and the program succeeded.  1: it
+# cannot trace here (not installed, or ptrace not permitted, as in some
+# containers): STRACE_WHY says why, and the caller skips its comparison with
+# skip_check.  Any other failure (the program failing under strace, a bad
+# option) ends the script: a comparison with strace must not pass by not running.
+strace_ok() {
+	local err=$1; shift
+	STRACE_WHY=""
+	if ! command -v strace >/dev/null; then STRACE_WHY="strace is not installed"; return 1; fi
+	strace "$@" 2>"$err" && return 0
+	if grep -qi 'ptrace.*operation not permitted\|PTRACE_TRACEME' "$err"; then
+		STRACE_WHY="strace cannot trace here: $(grep -m1 -i 'ptrace' "$err")"
+		return 1
+	fi
+	zph_diag "$(tail -n 10 "$err")"
+	fail "strace $* failed"
+}
