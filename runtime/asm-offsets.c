@@ -16,6 +16,7 @@
 #define DEFINE(sym, val) __asm__ volatile("\n->" #sym " %0" : : "i"((long)(val)))
 #define OFFSET(sym, type, member) DEFINE(sym, offsetof(struct type, member))
 
+/* (Long: one line per number entry.S uses, nothing else.) */
 void zp_asm_offsets(void);
 void zp_asm_offsets(void)
 {

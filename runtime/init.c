@@ -166,19 +166,25 @@ static void choose_path(const struct zp_desc *d)
 	zp_trap_path = 1;
 }
 
+/* The process as the kernel started it, from its initial stack. */
+static void read_process(unsigned long *sp, struct zp_process *p)
+{
+	p->argc = (int)sp[0];
+	p->argv = (char **)(sp + 1);
+	p->envp = p->argv + p->argc + 1;
+	char **e = p->envp;
+	while (*e)
+		e++;
+	p->auxv = (const unsigned long *)(e + 1);
+	zp_environ = p->envp;
+	zp_progname = p->argc > 0 && p->argv[0] ? p->argv[0] : "program";
+}
+
 void zp_init(unsigned long *sp)
 {
 	struct zp_process p;
 
-	p.argc = (int)sp[0];
-	p.argv = (char **)(sp + 1);
-	p.envp = p.argv + p.argc + 1;
-	char **e = p.envp;
-	while (*e)
-		e++;
-	p.auxv = (const unsigned long *)(e + 1);
-	zp_environ = p.envp;
-	zp_progname = p.argc > 0 && p.argv[0] ? p.argv[0] : "program";
+	read_process(sp, &p);
 
 	/* The barrier keeps the compiler from treating the descriptor as part
 	 * of the 8-byte variable it is found from. */

@@ -232,107 +232,134 @@ int zp_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 	return (int)o.len;
 }
 
+/* The flags, width, precision and length of the conversion at *fmt (just
+ * after its '%'); *fmt is left at the conversion character.  The
+ * arguments of '*' are taken from ap. */
+static void parse_spec(const char **fmtp, struct spec *sp, int *lng, va_list *ap)
+{
+	const char *fmt = *fmtp;
+
+	for (;; fmt++) {
+		if (*fmt == '-') sp->left = 1;
+		else if (*fmt == '0') sp->zero = 1;
+		else if (*fmt == '#') sp->alt = 1;
+		else if (*fmt == ' ') sp->space = 1;
+		else if (*fmt == '+') sp->plus = 1;
+		else break;
+	}
+	if (*fmt == '*') {
+		sp->width = va_arg(*ap, int);
+		if (sp->width < 0) {
+			sp->left = 1;
+			sp->width = -sp->width;
+		}
+		fmt++;
+	} else {
+		while (*fmt >= '0' && *fmt <= '9')
+			sp->width = sp->width * 10 + (*fmt++ - '0');
+	}
+	if (*fmt == '.') {
+		fmt++;
+		sp->prec = 0;
+		if (*fmt == '*') {
+			sp->prec = va_arg(*ap, int);
+			fmt++;
+		} else {
+			while (*fmt >= '0' && *fmt <= '9')
+				sp->prec = sp->prec * 10 + (*fmt++ - '0');
+		}
+	}
+	*lng = 0;    /* 0 int, 1 long, 2 long long, -1 short, -2 char */
+	for (;; fmt++) {
+		if (*fmt == 'l') (*lng)++;
+		else if (*fmt == 'z') *lng = 1;
+		else if (*fmt == 'h') (*lng)--;
+		else break;
+	}
+	*fmtp = fmt;
+}
+
+static void put_char(struct out *o, struct spec *sp, char ch)
+{
+	char c[2] = { ch, 0 };
+
+	sp->prec = -1;
+	if (!c[0]) {    /* a NUL character still counts */
+		if (!sp->left) pad(o, ' ', sp->width - 1);
+		put(o, 0);
+		if (sp->left) pad(o, ' ', sp->width - 1);
+	} else {
+		put_str(o, sp, c);
+	}
+}
+
+/* One conversion c, its argument from ap. */
+static void convert(struct out *o, struct spec *sp, int lng, char c, va_list *ap)
+{
+	unsigned long long u;
+	long long s;
+
+	switch (c) {
+	case 'd':
+	case 'i':
+		s = lng >= 2 ? va_arg(*ap, long long) : lng == 1 ? va_arg(*ap, long) : va_arg(*ap, int);
+		if (lng == -1) s = (short)s;
+		if (lng <= -2) s = (signed char)s;
+		u = s < 0 ? -(unsigned long long)s : (unsigned long long)s;
+		put_num(o, sp, u, s < 0, 10, 0);
+		break;
+	case 'u':
+	case 'x':
+	case 'X':
+	case 'o':
+		u = lng >= 2 ? va_arg(*ap, unsigned long long) :
+		    lng == 1 ? va_arg(*ap, unsigned long) : va_arg(*ap, unsigned int);
+		if (lng == -1) u = (unsigned short)u;
+		if (lng <= -2) u = (unsigned char)u;
+		sp->plus = sp->space = 0;   /* signs are for signed conversions only */
+		put_num(o, sp, u, 0, c == 'u' ? 10 : c == 'o' ? 8 : 16, c == 'X');
+		break;
+	case 'p':
+		sp->alt = 1;
+		put_num(o, sp, (uintptr_t)va_arg(*ap, void *), 0, 16, 0);
+		break;
+	case 'c':
+		put_char(o, sp, (char)va_arg(*ap, int));
+		break;
+	case 's':
+		put_str(o, sp, va_arg(*ap, const char *));
+		break;
+	case '%':
+		put(o, '%');
+		break;
+	default:        /* unknown conversion: print it as it stands */
+		put(o, '%');
+		put(o, c);
+		break;
+	}
+}
+
 static void format(struct out *o, const char *fmt, va_list ap)
 {
+	va_list aq;
 
+	va_copy(aq, ap);   /* (a va_list is passed on by address: va_copy makes one) */
 	for (; *fmt; fmt++) {
 		if (*fmt != '%') {
 			put(o, *fmt);
 			continue;
 		}
 		struct spec sp = { 0, 0, 0, 0, 0, 0, -1 };
-		for (;; fmt++) {
-			if (fmt[1] == '-') sp.left = 1;
-			else if (fmt[1] == '0') sp.zero = 1;
-			else if (fmt[1] == '#') sp.alt = 1;
-			else if (fmt[1] == ' ') sp.space = 1;
-			else if (fmt[1] == '+') sp.plus = 1;
-			else break;
-		}
+		int lng;
 		fmt++;
-		if (*fmt == '*') {
-			sp.width = va_arg(ap, int);
-			if (sp.width < 0) {
-				sp.left = 1;
-				sp.width = -sp.width;
-			}
-			fmt++;
-		} else {
-			while (*fmt >= '0' && *fmt <= '9')
-				sp.width = sp.width * 10 + (*fmt++ - '0');
-		}
-		if (*fmt == '.') {
-			fmt++;
-			sp.prec = 0;
-			if (*fmt == '*') {
-				sp.prec = va_arg(ap, int);
-				fmt++;
-			} else {
-				while (*fmt >= '0' && *fmt <= '9')
-					sp.prec = sp.prec * 10 + (*fmt++ - '0');
-			}
-		}
-		int lng = 0;    /* 0 int, 1 long, 2 long long, -1 short, -2 char */
-		for (;; fmt++) {
-			if (*fmt == 'l') lng++;
-			else if (*fmt == 'z') lng = 1;
-			else if (*fmt == 'h') lng--;
-			else break;
-		}
-		unsigned long long u;
-		long long s;
-		switch (*fmt) {
-		case 'd':
-		case 'i':
-			s = lng >= 2 ? va_arg(ap, long long) : lng == 1 ? va_arg(ap, long) : va_arg(ap, int);
-			if (lng == -1) s = (short)s;
-			if (lng <= -2) s = (signed char)s;
-			u = s < 0 ? -(unsigned long long)s : (unsigned long long)s;
-			put_num(o, &sp, u, s < 0, 10, 0);
-			break;
-		case 'u':
-		case 'x':
-		case 'X':
-		case 'o':
-			u = lng >= 2 ? va_arg(ap, unsigned long long) :
-			    lng == 1 ? va_arg(ap, unsigned long) : va_arg(ap, unsigned int);
-			if (lng == -1) u = (unsigned short)u;
-			if (lng <= -2) u = (unsigned char)u;
-			sp.plus = sp.space = 0;   /* signs are for signed conversions only */
-			put_num(o, &sp, u, 0, *fmt == 'u' ? 10 : *fmt == 'o' ? 8 : 16, *fmt == 'X');
-			break;
-		case 'p':
-			sp.alt = 1;
-			put_num(o, &sp, (uintptr_t)va_arg(ap, void *), 0, 16, 0);
-			break;
-		case 'c':
-			sp.prec = -1;
-			{
-				char c[2] = { (char)va_arg(ap, int), 0 };
-				if (!c[0]) {    /* a NUL character still counts */
-					if (!sp.left) pad(o, ' ', sp.width - 1);
-					put(o, 0);
-					if (sp.left) pad(o, ' ', sp.width - 1);
-				} else {
-					put_str(o, &sp, c);
-				}
-			}
-			break;
-		case 's':
-			put_str(o, &sp, va_arg(ap, const char *));
-			break;
-		case '%':
-			put(o, '%');
-			break;
-		case 0:
+		parse_spec(&fmt, &sp, &lng, &aq);
+		if (!*fmt) {
 			fmt--;  /* a lone % at the end */
-			break;
-		default:        /* unknown conversion: print it as it stands */
-			put(o, '%');
-			put(o, *fmt);
-			break;
+			continue;
 		}
+		convert(o, &sp, lng, *fmt, &aq);
 	}
+	va_end(aq);
 }
 
 int zp_snprintf(char *buf, size_t size, const char *fmt, ...)
