@@ -60,6 +60,11 @@ static void print_known(const struct zp_desc *d, FILE *to)
 		fprintf(to, "# page0: %s (%s; ZP_PAGE0 overrides it at run time)\n",
 			zp_page0_name(p), zp_page0_meaning(p));
 	print_hook(d, to);
+	if (d->flags & ZP_DESC_COMPLETE)
+		fputs("# complete: Syscall User Dispatch catches the calls of code no rewriter saw "
+		      "(where the kernel has it)\n", to);
+	if (d->flags & ZP_DESC_VDSO)
+		fputs("# vdso: hidden from the program: its functions are system calls the hook sees\n", to);
 	fprintf(to, "# sites: %" PRIu32, d->nsites);
 	if (d->nsites)
 		fprintf(to, " in %#" PRIx64 "..%#" PRIx64, d->site_base, d->site_end);
@@ -72,9 +77,11 @@ static void print_known(const struct zp_desc *d, FILE *to)
 	if (d->loader_r_debug)
 		fprintf(to, "# loader: its list of loaded objects (_r_debug) is at %#" PRIx64 "\n",
 			d->loader_r_debug);
-	fprintf(to, "# summary: already rewritten: %" PRIu32 " sites, page0 %s, %s\n", d->nsites,
+	fprintf(to, "# summary: already rewritten: %" PRIu32 " sites, page0 %s, %s%s%s\n", d->nsites,
 		d->abi_version == 1 ? "require" : zp_page0_name(p),
-		d->flags & ZP_DESC_HOOK ? "hook embedded" : "no hook");
+		d->flags & ZP_DESC_HOOK ? "hook embedded" : "no hook",
+		d->flags & ZP_DESC_COMPLETE ? ", complete" : "",
+		d->flags & ZP_DESC_VDSO ? ", vdso" : "");
 }
 
 int zp_descinfo_list(const struct zp_elf *e, FILE *to)

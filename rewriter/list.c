@@ -7,7 +7,8 @@
  * instruction are listed too (decision "none"), so that the list accounts for
  * every 0f 05 / 0f 34 in the code.  The format is stable: tests compare it
  * with golden files.  With --page0, the summary line ends with the policy
- * the output would carry ("; page0 never").
+ * the output would carry ("; page0 never"), and so on with --complete and
+ * --vdso ("; complete", "; vdso").
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -82,5 +83,9 @@ void zp_list_print(const struct zp_analysis *a, const struct zp_options *o, FILE
 	/* Only when asked: the golden files hold the line without it. */
 	if (o->page0_given)
 		fprintf(to, "; page0 %s", zp_page0_name(o->page0));
+	if (o->complete)
+		fputs("; complete", to);
+	if (o->vdso)
+		fputs("; vdso", to);
 	fputc('\n', to);
 }

@@ -23,7 +23,7 @@
 static void usage(FILE *to)
 {
 	fputs("Usage: zprewrite [OPTION]... INPUT OUTPUT\n"
-	      "       zprewrite --list [--verify] [--page0=POLICY] INPUT\n"
+	      "       zprewrite --list [--verify] [--page0=POLICY] [--complete] [--vdso] INPUT\n"
 	      "       zprewrite --bundle DIR [OPTION]... PROGRAM\n"
 	      "       zprewrite --check-host [--json]\n"
 	      "Rewrite every system call site of the x86-64 ELF program INPUT into a call\n"
@@ -45,6 +45,11 @@ static void usage(FILE *to)
 	      "                       execute-only memory, reading NULL then does not fault);\n"
 	      "                     require: at address 0, or exit with status 127;\n"
 	      "                     never: always the trap path\n"
+	      "      --complete     also catch the system calls of code no rewriter saw (a\n"
+	      "                     JIT, a library loaded from outside a bundle, the vDSO's\n"
+	      "                     fallbacks) with Syscall User Dispatch (Linux >= 5.11)\n"
+	      "      --vdso         hide the vDSO, so that clock_gettime, gettimeofday, time\n"
+	      "                     and getcpu become system calls the hook sees\n"
 	      "  -b, --bundle=DIR   rewrite PROGRAM, its dynamic loader and every library it\n"
 	      "                     needs into DIR; DIR/PROGRAM then runs hooked from the\n"
 	      "                     loader's first system call\n"
@@ -116,6 +121,8 @@ static int parse_options(int argc, char **argv, struct cmdline *cl)
 		{ "hook", required_argument, NULL, 'k' },
 		{ "verify", no_argument, NULL, 'v' },
 		{ "page0", required_argument, NULL, 'P' },
+		{ "complete", no_argument, NULL, 'c' },
+		{ "vdso", no_argument, NULL, 'd' },
 		{ "check-host", no_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "bundle", required_argument, NULL, 'b' },
@@ -139,6 +146,8 @@ static int parse_options(int argc, char **argv, struct cmdline *cl)
 		case 'J': cl->json = 1; break;
 		case 'k': cl->o.hook = optarg; break;
 		case 'v': cl->o.verify = 1; break;
+		case 'c': cl->o.complete = 1; break;
+		case 'd': cl->o.vdso = 1; break;
 		case 'P': if ((rc = set_page0(&cl->o, optarg)) >= 0) return rc; break;
 		case 'q': zp_quiet = 1; break;
 		case 'h': usage(stdout); free(extra); return 0;
@@ -160,7 +169,7 @@ static int parse_options(int argc, char **argv, struct cmdline *cl)
 static int check_host(const struct cmdline *cl, int nargs)
 {
 	if (nargs || cl->list || cl->bundle || cl->nextra || cl->force || cl->o.hook ||
-	    cl->o.verify || cl->o.page0_given)
+	    cl->o.verify || cl->o.page0_given || cl->o.complete || cl->o.vdso)
 		return usage_error("--check-host takes no other options but --json, and no files");
 	free(extra);
 	zp_host_report(getenv("ZP_PAGE0"), cl->json, stdout);

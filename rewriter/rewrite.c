@@ -98,6 +98,13 @@ static void warn_moved_origin(const struct zp_elf *e, const char *in, const char
 		"not %s: write it next to the input or use --bundle", path, out_dir, in_dir);
 }
 
+/* The bits of zp_desc.flags the options decide. */
+static uint32_t zp_desc_flags(const struct zp_options *o)
+{
+	return zp_page0_flags(o->page0) | (o->complete ? ZP_DESC_COMPLETE : 0) |
+	       (o->vdso ? ZP_DESC_VDSO : 0);
+}
+
 int zp_rewrite_file(const char *in, const char *out, const struct zp_options *o)
 {
 	struct zp_analysis a;
@@ -137,7 +144,7 @@ int zp_rewrite_file(const char *in, const char *out, const struct zp_options *o)
 	if (zp_dynedit_prepare(&a.elf, &dyn) ||
 	    zp_layout_plan(&a.elf, &blob, &a.sites, h, &dyn, &layout) ||
 	    zp_patch_sites(&a.elf, &a.sites, layout.stub_vaddr, &im) ||
-	    zp_segment_add(&a.elf, &blob, &a.sites, h, &dyn, &layout, zp_page0_flags(o->page0), &im) ||
+	    zp_segment_add(&a.elf, &blob, &a.sites, h, &dyn, &layout, zp_desc_flags(o), &im) ||
 	    zp_output_write(out, st.st_mode, im.buf, im.size))
 		goto out;
 	if (!o->search)   /* (a bundle sets its own path) */

@@ -25,6 +25,8 @@ struct zp_options {
 	const char *hook;      /* --hook HOOK.so, or NULL */
 	enum zp_page0_policy page0;   /* --page0=, written into zp_desc.flags */
 	int page0_given;       /* --page0 was given (--list then names the policy) */
+	int complete;          /* --complete: ZP_DESC_COMPLETE */
+	int vdso;              /* --vdso: ZP_DESC_VDSO */
 	/* For bundles (bundle.c): */
 	const char *interp;    /* new PT_INTERP, or NULL */
 	const char *search;    /* library directories to search first, or NULL */

@@ -45,6 +45,10 @@ void zp_asm_offsets(void)
 	OFFSET(ZT_ALT_SIZE, zp_thread, alt_size);
 	OFFSET(ZT_SCRATCH0, zp_thread, scratch[0]);
 	OFFSET(ZT_SCRATCH1, zp_thread, scratch[1]);
+	OFFSET(ZT_SCRATCH2, zp_thread, scratch[2]);
+	OFFSET(ZT_SCRATCH3, zp_thread, scratch[3]);
+	OFFSET(ZT_SCRATCH4, zp_thread, scratch[4]);
+	OFFSET(ZT_SELECTOR, zp_thread, selector);
 	OFFSET(ZT_OWN_MEMORY, zp_thread, own_memory);
 	OFFSET(ZT_BUSY, zp_thread, busy);
 	DEFINE(ZP_RT_STACK_SIZE, ZP_RT_STACK_SIZE);
@@ -81,4 +85,7 @@ void zp_asm_offsets(void)
 	DEFINE(CLONE3_MAX, 4096);       /* process.c: the largest struct clone_args copied */
 	DEFINE(CLONE_VM, CLONE_VM);
 	DEFINE(ARCH_SET_GS, ARCH_SET_GS);
+	DEFINE(PR_SET_SYSCALL_USER_DISPATCH, 59);   /* linux/prctl.h, Linux >= 5.11 */
+	DEFINE(PR_SYS_DISPATCH_ON, 1);
+	DEFINE(SYSCALL_DISPATCH_FILTER_BLOCK, 1);
 }

@@ -29,17 +29,18 @@ unsigned char zp_slow_nr[ZP_SLOW_NR_SIZE];
 
 /* Which numbers entry.S passes straight to the kernel (0) and which come
  * here (1): the calls it makes itself, the ones the runtime keeps an eye on
- * (SIGSEGV's disposition and, on the trap path, the signal mask; the
- * signal stack, for the runtime stack's chunks; the gs base; a thread's
- * exit, for its block), and with a hook every call. */
+ * (the kept signals' dispositions and, when some must stay unblocked, the
+ * signal mask; the signal stack, for the runtime stack's chunks; the gs
+ * base; a thread's exit, for its block; prctl, for Syscall User Dispatch),
+ * and with a hook every call. */
 void zp_slow_nr_init(int hooked)
 {
 	static const short always[] = {
 		__NR_rt_sigreturn, __NR_clone, __NR_clone3, __NR_vfork, __NR_fork,
 		__NR_rt_sigaction, __NR_execve, __NR_execveat, __NR_munmap,
-		__NR_sigaltstack, __NR_arch_prctl, __NR_exit,
+		__NR_sigaltstack, __NR_arch_prctl, __NR_exit, __NR_prctl,
 	};
-	static const short trap_path[] = {
+	static const short unblockable[] = {
 		__NR_rt_sigprocmask, __NR_rt_sigsuspend, __NR_ppoll, __NR_pselect6,
 		__NR_epoll_pwait, __NR_epoll_pwait2, __NR_io_pgetevents,
 	};
@@ -48,9 +49,9 @@ void zp_slow_nr_init(int hooked)
 		zp_slow_nr[i] = (unsigned char)hooked;
 	for (size_t i = 0; i < sizeof always / sizeof *always; i++)
 		zp_slow_nr[always[i]] = 1;
-	if (zp_trap_path)
-		for (size_t i = 0; i < sizeof trap_path / sizeof *trap_path; i++)
-			zp_slow_nr[trap_path[i]] = 1;
+	if (zp_unblockable)
+		for (size_t i = 0; i < sizeof unblockable / sizeof *unblockable; i++)
+			zp_slow_nr[unblockable[i]] = 1;
 }
 
 static void frame_to_call(const struct zp_frame *f, struct zp_syscall *c)
@@ -93,7 +94,7 @@ static struct zp_action special(struct zp_frame *f, enum zp_act act)
 		if (!s)
 			return (struct zp_action){ -EAGAIN, ZP_ACT_DONE };
 		f->child = (uintptr_t)s;
-	} else if (act == ZP_ACT_SIGRETURN && zp_trap_path) {
+	} else if (act == ZP_ACT_SIGRETURN && zp_unblockable) {
 		zp_sigmask_sigreturn(f->app_sp);
 	}
 	return a;
@@ -118,6 +119,7 @@ struct zp_action zp_dispatch(struct zp_frame *f)
 	struct zp_thread *self = zp_thread_self();
 	struct zp_syscall c;
 
+	zp_net_rearm();
 	frame_to_call(f, &c);
 	struct zp_frame *outer = self->frame;
 	self->frame = f;
@@ -164,7 +166,7 @@ long zp_forward(const struct zp_syscall *c)
 
 long zp_make_call(const struct zp_syscall *c)
 {
-	if (zp_trap_path) {
+	if (zp_unblockable) {
 		long r = zp_sigmask_call(c);
 		if (r != ZP_PASS)
 			return r;
@@ -175,11 +177,11 @@ long zp_make_call(const struct zp_syscall *c)
 	case __NR_clone3:
 		return zp_fork_call(c);
 	case __NR_rt_sigaction:
-		if (c->args[0] == SIGSEGV)
-			return zp_sigaction(c->args);   /* the runtime keeps SIGSEGV (sigaction.c) */
-		if (zp_trap_path)
-			return zp_sigaction_other(c->args);
-		break;
+		if (zp_kept_index((int)c->args[0]) >= 0)
+			return zp_sigaction(c->args);   /* the runtime keeps it (sigaction.c) */
+		return zp_sigaction_other(c->args);
+	case __NR_prctl:
+		return zp_prctl_call(c);
 	case __NR_execve:
 	case __NR_execveat:
 		return zp_exec_call(c);

@@ -246,11 +246,47 @@
 .endm
 
 /*
+ * NET_ON: with --complete (zp_complete, net.c), turn Syscall User Dispatch
+ * on in this new thread or child (it is not inherited), %gs pointing at its
+ * block already.  Every register but rax, rcx and r11, and every flag,
+ * stays (the block's scratch words hold the five arguments' registers).
+ */
+.macro NET_ON
+	mov	zp_complete(%rip), %ecx
+	jrcxz	.Lnet_no\@			/* (jrcxz reaches 127 bytes: then a jmp) */
+	jmp	.Lnet_on\@
+.Lnet_no\@:
+	jmp	.Lnet_off\@
+.Lnet_on\@:
+	mov	%rdi, %gs:ZT_SCRATCH0
+	mov	%rsi, %gs:ZT_SCRATCH1
+	mov	%rdx, %gs:ZT_SCRATCH2
+	mov	%r10, %gs:ZT_SCRATCH3
+	mov	%r8, %gs:ZT_SCRATCH4
+	movb	$SYSCALL_DISPATCH_FILTER_BLOCK, %gs:ZT_SELECTOR
+	mov	$PR_SET_SYSCALL_USER_DISPATCH, %edi
+	mov	$PR_SYS_DISPATCH_ON, %esi
+	lea	zp_text_start(%rip), %rdx	/* the allowed region: the runtime's code */
+	mov	zp_text_len(%rip), %r10
+	mov	%gs:ZT_SELF, %r8
+	lea	ZT_SELECTOR(%r8), %r8		/* the thread's selector byte */
+	mov	$__NR_prctl, %eax
+	syscall
+	mov	%gs:ZT_SCRATCH0, %rdi
+	mov	%gs:ZT_SCRATCH1, %rsi
+	mov	%gs:ZT_SCRATCH2, %rdx
+	mov	%gs:ZT_SCRATCH3, %r10
+	mov	%gs:ZT_SCRATCH4, %r8
+.Lnet_off\@:
+.endm
+
+/*
  * CHILD_START: the first instructions of a thread made by clone or clone3
  * with a new stack (rsp at the word the parent put there: the child's
  * thread block).  Point %gs at it; in a child that got its own memory
  * (no CLONE_VM) record that this copy is its own (zp_owner_pid, lock.h).
  * Every register but rax, rcx and r11 and every flag stays; rax = 0 after.
+ * With --complete, Syscall User Dispatch is turned on for it (NET_ON).
  * (A signal handled before this runs uses the parent's block: a window of
  * a system call, before the thread runs any code of its own.)
  */
@@ -259,6 +295,7 @@
 	SET_GS	%rcx, ZT_SCRATCH0(%rcx), ZT_SCRATCH1(%rcx)
 	mov	%gs:ZT_SCRATCH0, %rdi
 	mov	%gs:ZT_SCRATCH1, %rsi
+	NET_ON
 	mov	%gs:ZT_OWN_MEMORY, %ecx
 	jrcxz	1f
 	mov	$__NR_getpid, %eax
@@ -473,6 +510,9 @@ zp_entry_fault:
 	lea	-SLOT_CHILD(%rsi), %r11		/* the slot again (rsi = the block) */
 	mov	SLOT_SCRATCH0(%r11), %rdi
 	mov	SLOT_SCRATCH1(%r11), %rsi
+	NET_ON
+	mov	%gs:ZT_SELF, %r11
+	lea	-SLOT_CHILD(%r11), %r11		/* the slot again */
 	mov	$0, %eax			/* vfork's result in the child */
 	mov	SLOT_RET(%r11), %rcx		/* leaves rcx = site + 2, as `syscall` */
 	jmp	*%rcx				/* to the site; the parent still owns the slot */

@@ -97,7 +97,8 @@ static unsigned long getauxval_env(unsigned long type)
  * shortcut; the table is a few dozen entries). */
 static void *vdso_sym(const char *name)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)getauxval_env(AT_SYSINFO_EHDR);
+	/* (zp_vdso_base: the program's auxiliary vector may have it hidden) */
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)(zp_vdso_base ? zp_vdso_base : getauxval_env(AT_SYSINFO_EHDR));
 	if (!eh)
 		return 0;
 	const Elf64_Phdr *ph = (const Elf64_Phdr *)((const char *)eh + eh->e_phoff);

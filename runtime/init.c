@@ -19,6 +19,7 @@
  * the runtime), and nothing may need relocations.
  */
 #include <asm/errno.h>
+#include <asm/signal.h>
 #include <asm/unistd.h>
 #include <linux/auxvec.h>
 
@@ -211,6 +212,7 @@ void zp_init(unsigned long *sp)
 		return;   /* the runtime that owns it finds this object at its first call */
 	if (r.status != ZP_TRAMP_OK)
 		trampoline_failed(r);
+	zp_vdso_hide(p.auxv, !!(d->flags & ZP_DESC_VDSO));
 	zp_sites_init();
 	zp_owner_pid = (int)zp_sys0(__NR_getpid);
 	long err = zp_thread_init_main();
@@ -221,9 +223,12 @@ void zp_init(unsigned long *sp)
 	}
 	zp_signals_init();
 	choose_path(d);
-	zp_slow_nr_init(0);
 	if (zp_trap_path)
-		zp_sigmask_init();
+		zp_unblockable |= ZP_SIGBIT(SIGSEGV);
+	if (d->flags & ZP_DESC_COMPLETE)
+		zp_net_start();
+	zp_slow_nr_init(0);
+	zp_sigmask_init();
 	if (d->loader_r_debug)
 		zp_objects_set_loader(d->loader_r_debug + bias);
 	if (zp_sites_add(d, bias, 1)) {

@@ -44,6 +44,8 @@ static long fork_like(const struct zp_syscall *c, int own_memory)
 	if (r == 0) {
 		__atomic_store_n(&zp_owner_pid, (int)zp_sys0(__NR_getpid), __ATOMIC_RELAXED);
 		zp_thread_self()->shares_memory = 0;
+		if (zp_complete)
+			zp_net_enable(zp_thread_self());   /* not inherited by a fork child */
 	}
 	zp_sys4(__NR_rt_sigprocmask, SIG_SETMASK, (long)&mask, 0, sizeof mask);
 	return r;

@@ -93,6 +93,21 @@ struct zp_ksigaction {
 };
 #define ZP_SA_RESTORER 0x04000000
 
+/* The dispositions the runtime keeps on the application's behalf: SIGSEGV
+ * (always) and SIGSYS (with --complete), as the application set them. */
+enum { ZP_KEPT_SEGV, ZP_KEPT_SYS, ZP_KEPT_N };
+struct zp_kept {
+	struct zp_ksigaction act[ZP_KEPT_N];
+};
+
+/* What the application asked of Syscall User Dispatch itself (Wine does):
+ * emulated on top of the runtime's (net.c). */
+struct zp_app_sud {
+	int on;
+	uintptr_t start, len;       /* its always-allowed region */
+	uintptr_t selector;         /* address of its selector byte */
+};
+
 /* ---- the per-thread block (thread.c) ---------------------------------- */
 
 /*
@@ -118,15 +133,19 @@ struct zp_thread {
 	uintptr_t alt_lo;           /* the application's signal stack for this */
 	uintptr_t alt_size;         /* thread (sigaltstack), 0 if none */
 	uint64_t vblocked;          /* trap path: signals blocked only virtually (sigmask.c) */
-	int segv_pending;           /* trap path: a SIGSEGV sent while virtually blocked */
-	unsigned char segv_info[128];   /* its siginfo, queued again when unblocked */
+	int sent_pending;           /* a signal of zp_unblockable sent while virtually blocked */
+	unsigned char sent_info[128];   /* its siginfo, queued again when unblocked */
 	struct zp_frame *frame;     /* the call being dispatched (zp_forward) */
-	struct zp_ksigaction *segv; /* the SIGSEGV disposition of this thread's process (sigaction.c) */
-	struct zp_ksigaction own_segv;  /* that disposition, for a process that shares its
-	                                 * parent's memory (vfork, posix_spawn) */
+	struct zp_kept *kept;       /* the dispositions the runtime keeps for this thread's
+	                             * process (sigaction.c) */
+	struct zp_kept own_kept;    /* those of a process that shares its parent's
+	                             * memory (vfork, posix_spawn) */
+	unsigned char selector;     /* --complete: Syscall User Dispatch's selector */
+	struct zp_app_sud app_sud;  /* --complete: the application's own SUD (net.c) */
 	struct zp_thread *pending_child;  /* a clone in flight: the child's block (process.c) */
 	struct zp_thread *pending_borrowed;  /* a vfork in flight: the pool block lent to the child */
-	unsigned long scratch[2];   /* entry.S: a new thread's registers around arch_prctl */
+	unsigned long scratch[5];   /* entry.S: a new thread's registers around arch_prctl
+	                             * and prctl (NET_ON) */
 	int own_memory;             /* a new thread that is a new process (clone without CLONE_VM) */
 	int shares_memory;          /* a vfork-like child: shares its parent's memory */
 	int busy;                   /* taken (pool) */
@@ -236,6 +255,7 @@ void zp_sites_init(void) ZP_HIDDEN;
  * made. */
 int zp_sites_add(const struct zp_desc *d, uintptr_t bias, int own) ZP_HIDDEN;
 int zp_site_in_table(uintptr_t site) ZP_HIDDEN;
+int zp_sites_add_one(uintptr_t site) ZP_HIDDEN;
 /* Is site a patched site: in the table, or in an object found now. */
 int zp_site_known(uintptr_t site) ZP_HIDDEN;
 
@@ -271,29 +291,45 @@ extern int zp_trap_path ZP_HIDDEN;              /* 1: no page 0, calls fault */
 
 /* segv.c: the runtime's SIGSEGV handler */
 void zp_segv_handler(int sig, void *info, void *uc) ZP_HIDDEN;
-/* Make the process take a fault as it would without the runtime: the
- * default action, with the siginfo and registers given (never returns to
- * the faulting code as it was). */
+/* Hand a signal the runtime keeps to the application's disposition, as the
+ * kernel would have delivered it (segv.c; also for SIGSYS, net.c). */
+void zp_to_application(int sig, void *info, void *uc) ZP_HIDDEN;
 
 /* sigaction.c: the application's SIGSEGV disposition (the kernel's is
  * always the runtime's handler, with the application's flags and mask). */
 void zp_signals_init(void) ZP_HIDDEN;
-long zp_sigaction(const long *args) ZP_HIDDEN;           /* rt_sigaction(SIGSEGV, ...) */
+int zp_kept_index(int sig) ZP_HIDDEN;                    /* ZP_KEPT_*, or -1 */
+long zp_sigaction(const long *args) ZP_HIDDEN;           /* rt_sigaction of a kept signal */
 long zp_sigaction_other(const long *args) ZP_HIDDEN;     /* trap path: another signal's mask */
 int zp_signals_before_exec(void) ZP_HIDDEN;     /* 1: SIGSEGV set to SIG_IGN for it */
 void zp_signals_after_exec(int ignored) ZP_HIDDEN;
-/* The disposition a SIGSEGV of this thread goes to, and SA_RESETHAND's
- * reset (under the lock), copied to *out; the kernel's is set to SIG_DFL
- * when `dfl_too` and the disposition is the default one. */
-void zp_segv_disposition(struct zp_ksigaction *out, int fault) ZP_HIDDEN;
-long zp_install_segv(void *handler, unsigned long flags, unsigned long mask) ZP_HIDDEN;
+/* The disposition a kept signal of this thread goes to, copied to *out
+ * (with SA_RESETHAND's reset done, under the lock). */
+void zp_kept_disposition(int sig, struct zp_ksigaction *out) ZP_HIDDEN;
+long zp_install(int sig, void *handler, unsigned long flags, unsigned long mask) ZP_HIDDEN;
+void zp_sigsys_start(void) ZP_HIDDEN;                    /* --complete: the SIGSYS handler */
 
-/* sigmask.c: trap path only */
+/* sigmask.c: the signals the kernel must never block: SIGSEGV on the trap
+ * path, SIGSYS with --complete (0: none) */
+extern uint64_t zp_unblockable ZP_HIDDEN;
 void zp_sigmask_init(void) ZP_HIDDEN;
 long zp_sigmask_call(const struct zp_syscall *c) ZP_HIDDEN;   /* -1: not one of them */
 uint64_t zp_sigmask_strip(uint64_t mask) ZP_HIDDEN;
 void zp_sigmask_sigreturn(uintptr_t app_sp) ZP_HIDDEN;
 #define ZP_SIGBIT(sig) (1ull << ((sig) - 1))
+
+/* net.c: --complete and --vdso */
+extern int zp_complete ZP_HIDDEN;              /* Syscall User Dispatch is on */
+extern uintptr_t zp_text_len ZP_HIDDEN;         /* its allowed region: the runtime's code */
+void zp_net_start(void) ZP_HIDDEN;             /* at start, in the first thread */
+long zp_net_enable(struct zp_thread *t) ZP_HIDDEN;   /* this thread (a fork child) */
+void zp_net_rearm(void) ZP_HIDDEN;             /* after a call let through natively */
+long zp_prctl_call(const struct zp_syscall *c) ZP_HIDDEN;
+void zp_vdso_hide(const unsigned long *auxv, int hide) ZP_HIDDEN;   /* (or only note it) */
+extern uintptr_t zp_vdso_base ZP_HIDDEN;        /* AT_SYSINFO_EHDR, also when hidden */
+
+/* thread.c: run fn(arg) on the thread's runtime stack (from a handler) */
+long zp_run_on_stack(long (*fn)(void *), void *arg) ZP_HIDDEN;
 
 /* ---- memory and the rest -------------------------------------------------------- */
 
@@ -306,7 +342,11 @@ long zp_app_write(void *dst, const void *src, size_t len) ZP_HIDDEN;
  * trap path's handler. */
 long zp_safe_read8(const void *addr, uint64_t *out) ZP_HIDDEN;
 long zp_safe_write8(void *addr, uint64_t value) ZP_HIDDEN;
-extern const char zp_safe_read8_insn[] ZP_HIDDEN, zp_safe_write8_insn[] ZP_HIDDEN;
+/* An atomic compare-and-exchange of 2 bytes: 0 if *addr was old (now new),
+ * 1 if it was not, -EFAULT if it cannot be written. */
+long zp_safe_cmpxchg16(void *addr, uint16_t old, uint16_t new) ZP_HIDDEN;
+extern const char zp_safe_read8_insn[] ZP_HIDDEN, zp_safe_write8_insn[] ZP_HIDDEN,
+	zp_safe_cmpxchg16_insn[] ZP_HIDDEN;
 extern const char zp_safe_fixup[] ZP_HIDDEN;
 
 /* init.c */

@@ -38,3 +38,18 @@ zp_safe_fixup:
 	mov	$-14, %rax		/* -EFAULT: the handler resumed us here */
 	ret
 	.size	zp_safe_fixup, .-zp_safe_fixup
+
+/* long zp_safe_cmpxchg16(void *addr, uint16_t old, uint16_t new): one atomic
+ * 2-byte exchange (net.c writes `call *%rax` over a `syscall` that other
+ * threads may be running: they see one or the other, never half). */
+	.globl	zp_safe_cmpxchg16, zp_safe_cmpxchg16_insn
+	.hidden	zp_safe_cmpxchg16, zp_safe_cmpxchg16_insn
+	.type	zp_safe_cmpxchg16, @function
+zp_safe_cmpxchg16:
+	mov	%esi, %eax		/* the expected bytes, in ax */
+zp_safe_cmpxchg16_insn:
+	lock cmpxchg %dx, (%rdi)	/* may fault: then zp_safe_fixup */
+	setne	%al			/* 1: they were not the expected ones */
+	movzbl	%al, %eax
+	ret
+	.size	zp_safe_cmpxchg16, .-zp_safe_cmpxchg16

@@ -32,8 +32,6 @@
 #include "runtime.h"
 #include "sys.h"
 
-#define SEGV ZP_SIGBIT(SIGSEGV)
-
 #define ZP_SI_KERNEL 0x80
 #define ZP_SEGV_MAPERR 1
 
@@ -101,57 +99,66 @@ static void make_native(struct siginfo_min *si, struct sigcontext *sc)
 	}
 }
 
-/* Die of this SIGSEGV as without the runtime: the default action, taken by
+/* Die of this signal as without the runtime: the default action, taken by
  * the kernel with the native registers and siginfo.  The signal is queued
- * to this thread while SIGSEGV is blocked; returning from the handler puts
- * the context back (uc) with SIGSEGV unblocked, and the kernel delivers it
+ * to this thread while it is blocked; returning from the handler puts the
+ * context back (uc) with the signal unblocked, and the kernel delivers it
  * at once, at the faulting instruction: the core dump shows the fault. */
-static void die_natively(struct siginfo_min *si, struct ucontext_min *uc)
+static void die_natively(int sig, struct siginfo_min *si, struct ucontext_min *uc)
 {
-	uint64_t segv = SEGV;
+	uint64_t bit = ZP_SIGBIT(sig);
 
-	zp_install_segv((void *)SIG_DFL, 0, 0);
-	zp_sys4(__NR_rt_sigprocmask, SIG_BLOCK, (long)&segv, 0, 8);
-	zp_sys4(__NR_rt_tgsigqueueinfo, zp_sys0(__NR_getpid), zp_sys0(__NR_gettid), SIGSEGV, (long)si);
-	uc->uc_sigmask &= ~segv;
+	zp_install(sig, (void *)SIG_DFL, 0, 0);
+	zp_sys4(__NR_rt_sigprocmask, SIG_BLOCK, (long)&bit, 0, 8);
+	zp_sys4(__NR_rt_tgsigqueueinfo, zp_sys0(__NR_getpid), zp_sys0(__NR_gettid), sig, (long)si);
+	uc->uc_sigmask &= ~bit;
 }
 
-/* Call the application's handler as the kernel would have: on the trap
- * path SIGSEGV (and its sa_mask) is blocked virtually while it runs. */
+/* Call the application's handler as the kernel would have: a signal the
+ * kernel must not block (sigmask.c) is blocked virtually while it runs,
+ * with those of its sa_mask. */
 static void call_handler(const struct zp_ksigaction *app, int sig, void *info, void *ucv)
 {
 	struct zp_thread *t = zp_thread_self();
 	uint64_t was = t->vblocked;
 
-	if (zp_trap_path)
-		t->vblocked |= (app->mask & SEGV) | ((app->flags & SA_NODEFER) ? 0 : SEGV);
+	t->vblocked |= (app->mask | ((app->flags & SA_NODEFER) ? 0 : ZP_SIGBIT(sig))) & zp_unblockable;
 	if (app->flags & SA_SIGINFO)
 		((void (*)(int, void *, void *))app->handler)(sig, info, ucv);
 	else
 		((void (*)(int))app->handler)(sig);
 	t->vblocked = was;
+	/* Return through the application's restorer, as after a handler the
+	 * kernel called: its rt_sigreturn is the application's call (a hook
+	 * sees it, strace counts it), not the runtime's.  The frame's first
+	 * word (pretcode) is the return address of this handler. */
+	if (app->flags & ZP_SA_RESTORER)
+		((void **)ucv)[-1] = (void *)app->restorer;
 }
 
-static void to_application(int sig, struct siginfo_min *si, struct ucontext_min *uc)
+void zp_to_application(int sig, void *info, void *ucv)
 {
+	struct siginfo_min *si = info;
+	struct ucontext_min *uc = ucv;
 	struct zp_thread *t = zp_thread_self();
 	int fault = si->si_code > 0;    /* not sent with kill, tgkill, sigqueue... */
-	int blocked = zp_trap_path && (t->vblocked & SEGV);
+	int blocked = !!(t->vblocked & ZP_SIGBIT(sig));
 	struct zp_ksigaction app;
 
 	if (!fault && blocked) {
 		/* Delivered when unblocked (sigmask.c), with its siginfo. */
-		zp_memcpy(t->segv_info, si, sizeof t->segv_info);
-		t->segv_pending = 1;
+		zp_memcpy(t->sent_info, si, sizeof t->sent_info);
+		t->sent_pending = sig;
 		return;
 	}
-	zp_segv_disposition(&app, fault);
-	make_native(si, &uc->uc_mcontext);
+	zp_kept_disposition(sig, &app);
+	if (sig == SIGSEGV)
+		make_native(si, &uc->uc_mcontext);
 	if (app.handler == (void *)SIG_IGN && !fault)
 		return;                 /* ignored and sent: gone */
 	/* A fault cannot be ignored nor blocked: the kernel kills. */
 	if (app.handler == (void *)SIG_DFL || app.handler == (void *)SIG_IGN || blocked) {
-		die_natively(si, uc);
+		die_natively(sig, si, uc);
 		return;
 	}
 	call_handler(&app, sig, si, uc);
@@ -163,11 +170,12 @@ void zp_segv_handler(int sig, void *info, void *ucv)
 	struct ucontext_min *uc = ucv;
 	struct sigcontext *sc = &uc->uc_mcontext;
 
-	if (sc->rip == (uintptr_t)zp_safe_read8_insn || sc->rip == (uintptr_t)zp_safe_write8_insn) {
+	if (sc->rip == (uintptr_t)zp_safe_read8_insn || sc->rip == (uintptr_t)zp_safe_write8_insn ||
+	    sc->rip == (uintptr_t)zp_safe_cmpxchg16_insn) {
 		sc->rip = (uintptr_t)zp_safe_fixup;    /* safemem.S: -EFAULT */
 		return;
 	}
 	if (si->si_code > 0 && to_entry(sc))
 		return;
-	to_application(sig, si, uc);
+	zp_to_application(sig, si, uc);
 }

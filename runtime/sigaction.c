@@ -1,27 +1,26 @@
 /*
- * sigaction.c - the application's SIGSEGV disposition, kept by the runtime.
+ * sigaction.c - the dispositions the runtime keeps on the application's behalf.
  *
  * The runtime needs SIGSEGV for itself (segv.c: the trap path's calls,
- * numbers beyond the trampoline, faults made to look native), so the
- * kernel's disposition is always the runtime's handler, with the
- * application's flags and mask; what the application asked for is kept
- * here, and its rt_sigaction calls for SIGSEGV are answered from it
+ * numbers beyond the trampoline, faults made to look native), and with
+ * --complete SIGSYS (net.c: the calls Syscall User Dispatch catches).  So
+ * the kernel's disposition of these is always the runtime's handler, with
+ * the application's flags and mask; what the application asked for is kept
+ * here, and its rt_sigaction calls for them are answered from it
  * (zp_sigaction), so it sees exactly what it set.
  *
- * Whose disposition: each thread block points at the one of its process
- * (zp_thread.segv).  The threads of a process share app_segv; a child that
- * shares its parent's memory (vfork, posix_spawn, CLONE_VM) has
- * dispositions of its own, so its block points at a copy in its vfork slot
- * (process.c): posix_spawn's child sets SIGSEGV to SIG_DFL before its exec,
- * which must not reset the parent's handler.  A fork child has a copy of
- * everything.
+ * Whose dispositions: each thread block points at those of its process
+ * (zp_thread.kept).  The threads of a process share app_kept; a child that
+ * shares its parent's memory (vfork, posix_spawn, CLONE_VM) has dispositions
+ * of its own, so its block points at a copy in itself (thread.c):
+ * posix_spawn's child sets SIGSEGV to SIG_DFL before its exec, which must not
+ * reset the parent's handler.  A fork child has a copy of everything.
  *
- * On the trap path, other signals' masks matter too: the kernel must never
- * block SIGSEGV (every rewritten call is a SIGSEGV there: sigmask.c), so
- * SIGSEGV is taken out of every handler's sa_mask (zp_sigaction_other) and
+ * The kernel must never block these signals (sigmask.c: zp_unblockable):
+ * they are taken out of every handler's sa_mask (zp_sigaction_other) and
  * put back in what the application reads.
  *
- * Across execve an ignored SIGSEGV stays ignored in the new program, as the
+ * Across execve an ignored signal stays ignored in the new program, as the
  * kernel keeps SIG_IGN (but not a handler): it is set for real around the
  * call.
  */
@@ -33,93 +32,126 @@
 #include "runtime.h"
 #include "sys.h"
 
-/* What the application's process asked for SIGSEGV (SIG_DFL until it asks). */
-static struct zp_ksigaction app_segv;
-static uint64_t app_segv_lock;
+/* What the application's process asked for (SIG_DFL until it asks). */
+static struct zp_kept app_kept;
+static uint64_t kept_lock;
 
-/* Trap path: the signals whose sa_mask the application gave with SIGSEGV. */
-static uint64_t masks_with_segv;
+/* The signals whose sa_mask the application gave with a kept signal in it. */
+static uint64_t masks_with[ZP_KEPT_N];
 
-long zp_install_segv(void *handler, unsigned long flags, unsigned long mask)
+void zp_sigsys_handler(int sig, void *info, void *uc) ZP_HIDDEN;   /* net.c */
+
+static const int kept_signal[ZP_KEPT_N] = { SIGSEGV, SIGSYS };
+static int sigsys_kept;     /* --complete runs (zp_sigsys_start) */
+
+int zp_kept_index(int sig)
 {
-	struct zp_ksigaction ka = { handler, flags | ZP_SA_RESTORER, zp_restore_rt, mask };
-	return zp_sys4(__NR_rt_sigaction, SIGSEGV, (long)&ka, 0, 8);
+	if (sig == SIGSEGV)
+		return ZP_KEPT_SEGV;
+	if (sig == SIGSYS && sigsys_kept)
+		return ZP_KEPT_SYS;
+	return -1;
 }
 
-/* The application's disposition for SIGSEGV as the kernel gets it: always
- * the runtime's handler first, with the application's mask and flags
- * (alternate stack, restart, nodefer).  On the trap path, SIGSEGV is never
- * blocked (nodefer; the handler blocks it virtually: sigmask.c).  The
- * signal stack is the application's choice: a runtime that runs code on
- * small stacks (Go) handles SIGSEGV on its signal stacks, which then take
- * the trap path's frames too; forcing it on others would put a second frame
- * on every handler's signal stack that a call from the program's own code
- * interrupts. */
-static long install_for(const struct zp_ksigaction *app)
+long zp_install(int sig, void *handler, unsigned long flags, unsigned long mask)
 {
-	unsigned long fl = (app->flags & (SA_ONSTACK | SA_RESTART | SA_NODEFER)) | SA_SIGINFO;
-	unsigned long mask = app->mask;
+	struct zp_ksigaction ka = { handler, flags | ZP_SA_RESTORER, zp_restore_rt, mask };
+	return zp_sys4(__NR_rt_sigaction, sig, (long)&ka, 0, 8);
+}
 
-	if (zp_trap_path) {
+/* The application's disposition as the kernel gets it: always the
+ * runtime's handler first, with the application's mask and flags
+ * (alternate stack, restart, nodefer).  A signal the kernel must never
+ * block (sigmask.c) gets SA_NODEFER; the handler blocks it virtually.  The
+ * signal stack is the application's choice for SIGSEGV: a runtime that runs
+ * code on small stacks (Go) handles SIGSEGV on its signal stacks, which then
+ * take the trap path's frames too; forcing it on others would put a second
+ * frame on every handler's signal stack that a call from the program's own
+ * code interrupts.  SIGSYS (only calls of code no rewriter saw) always uses
+ * the signal stack where there is one. */
+static long install_for(int k, const struct zp_ksigaction *app)
+{
+	int sig = kept_signal[k];
+	unsigned long fl = (app->flags & (SA_ONSTACK | SA_RESTART | SA_NODEFER)) | SA_SIGINFO;
+	unsigned long mask = zp_sigmask_strip(app->mask);
+
+	if (zp_unblockable & ZP_SIGBIT(sig))
 		fl |= SA_NODEFER;
-		mask = zp_sigmask_strip(mask);
-	}
-	return zp_install_segv(zp_segv_handler, fl, mask);
+	if (sig == SIGSYS)
+		fl |= SA_ONSTACK;
+	return zp_install(sig, sig == SIGSYS ? (void *)zp_sigsys_handler : (void *)zp_segv_handler, fl, mask);
+}
+
+/* Take signal k over, starting from what the program inherited (SIG_IGN
+ * survives exec). */
+static void take_over(int k, unsigned long flags)
+{
+	int sig = kept_signal[k];
+	struct zp_ksigaction ka = { sig == SIGSYS ? (void *)zp_sigsys_handler : (void *)zp_segv_handler,
+				    flags | ZP_SA_RESTORER, zp_restore_rt, 0 };
+	struct zp_ksigaction old;
+
+	if (zp_sys4(__NR_rt_sigaction, sig, (long)&ka, (long)&old, 8) == 0 &&
+	    old.handler == (void *)SIG_IGN)
+		app_kept.act[k].handler = (void *)SIG_IGN;
 }
 
 void zp_signals_init(void)
 {
-	/* Start from what the program inherited (SIG_IGN survives exec). */
-	struct zp_ksigaction ka = { (void *)zp_segv_handler,
-				    SA_SIGINFO | SA_NODEFER | ZP_SA_RESTORER, zp_restore_rt, 0 };
-	struct zp_ksigaction old;
-
-	zp_thread_self()->segv = &app_segv;
-	if (zp_sys4(__NR_rt_sigaction, SIGSEGV, (long)&ka, (long)&old, 8) == 0 &&
-	    old.handler == (void *)SIG_IGN)
-		app_segv.handler = (void *)SIG_IGN;
+	zp_thread_self()->kept = &app_kept;
+	take_over(ZP_KEPT_SEGV, SA_SIGINFO | SA_NODEFER);
 }
 
-/* The disposition a SIGSEGV of this thread goes to.  A handler with
+void zp_sigsys_start(void)
+{
+	sigsys_kept = 1;
+	take_over(ZP_KEPT_SYS, SA_SIGINFO | SA_NODEFER | SA_ONSTACK);
+}
+
+/* The disposition a kept signal of this thread goes to.  A handler with
  * SA_RESETHAND is called once: the disposition becomes SIG_DFL, as the
  * kernel does it on delivery. */
-void zp_segv_disposition(struct zp_ksigaction *out, int fault)
+void zp_kept_disposition(int sig, struct zp_ksigaction *out)
 {
-	struct zp_ksigaction *mine = zp_thread_self()->segv;
+	struct zp_ksigaction *mine = &zp_thread_self()->kept->act[zp_kept_index(sig)];
 
-	(void)fault;
 	/* (No SIGSEGV can come from inside the lock: lock.h.) */
-	unsigned long mask = zp_lock(&app_segv_lock);
+	unsigned long mask = zp_lock(&kept_lock);
 	*out = *mine;
 	if (mine->flags & SA_RESETHAND) {
 		mine->handler = (void *)SIG_DFL;
 		mine->flags = 0;
 	}
-	zp_unlock(&app_segv_lock, mask);
+	zp_unlock(&kept_lock, mask);
 }
 
-/* Around execve: an ignored SIGSEGV stays ignored in the new program, as
- * the kernel would keep it: set it for real if the application's
- * disposition says SIG_IGN.  1 if it was set. */
+/* Around execve: an ignored signal stays ignored in the new program, as the
+ * kernel would keep it: set it for real if the application's disposition
+ * says SIG_IGN.  A bit per kept signal that was set so. */
 int zp_signals_before_exec(void)
 {
+	struct zp_kept *kept = zp_thread_self()->kept;
 	int ignored = 0;
 
-	unsigned long mask = zp_lock(&app_segv_lock);
-	if (zp_thread_self()->segv->handler == (void *)SIG_IGN)
-		ignored = zp_install_segv((void *)SIG_IGN, 0, 0) == 0;
-	zp_unlock(&app_segv_lock, mask);
+	unsigned long mask = zp_lock(&kept_lock);
+	for (int k = 0; k < ZP_KEPT_N; k++)
+		if ((k == ZP_KEPT_SEGV || sigsys_kept) && kept->act[k].handler == (void *)SIG_IGN &&
+		    zp_install(kept_signal[k], (void *)SIG_IGN, 0, 0) == 0)
+			ignored |= 1 << k;
+	zp_unlock(&kept_lock, mask);
 	return ignored;
 }
 
-/* The exec failed: the runtime's handler again. */
+/* The exec failed: the runtime's handlers again. */
 void zp_signals_after_exec(int ignored)
 {
 	if (!ignored)
 		return;
-	unsigned long mask = zp_lock(&app_segv_lock);
-	install_for(zp_thread_self()->segv);
-	zp_unlock(&app_segv_lock, mask);
+	unsigned long mask = zp_lock(&kept_lock);
+	for (int k = 0; k < ZP_KEPT_N; k++)
+		if (ignored & (1 << k))
+			install_for(k, &zp_thread_self()->kept->act[k]);
+	zp_unlock(&kept_lock, mask);
 }
 
 static long write_old(struct zp_ksigaction *old, const struct zp_ksigaction *prev)
@@ -127,12 +159,32 @@ static long write_old(struct zp_ksigaction *old, const struct zp_ksigaction *pre
 	return old ? zp_app_write(old, prev, sizeof *prev) : 0;
 }
 
-/* rt_sigaction(SIGSEGV, act, oldact, size) from the application. */
+/* The application's sa_mask as it gave it: with the kept signals it named. */
+static uint64_t mask_as_given(int sig, uint64_t mask)
+{
+	for (int k = 0; k < ZP_KEPT_N; k++)
+		if (__atomic_load_n(&masks_with[k], __ATOMIC_RELAXED) & ZP_SIGBIT(sig))
+			mask |= ZP_SIGBIT(kept_signal[k]);
+	return mask;
+}
+
+static void remember_mask(int sig, uint64_t mask)
+{
+	for (int k = 0; k < ZP_KEPT_N; k++) {
+		if (mask & ZP_SIGBIT(kept_signal[k]))
+			__atomic_fetch_or(&masks_with[k], ZP_SIGBIT(sig), __ATOMIC_RELAXED);
+		else
+			__atomic_fetch_and(&masks_with[k], ~ZP_SIGBIT(sig), __ATOMIC_RELAXED);
+	}
+}
+
+/* rt_sigaction(sig, act, oldact, size) of a kept signal. */
 long zp_sigaction(const long *args)
 {
+	int k = zp_kept_index((int)args[0]);
 	const struct zp_ksigaction *act = (const void *)args[1];
 	struct zp_ksigaction *old = (void *)args[2];
-	struct zp_ksigaction nw, *mine = zp_thread_self()->segv;
+	struct zp_ksigaction nw, *mine = &zp_thread_self()->kept->act[k];
 
 	if (args[3] != 8)
 		return -EINVAL;
@@ -140,18 +192,19 @@ long zp_sigaction(const long *args)
 		return -EFAULT;
 	/* The kernel's disposition changes under the lock too, so that two
 	 * threads cannot leave it and the record disagreeing. */
-	unsigned long mask = zp_lock(&app_segv_lock);
+	unsigned long mask = zp_lock(&kept_lock);
 	struct zp_ksigaction prev = *mine;
 	if (act) {
 		*mine = nw;
-		install_for(&nw);
+		install_for(k, &nw);
 	}
-	zp_unlock(&app_segv_lock, mask);
+	zp_unlock(&kept_lock, mask);
 	return write_old(old, &prev);
 }
 
-/* Trap path: rt_sigaction of another signal.  SIGSEGV leaves its sa_mask
- * for the kernel and comes back in what the application reads. */
+/* rt_sigaction of another signal while some signals must stay unblocked:
+ * they leave its sa_mask for the kernel and come back in what the
+ * application reads. */
 long zp_sigaction_other(const long *args)
 {
 	int sig = (int)args[0];
@@ -159,23 +212,19 @@ long zp_sigaction_other(const long *args)
 	struct zp_ksigaction *old = (void *)args[2];
 	struct zp_ksigaction nw, prev;
 
-	if (args[3] != 8 || sig < 1 || sig > 64)
+	if (args[3] != 8 || sig < 1 || sig > 64 || !zp_unblockable)
 		return zp_sys4(__NR_rt_sigaction, args[0], args[1], args[2], args[3]);
 	if (act && zp_app_read(&nw, act, sizeof nw))
 		return -EFAULT;
-	uint64_t bit = ZP_SIGBIT(sig);
-	int had = !!(__atomic_load_n(&masks_with_segv, __ATOMIC_RELAXED) & bit);
-	int has = act && (nw.mask & ZP_SIGBIT(SIGSEGV));
+	uint64_t given = act ? nw.mask : 0;
 	if (act)
 		nw.mask = zp_sigmask_strip(nw.mask);
 	long r = zp_sys4(__NR_rt_sigaction, sig, act ? (long)&nw : 0, old ? (long)&prev : 0, 8);
 	if (r)
 		return r;
-	if (act && has)
-		__atomic_fetch_or(&masks_with_segv, bit, __ATOMIC_RELAXED);
-	else if (act)
-		__atomic_fetch_and(&masks_with_segv, ~bit, __ATOMIC_RELAXED);
-	if (had)
-		prev.mask |= ZP_SIGBIT(SIGSEGV);
+	if (old)
+		prev.mask = mask_as_given(sig, prev.mask);
+	if (act)
+		remember_mask(sig, given);
 	return write_old(old, &prev);
 }

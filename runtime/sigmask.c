@@ -1,27 +1,28 @@
 /*
- * sigmask.c - trap path: SIGSEGV is never blocked for real.
+ * sigmask.c - the signals the kernel must never block.
  *
- * On the trap path every rewritten call raises SIGSEGV (segv.c).  The
- * kernel delivers a fault's SIGSEGV even when it is blocked, by resetting
- * the disposition to SIG_DFL first: the process dies.  Programs block
- * SIGSEGV all the time without meaning it (sigfillset before
+ * On the trap path every rewritten call raises SIGSEGV (segv.c); with
+ * --complete, every call of code no rewriter saw raises SIGSYS (net.c).  The
+ * kernel delivers such a synchronous signal even when it is blocked, by
+ * resetting the disposition to SIG_DFL first: the process dies.  Programs
+ * block these signals all the time without meaning it (sigfillset before
  * pthread_create, posix_spawn, critical sections), and then make system
- * calls.  So on the trap path the runtime keeps SIGSEGV out of every mask it
+ * calls.  So the runtime keeps them (zp_unblockable) out of every mask it
  * hands the kernel, and keeps the application's view in the thread block
  * (zp_thread.vblocked):
- *   - rt_sigprocmask: the kernel gets the set without SIGSEGV; the old set
- *     the application reads has SIGSEGV as the thread blocked it;
+ *   - rt_sigprocmask: the kernel gets the set without them; the old set
+ *     the application reads has them as the thread blocked them;
  *   - the calls with a temporary mask (rt_sigsuspend, ppoll, pselect6,
- *     epoll_pwait, epoll_pwait2, io_pgetevents) get it without SIGSEGV;
+ *     epoll_pwait, epoll_pwait2, io_pgetevents) get it without them;
  *   - handlers' sa_mask: sigaction.c;
- *   - rt_sigreturn: a frame whose saved mask has SIGSEGV (a handler changed
- *     it) gives it back virtually;
+ *   - rt_sigreturn: a frame whose saved mask has them (a handler changed it)
+ *     gives them back virtually;
  *   - a new thread inherits its creator's view (thread.c).
  * What "blocked" still does: a fault while SIGSEGV is blocked kills the
- * process as the kernel would, and a SIGSEGV sent while it is blocked waits
- * until it is unblocked (segv.c, zp_thread.segv_pending).  What it does not:
- * the kernel's own view (/proc/PID/status SigBlk, sigpending, signalfd) has
- * no SIGSEGV, and a handler's mask while it runs is the kernel's.
+ * process as the kernel would, and one of them sent while it is blocked
+ * waits until it is unblocked (segv.c, zp_thread.sent_pending).  What it
+ * does not: the kernel's own view (/proc/PID/status SigBlk, sigpending,
+ * signalfd) lacks them, and a handler's mask while it runs is the kernel's.
  */
 #include <asm/errno.h>
 #include <asm/signal.h>
@@ -32,22 +33,25 @@
 #include "runtime.h"
 #include "sys.h"
 
-#define SEGV ZP_SIGBIT(SIGSEGV)
+uint64_t zp_unblockable;
+#define KEPT zp_unblockable
 
 uint64_t zp_sigmask_strip(uint64_t mask)
 {
-	return mask & ~SEGV;
+	return mask & ~zp_unblockable;
 }
 
-/* At start: a SIGSEGV blocked across exec becomes virtual. */
+/* At start (once zp_unblockable is set): what was blocked across exec
+ * becomes virtual. */
 void zp_sigmask_init(void)
 {
 	uint64_t cur = 0;
 
-	if (zp_sys4(__NR_rt_sigprocmask, SIG_BLOCK, 0, (long)&cur, 8) || !(cur & SEGV))
+	if (!zp_unblockable || zp_sys4(__NR_rt_sigprocmask, SIG_BLOCK, 0, (long)&cur, 8) ||
+	    !(cur & zp_unblockable))
 		return;
-	zp_thread_self()->vblocked |= SEGV;
-	zp_sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, (long)&(uint64_t){ SEGV }, 0, 8);
+	zp_thread_self()->vblocked |= cur & zp_unblockable;
+	zp_sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, (long)&zp_unblockable, 0, 8);
 }
 
 static long call_with(const struct zp_syscall *c, int i, long value)
@@ -68,9 +72,9 @@ static long temporary_mask(const struct zp_syscall *c, int at, long size)
 		return ZP_PASS;         /* no mask, or one the kernel refuses itself */
 	if (zp_app_read(&m, (const void *)c->args[at], sizeof m))
 		return -EFAULT;
-	if (!(m & SEGV))
+	if (!(m & KEPT))
 		return ZP_PASS;
-	m &= ~SEGV;
+	m &= ~KEPT;
 	return call_with(c, at, (long)&m);
 }
 
@@ -88,9 +92,9 @@ static long temporary_mask_pair(const struct zp_syscall *c, int at)
 		return ZP_PASS;
 	if (zp_app_read(&m, pair.set, sizeof m))
 		return -EFAULT;
-	if (!(m & SEGV))
+	if (!(m & KEPT))
 		return ZP_PASS;
-	m &= ~SEGV;
+	m &= ~KEPT;
 	pair.set = &m;
 	return call_with(c, at, (long)&pair);
 }
@@ -106,29 +110,30 @@ static long procmask(const struct zp_syscall *c)
 		return ZP_PASS;
 	if (set && zp_app_read(&want, set, sizeof want))
 		return -EFAULT;
-	uint64_t seen = t->vblocked & SEGV, stripped = want & ~SEGV;
+	uint64_t seen = t->vblocked & KEPT, stripped = want & ~KEPT;
 	long r = zp_sys4(__NR_rt_sigprocmask, how, set ? (long)&stripped : 0, old ? (long)&was : 0, 8);
 	if (r)
 		return r;
 	uint64_t now = seen;
 	if (set && how == SIG_BLOCK)
-		now |= want & SEGV;
+		now |= want & KEPT;
 	else if (set && how == SIG_UNBLOCK)
-		now &= ~(want & SEGV);
+		now &= ~(want & KEPT);
 	else if (set && how == SIG_SETMASK)
-		now = want & SEGV;
-	t->vblocked = (t->vblocked & ~SEGV) | now;
+		now = want & KEPT;
+	t->vblocked = (t->vblocked & ~KEPT) | now;
 	if (old) {
 		was |= seen;
 		if (zp_app_write(old, &was, sizeof was))
 			return -EFAULT;
 	}
-	if (seen && !now && t->segv_pending) {
-		/* A SIGSEGV sent while it was blocked: its turn now, with the
-		 * siginfo it came with (kill, sigqueue...). */
-		t->segv_pending = 0;
-		zp_sys4(__NR_rt_tgsigqueueinfo, zp_sys0(__NR_getpid), zp_sys0(__NR_gettid), SIGSEGV,
-			(long)t->segv_info);
+	int pending = t->sent_pending;
+	if (pending && !(now & ZP_SIGBIT(pending))) {
+		/* One sent while it was blocked: its turn now, with the siginfo
+		 * it came with (kill, sigqueue...). */
+		t->sent_pending = 0;
+		zp_sys4(__NR_rt_tgsigqueueinfo, zp_sys0(__NR_getpid), zp_sys0(__NR_gettid), pending,
+			(long)t->sent_info);
 	}
 	return 0;
 }
@@ -158,11 +163,12 @@ long zp_sigmask_call(const struct zp_syscall *c)
 void zp_sigmask_sigreturn(uintptr_t app_sp)
 {
 	uint64_t *at = (uint64_t *)(app_sp + __builtin_offsetof(struct ucontext, uc_sigmask));
-	uint64_t m;
+	uint64_t m, m0;
 
-	if (zp_app_read(&m, at, sizeof m) || !(m & SEGV))
+	if (zp_app_read(&m, at, sizeof m) || !(m & KEPT))
 		return;
-	m &= ~SEGV;
+	m0 = m;
+	m &= ~KEPT;
 	if (!zp_app_write(at, &m, sizeof m))
-		zp_thread_self()->vblocked |= SEGV;
+		zp_thread_self()->vblocked |= m0 & KEPT;
 }

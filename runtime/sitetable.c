@@ -182,6 +182,19 @@ int zp_sites_add(const struct zp_desc *d, uintptr_t bias, int own)
 	return r;
 }
 
+/* One site found at run time (net.c: a call written in memory). */
+int zp_sites_add_one(uintptr_t site)
+{
+	static const uint32_t zero = 0;
+	struct site_list l = { .offs = &zero, .n = 1, .base = site, .direct = 1 };
+
+	unsigned long mask = zp_lock(&zp_sites_lock);
+	const struct zp_site_table *t = __atomic_load_n(&zp_site_table, __ATOMIC_ACQUIRE);
+	int r = table_has(t, site) ? 0 : grow_table(t, &l);
+	zp_unlock(&zp_sites_lock, mask);
+	return r;
+}
+
 int zp_site_in_table(uintptr_t site)
 {
 	return table_has(__atomic_load_n(&zp_site_table, __ATOMIC_ACQUIRE), site);

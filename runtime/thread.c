@@ -92,18 +92,18 @@ static struct zp_thread *take_block(void)
 	return t;
 }
 
-/* The child's SIGSEGV disposition: a thread shares its process's; a
- * process that shares its parent's memory (CLONE_VM without CLONE_THREAD:
- * posix_spawn, vfork) starts with a copy of it, its own from then on;
- * a process with its own memory has its copy of everything. */
-static void inherit_segv(struct zp_thread *child, const struct zp_thread *self, int shares)
+/* The child's kept dispositions (sigaction.c): a thread shares its
+ * process's; a process that shares its parent's memory (CLONE_VM without
+ * CLONE_THREAD: posix_spawn, vfork) starts with a copy of them, its own from
+ * then on; a process with its own memory has its copy of everything. */
+static void inherit_kept(struct zp_thread *child, const struct zp_thread *self, int shares)
 {
 	child->shares_memory = shares;
 	if (shares) {
-		child->own_segv = *self->segv;
-		child->segv = &child->own_segv;
+		child->own_kept = *self->kept;
+		child->kept = &child->own_kept;
 	} else {
-		child->segv = self->segv;
+		child->kept = self->kept;
 	}
 }
 
@@ -124,12 +124,14 @@ struct zp_thread *zp_thread_new(uint64_t flags)
 	t->alt_lo = keeps_alt ? self->alt_lo : 0;
 	t->alt_size = keeps_alt ? self->alt_size : 0;
 	t->vblocked = self->vblocked;
-	t->segv_pending = 0;
+	t->sent_pending = 0;
 	t->frame = 0;
 	t->pending_child = 0;
 	t->pending_borrowed = 0;
 	t->own_memory = own_memory;
-	inherit_segv(t, self, !own_memory && !(flags & CLONE_THREAD));
+	t->selector = self->selector;
+	t->app_sud.on = 0;
+	inherit_kept(t, self, !own_memory && !(flags & CLONE_THREAD));
 	return t;
 }
 
@@ -143,7 +145,7 @@ void zp_thread_release(struct zp_thread *t)
  * back by the parent when it resumes, or if there is none, the parent's
  * stack below `below` (the parent holds what lies above and waits until the
  * child execs or exits).  The child inherits the signal stack and mask, and
- * a copy of the SIGSEGV disposition.  -1 if there is no stack for it at all
+ * a copy of the kept dispositions.  -1 if there is no stack for it at all
  * (no memory). */
 int zp_thread_vfork_child(struct zp_thread *child, struct zp_thread **borrowed, uintptr_t below)
 {
@@ -162,13 +164,15 @@ int zp_thread_vfork_child(struct zp_thread *child, struct zp_thread **borrowed, 
 	child->alt_lo = self->alt_lo;
 	child->alt_size = self->alt_size;
 	child->vblocked = self->vblocked;
-	child->segv_pending = 0;
+	child->sent_pending = 0;
 	child->frame = 0;
 	child->pending_child = 0;
 	child->pending_borrowed = 0;
 	child->own_memory = 0;
 	child->pooled = 0;
-	inherit_segv(child, self, 1);
+	child->selector = self->selector;
+	child->app_sud.on = 0;
+	inherit_kept(child, self, 1);
 	return 0;
 }
 
@@ -210,4 +214,27 @@ long zp_arch_prctl_call(const struct zp_syscall *c)
 	default:
 		return zp_sys2(__NR_arch_prctl, c->args[0], c->args[1]);
 	}
+}
+
+long zp_on_stack(long (*fn)(void *), void *arg, uintptr_t top) ZP_HIDDEN;   /* onstack.S */
+
+/* Run fn(arg) on this thread's runtime stack, from C code on another stack
+ * (a signal handler): the chunks are taken as entry.S's ENTER_RT_STACK
+ * takes them, which says why. */
+long zp_run_on_stack(long (*fn)(void *), void *arg)
+{
+	struct zp_thread *t = zp_thread_self();
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+
+	if (sp - t->stack_lo < ZP_RT_STACK_SIZE)
+		return fn(arg);         /* on it already */
+	uintptr_t base = t->stack_hi;
+	if (t->stack_free != t->stack_hi && sp - t->alt_lo < t->alt_size)
+		base = t->stack_free;   /* a handler that interrupted the runtime */
+	if (base - ZP_RT_CHUNK < t->stack_lo)
+		return fn(arg);         /* no room left: where we are */
+	t->stack_free = base - ZP_RT_CHUNK;
+	long r = zp_on_stack(fn, arg, base);
+	t->stack_free = base;
+	return r;
 }

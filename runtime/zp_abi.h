@@ -39,6 +39,11 @@
  *   fast     page 0 whenever it can be mapped, even readable
  *   require  page 0 or a message and exit status 127
  *   never    always the trap path (no mapping at address 0) */
+/* --complete: Syscall User Dispatch catches the system calls of code no
+ * rewriter saw (runtime/net.c).  --vdso: the vDSO is hidden from the
+ * program, so that its functions become system calls the hook sees. */
+#define ZP_DESC_COMPLETE  0x20u
+#define ZP_DESC_VDSO      0x40u
 #define ZP_DESC_PAGE0_SHIFT 3
 #define ZP_DESC_PAGE0_MASK  (0x3u << ZP_DESC_PAGE0_SHIFT)
 enum zp_page0_policy {

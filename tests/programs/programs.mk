@@ -11,7 +11,8 @@
 #   $(TESTPROG_OUT)/P.musl         musl-gcc -static (only if musl-gcc is installed)
 #   $(TESTPROG_OUT)/P.dynamic      gcc (tests rewrite it with --bundle)
 # They are the targets of the tests in tests/t-targets-*.sh, t-contract-*.sh,
-# t-hook-runs.sh and t-stress.sh, which skip a build that does not exist.
+# t-hook-*.sh, t-net.sh and t-stress.sh, which skip a build that does not
+# exist.
 # PROG_EXTRA_P lists assembly sources linked into P besides P.c.
 # tests/programs/golden/*.S are the programs of the golden files
 # (tests/golden.sh), built into $(TESTPROG_OUT)/golden/.
@@ -20,7 +21,7 @@ PROG_DIR     := tests/programs
 TESTPROG_OUT := $(BUILD)/tests
 PROG_NAMES   := targets-basic targets-threads hook-getppid contract-process \
 	contract-signals contract-registers contract-numbers contract-null stress \
-	hook-vfork
+	hook-vfork net
 PROG_EXTRA_contract-registers := $(PROG_DIR)/contract-registers-asm.S
 PROG_EXTRA_contract-process   := $(PROG_DIR)/rawclone.S
 PROG_EXTRA_stress             := $(PROG_DIR)/rawclone.S
@@ -62,8 +63,14 @@ $(TESTPROG_OUT)/golden/%: $(PROG_DIR)/golden/%.S
 	@mkdir -p $(@D)
 	$(CC) -nostdlib -static -Wl,--build-id=none -o $@ $<
 
+# net's dlopen mode loads this library from outside the bundle
+# (tests/t-net.sh): its raw system calls are in no rewritten file.
+$(TESTPROG_OUT)/libnetlib.so: $(PROG_DIR)/net-lib.c $(PROG_DEPS)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared -o $@ $<
+
 TEST_PROGRAMS := $(foreach p,$(PROG_NAMES),$(foreach f,$(PROG_FLAVOURS),$(TESTPROG_OUT)/$(p).$(f))) \
-	$(GOLDEN_BINS)
+	$(GOLDEN_BINS) $(TESTPROG_OUT)/libnetlib.so
 
 .PHONY: test-programs
 test-programs: $(TEST_PROGRAMS)
