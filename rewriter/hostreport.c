@@ -29,7 +29,7 @@ struct fact {
 	char note[200];          /* "" for none */
 };
 
-#define MAX_FACTS 16
+#define MAX_FACTS 20
 
 struct report {
 	struct fact f[MAX_FACTS];
@@ -162,6 +162,9 @@ static void collect(struct report *r, const struct zp_host *h, const char *env)
 	add_probe(r, "syscall_user_dispatch", &h->sud, "prctl", NULL,
 		  h->sud.err == EINVAL ? "not supported: needs Linux 5.11 or later" : NULL);
 	add_paths(r, h);
+	f = add(r, "path_complete", FACT_TEXT, h->sud.answer >= 0);
+	f->text = h->sud.answer > 0 ? "caught: Syscall User Dispatch sends calls of code no rewriter saw to the hook"
+				    : "not caught: no Syscall User Dispatch here, --complete does nothing";
 	add_env(r, h, env);
 }
 

@@ -79,7 +79,7 @@ import json, sys
 
 KEYS = ["kernel", "mmap_min_addr", "cap_sys_rawio", "page0_mappable", "execute_only",
         "pkeys", "syscall_user_dispatch", "path_auto", "path_fast", "path_require",
-        "path_never", "zp_page0"]
+        "path_never", "path_complete", "zp_page0"]
 POLICIES = ["auto", "fast", "require", "never"]
 
 
@@ -119,6 +119,9 @@ def check(tag, env):
     for p in POLICIES:
         if j["path_" + p] != path(j, p):
             die(f"path_{p} is {j['path_' + p]!r}, the rules give {path(j, p)!r}")
+    if j["syscall_user_dispatch"] is not None and \
+            j["path_complete"].startswith("caught") != j["syscall_user_dispatch"]:
+        die(f"path_complete {j['path_complete']!r} with syscall_user_dispatch {j['syscall_user_dispatch']!r}")
     if j["zp_page0"] != env:
         die(f"zp_page0 {j['zp_page0']!r}, ZP_PAGE0 is {env!r}")
     note = j.get("zp_page0_note", "")
