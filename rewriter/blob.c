@@ -7,6 +7,7 @@
 #include "blob.h"
 #include "elffile.h"
 #include "warn.h"
+#include "zp_abi.h"
 
 extern const unsigned char zp_runtime_blob[], zp_runtime_blob_end[];
 
@@ -44,8 +45,8 @@ int zp_blob_load(struct zp_blob *b)
 		}
 	}
 	if (!b->text || b->text_vaddr != 0 || b->data_vaddr < b->text_size ||
-	    zp_blob_symbol(b, "zp_start", &b->start) ||
-	    zp_blob_symbol(b, "zp_desc_offset", &b->desc_offset))
+	    zp_blob_symbol(b, ZP_SYM_START, &b->start) ||
+	    zp_blob_symbol(b, ZP_SYM_DESC_OFFSET, &b->desc_offset))
 		return zp_error("zprewrite", "the embedded runtime lacks its segments or symbols (build problem)");
 	return 0;
 }

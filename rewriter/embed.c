@@ -21,7 +21,7 @@
 #include "embed.h"
 #include "warn.h"
 
-#define ZP_HOOK_ABI_EXPECTED 1   /* must match ZP_HOOK_ABI in zprewrite/hook.h */
+#include "zprewrite/hook.h"   /* ZP_HOOK_ABI: the version this runtime implements */
 #define MAX_SPAN (64u << 20)
 
 /* Dynamic table entries of the hook, read through its program headers. */
@@ -201,9 +201,9 @@ static int check_abi(const struct zp_elf *e)
 	for (uint64_t k = 0; k + 4 <= s->shdr.sh_size; k += 4) {
 		uint32_t v;
 		memcpy(&v, b + k, 4);
-		if (v != ZP_HOOK_ABI_EXPECTED)
+		if (v != ZP_HOOK_ABI)
 			return zp_error(e->path, "built for hook interface version %u, this zprewrite "
-					"supports version %u: rebuild the hook", v, ZP_HOOK_ABI_EXPECTED);
+					"supports version %u: rebuild the hook", v, ZP_HOOK_ABI);
 	}
 	return 0;
 }

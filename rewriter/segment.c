@@ -87,7 +87,7 @@ static size_t fill_stubs(const struct zp_elf *e, const struct zp_blob *blob, con
 	/* The runtime's data, as linked in this output (stub.h). */
 	struct zp_stub_env env;
 	uint64_t counter, stacks;
-	if (zp_blob_symbol(blob, "zp_exit_counter", &counter) || zp_blob_symbol(blob, "zp_exit_stacks", &stacks))
+	if (zp_blob_symbol(blob, ZP_SYM_EXIT_COUNTER, &counter) || zp_blob_symbol(blob, ZP_SYM_EXIT_STACKS, &stacks))
 		ZP_BUG("the runtime lacks its exit stacks");
 	env.exit_counter = runtime_addr(lo, blob, counter);
 	env.exit_stacks = runtime_addr(lo, blob, stacks);

@@ -7,9 +7,12 @@
 #include "stub.h"
 #include "zp_abi.h"
 
-static const unsigned char lea_down[] = { 0x48, 0x8d, 0x64, 0x24, 0x80 };       /* lea -0x80(%rsp),%rsp */
+/* The stubs step over the ABI's red zone (zp_abi.h); its size is encoded
+ * below as a disp8 of -128 and a disp32 of +128. */
+_Static_assert(ZP_REDZONE == 128, "the stubs' lea encodings hold -128 and +128");
+static const unsigned char lea_down[] = { 0x48, 0x8d, 0x64, 0x24, (unsigned char)-ZP_REDZONE }; /* lea -0x80(%rsp),%rsp */
 static const unsigned char call_rax[] = { 0xff, 0xd0 };                         /* call *%rax */
-static const unsigned char lea_up[] = { 0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0 }; /* lea 0x80(%rsp),%rsp */
+static const unsigned char lea_up[] = { 0x48, 0x8d, 0xa4, 0x24, ZP_REDZONE, 0, 0, 0 }; /* lea 0x80(%rsp),%rsp */
 
 /* The stackless exit's stub, after the moved instructions (encodings from
  * gas; the two rel32 fields are filled in by zp_stub_emit):
