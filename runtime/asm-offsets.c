@@ -49,6 +49,8 @@ void zp_asm_offsets(void)
 	OFFSET(ZT_SCRATCH3, zp_thread, scratch[3]);
 	OFFSET(ZT_SCRATCH4, zp_thread, scratch[4]);
 	OFFSET(ZT_SELECTOR, zp_thread, selector);
+	OFFSET(ZT_RT_ALT, zp_thread, rt_alt);
+	OFFSET(ZT_RT_ALT_WANTED, zp_thread, rt_alt_wanted);
 	OFFSET(ZT_OWN_MEMORY, zp_thread, own_memory);
 	OFFSET(ZT_BUSY, zp_thread, busy);
 	DEFINE(ZP_RT_STACK_SIZE, ZP_RT_STACK_SIZE);

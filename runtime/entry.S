@@ -281,12 +281,33 @@
 .endm
 
 /*
+ * RT_ALT_ON: a new thread that needs the runtime's signal stack (thread.c:
+ * the block's rt_alt_wanted) gets it, %gs pointing at its block already.
+ * Every register but rax, rcx and r11, and every flag, stays.
+ */
+.macro RT_ALT_ON
+	mov	%gs:ZT_RT_ALT_WANTED, %ecx
+	jrcxz	.Lalt_off\@
+	mov	%rdi, %gs:ZT_SCRATCH0
+	mov	%rsi, %gs:ZT_SCRATCH1
+	mov	%gs:ZT_SELF, %rdi
+	lea	ZT_RT_ALT(%rdi), %rdi		/* sigaltstack(&block->rt_alt, NULL) */
+	mov	$0, %esi
+	mov	$__NR_sigaltstack, %eax
+	syscall
+	mov	%gs:ZT_SCRATCH0, %rdi
+	mov	%gs:ZT_SCRATCH1, %rsi
+.Lalt_off\@:
+.endm
+
+/*
  * CHILD_START: the first instructions of a thread made by clone or clone3
  * with a new stack (rsp at the word the parent put there: the child's
  * thread block).  Point %gs at it; in a child that got its own memory
  * (no CLONE_VM) record that this copy is its own (zp_owner_pid, lock.h).
  * Every register but rax, rcx and r11 and every flag stays; rax = 0 after.
- * With --complete, Syscall User Dispatch is turned on for it (NET_ON).
+ * It gets the runtime's signal stack if it needs one (RT_ALT_ON), and with
+ * --complete, Syscall User Dispatch is turned on for it (NET_ON).
  * (A signal handled before this runs uses the parent's block: a window of
  * a system call, before the thread runs any code of its own.)
  */
@@ -295,6 +316,7 @@
 	SET_GS	%rcx, ZT_SCRATCH0(%rcx), ZT_SCRATCH1(%rcx)
 	mov	%gs:ZT_SCRATCH0, %rdi
 	mov	%gs:ZT_SCRATCH1, %rsi
+	RT_ALT_ON
 	NET_ON
 	mov	%gs:ZT_OWN_MEMORY, %ecx
 	jrcxz	1f

@@ -227,6 +227,8 @@ void zp_init(unsigned long *sp)
 		zp_unblockable |= ZP_SIGBIT(SIGSEGV);
 	if (d->flags & ZP_DESC_COMPLETE)
 		zp_net_start();
+	zp_thread_alt_start();
+	zp_signals_path();
 	zp_slow_nr_init(0);
 	zp_sigmask_init();
 	if (d->loader_r_debug)

@@ -108,6 +108,14 @@ struct zp_app_sud {
 	uintptr_t selector;         /* address of its selector byte */
 };
 
+/* The kernel's stack_t (sigaltstack). */
+struct zp_stack {
+	uintptr_t sp;
+	int flags;
+	size_t size;
+};
+#define ZP_SS_DISABLE 2
+
 /* ---- the per-thread block (thread.c) ---------------------------------- */
 
 /*
@@ -130,8 +138,8 @@ struct zp_thread {
 	uintptr_t stack_lo;         /* the runtime stack: [stack_lo, stack_lo + ZP_RT_STACK_SIZE) */
 	uintptr_t stack_hi;         /* where entries start (the top, or lower in a vfork child) */
 	uintptr_t stack_free;       /* top of the part no entry holds */
-	uintptr_t alt_lo;           /* the application's signal stack for this */
-	uintptr_t alt_size;         /* thread (sigaltstack), 0 if none */
+	uintptr_t alt_lo;           /* the kernel's signal stack for this thread */
+	uintptr_t alt_size;         /* (sigaltstack), 0 if none */
 	uint64_t vblocked;          /* trap path: signals blocked only virtually (sigmask.c) */
 	int sent_pending;           /* a signal of zp_unblockable sent while virtually blocked */
 	unsigned char sent_info[128];   /* its siginfo, queued again when unblocked */
@@ -146,6 +154,10 @@ struct zp_thread {
 	struct zp_thread *pending_borrowed;  /* a vfork in flight: the pool block lent to the child */
 	unsigned long scratch[5];   /* entry.S: a new thread's registers around arch_prctl
 	                             * and prctl (NET_ON) */
+	struct zp_stack app_alt;    /* the signal stack the application set (flags
+	                             * SS_DISABLE: none) */
+	struct zp_stack rt_alt;     /* the runtime's own signal stack (thread.c) */
+	int rt_alt_wanted;          /* entry.S: install rt_alt in a new thread */
 	int own_memory;             /* a new thread that is a new process (clone without CLONE_VM) */
 	int shares_memory;          /* a vfork-like child: shares its parent's memory */
 	int busy;                   /* taken (pool) */
@@ -158,6 +170,10 @@ struct zp_thread {
  * zp_dispatch, a saved vector state and room for the application's signal
  * handlers that interrupt a hook and run on it. */
 #define ZP_RT_STACK_SIZE (256 * 1024)
+/* Below the chunks, a signal stack of the runtime's own (thread.c): the
+ * kernel's signal stack of every thread for which the application set
+ * none, when calls raise signals (the trap path, --complete). */
+#define ZP_RT_ALT_SIZE (32 * 1024)
 #define ZP_RT_CHUNK (64 * 1024)
 _Static_assert(ZP_RT_CHUNK >= ZP_HOOK_STACK_BUDGET + 8192, "a chunk holds the hook's budget");
 _Static_assert(ZP_RT_STACK_SIZE % ZP_RT_CHUNK == 0, "whole chunks");
@@ -174,6 +190,7 @@ int zp_thread_init_main(void) ZP_HIDDEN;             /* 0, or -errno */
 struct zp_thread *zp_thread_new(uint64_t clone_flags) ZP_HIDDEN;   /* for a new thread, or NULL */
 void zp_thread_release(struct zp_thread *t) ZP_HIDDEN;      /* never ran, or exiting */
 long zp_sigaltstack_call(const struct zp_syscall *c) ZP_HIDDEN;
+void zp_thread_alt_start(void) ZP_HIDDEN;   /* the first thread, once the path is known */
 long zp_arch_prctl_call(const struct zp_syscall *c) ZP_HIDDEN;
 int zp_thread_vfork_child(struct zp_thread *child, struct zp_thread **borrowed, uintptr_t below) ZP_HIDDEN;
 
@@ -298,6 +315,7 @@ void zp_to_application(int sig, void *info, void *uc) ZP_HIDDEN;
 /* sigaction.c: the application's SIGSEGV disposition (the kernel's is
  * always the runtime's handler, with the application's flags and mask). */
 void zp_signals_init(void) ZP_HIDDEN;
+void zp_signals_path(void) ZP_HIDDEN;                    /* once the path is chosen */
 int zp_kept_index(int sig) ZP_HIDDEN;                    /* ZP_KEPT_*, or -1 */
 long zp_sigaction(const long *args) ZP_HIDDEN;           /* rt_sigaction of a kept signal */
 long zp_sigaction_other(const long *args) ZP_HIDDEN;     /* trap path: another signal's mask */

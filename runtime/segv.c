@@ -122,7 +122,15 @@ static void call_handler(const struct zp_ksigaction *app, int sig, void *info, v
 	struct zp_thread *t = zp_thread_self();
 	uint64_t was = t->vblocked;
 
-	t->vblocked |= (app->mask | ((app->flags & SA_NODEFER) ? 0 : ZP_SIGBIT(sig))) & zp_unblockable;
+	uint64_t blocked = ((struct ucontext_min *)ucv)->uc_sigmask | app->mask |
+			   ((app->flags & SA_NODEFER) ? 0 : ZP_SIGBIT(sig));
+	t->vblocked |= blocked & zp_unblockable;
+	/* The mask the kernel would have set for it (the runtime's handler
+	 * may run with more blocked: sigaction.c). */
+	if (sig == SIGSEGV && (zp_unblockable & ZP_SIGBIT(SIGSEGV))) {
+		uint64_t m = zp_sigmask_strip(blocked);
+		zp_sys4(__NR_rt_sigprocmask, SIG_SETMASK, (long)&m, 0, 8);
+	}
 	if (app->flags & SA_SIGINFO)
 		((void (*)(int, void *, void *))app->handler)(sig, info, ucv);
 	else

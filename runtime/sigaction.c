@@ -64,22 +64,39 @@ long zp_install(int sig, void *handler, unsigned long flags, unsigned long mask)
  * (alternate stack, restart, nodefer).  A signal the kernel must never
  * block (sigmask.c) gets SA_NODEFER; the handler blocks it virtually.  The
  * signal stack is the application's choice for SIGSEGV: a runtime that runs
- * code on small stacks (Go) handles SIGSEGV on its signal stacks, which then
- * take the trap path's frames too; forcing it on others would put a second
- * frame on every handler's signal stack that a call from the program's own
- * code interrupts.  SIGSYS (only calls of code no rewriter saw) always uses
- * the signal stack where there is one. */
+ * code on small stacks (Go) handles SIGSEGV on its signal stacks.  When
+ * calls raise the signal (SIGSEGV on the trap path, SIGSYS with
+ * --complete), the handler runs on the thread's signal stack, the
+ * application's or else the runtime's (thread.c), never on a stack that
+ * may be a coroutine's or a tiny thread's. */
 static long install_for(int k, const struct zp_ksigaction *app)
 {
 	int sig = kept_signal[k];
 	unsigned long fl = (app->flags & (SA_ONSTACK | SA_RESTART | SA_NODEFER)) | SA_SIGINFO;
 	unsigned long mask = zp_sigmask_strip(app->mask);
 
-	if (zp_unblockable & ZP_SIGBIT(sig))
-		fl |= SA_NODEFER;
-	if (sig == SIGSYS)
-		fl |= SA_ONSTACK;
+	if (zp_unblockable & ZP_SIGBIT(sig)) {
+		fl |= SA_NODEFER | SA_ONSTACK;
+		/* On the trap path every system call is a SIGSEGV, whose frame
+		 * goes on the thread's signal stack; a handler of the
+		 * application on that same stack, nested inside, would need
+		 * room for three frames.  So every other signal is blocked
+		 * while the handler runs: it waits the few hundred nanoseconds
+		 * until it returns.  The application's own handler gets its
+		 * own mask back first (segv.c: call_handler). */
+		if (sig == SIGSEGV)
+			mask = zp_sigmask_strip(~0ul);
+	}
 	return zp_install(sig, sig == SIGSYS ? (void *)zp_sigsys_handler : (void *)zp_segv_handler, fl, mask);
+}
+
+/* Once the path is chosen (init.c): the kernel's dispositions as that path
+ * needs them. */
+void zp_signals_path(void)
+{
+	install_for(ZP_KEPT_SEGV, &app_kept.act[ZP_KEPT_SEGV]);
+	if (sigsys_kept)
+		install_for(ZP_KEPT_SYS, &app_kept.act[ZP_KEPT_SYS]);
 }
 
 /* Take signal k over, starting from what the program inherited (SIG_IGN

@@ -36,13 +36,15 @@
 #include "sys.h"
 
 static struct zp_thread main_block;
-static unsigned char main_stack[ZP_RT_STACK_SIZE] __attribute__((aligned(4096)));
+
+#define GUARD 4096
+#define BLOCK_PAGE 4096
+/* The first thread's: a guard page, its signal stack, its chunks. */
+static unsigned char main_stack[GUARD + ZP_RT_ALT_SIZE + ZP_RT_STACK_SIZE] __attribute__((aligned(4096)));
 
 /* Every block the pool ever mapped (they are reused, never unmapped). */
 static struct zp_thread *pool;
 
-#define GUARD 4096
-#define BLOCK_PAGE 4096
 _Static_assert(sizeof(struct zp_thread) <= BLOCK_PAGE, "a block fits its page");
 
 static void init_block(struct zp_thread *t, uintptr_t lo, uintptr_t hi)
@@ -53,6 +55,15 @@ static void init_block(struct zp_thread *t, uintptr_t lo, uintptr_t hi)
 	t->stack_free = hi;
 }
 
+/* The runtime's signal stack: the ZP_RT_ALT_SIZE bytes below the chunks
+ * at lo (main_stack's layout, and take_block's). */
+static void init_alt(struct zp_thread *t, uintptr_t lo)
+{
+	t->rt_alt.sp = lo - ZP_RT_ALT_SIZE;
+	t->rt_alt.flags = 0;
+	t->rt_alt.size = ZP_RT_ALT_SIZE;
+}
+
 static long set_gs(struct zp_thread *t)
 {
 	return zp_sys2(__NR_arch_prctl, ARCH_SET_GS, (long)t);
@@ -60,13 +71,45 @@ static long set_gs(struct zp_thread *t)
 
 int zp_thread_init_main(void)
 {
-	uintptr_t lo = (uintptr_t)main_stack;
+	uintptr_t lo = (uintptr_t)main_stack + GUARD + ZP_RT_ALT_SIZE;
 
 	init_block(&main_block, lo, lo + ZP_RT_STACK_SIZE);
-	/* A hook that overruns the stack faults instead of overwriting the
+	init_alt(&main_block, lo);
+	main_block.app_alt.flags = ZP_SS_DISABLE;
+	/* Whatever overruns the signal stack faults instead of overwriting the
 	 * runtime's variables below it. */
-	zp_sys3(__NR_mprotect, (long)lo, GUARD, PROT_NONE);
+	zp_sys3(__NR_mprotect, (long)main_stack, GUARD, PROT_NONE);
 	return (int)set_gs(&main_block);
+}
+
+/* When calls raise signals (the trap path, --complete), each one puts a
+ * signal frame (3.4 KiB with AVX-512 state) on the thread's stack, unless
+ * the thread has a signal stack: a coroutine's or a tiny thread's stack has
+ * no room for it.  So a thread for which the application set no signal
+ * stack gets the runtime's, and the runtime's handlers use it
+ * (SA_ONSTACK).  The application still sees none (zp_sigaltstack_call). */
+static void use_rt_alt(struct zp_thread *t)
+{
+	if (zp_sys2(__NR_sigaltstack, (long)&t->rt_alt, 0) == 0) {
+		t->alt_lo = t->rt_alt.sp;
+		t->alt_size = t->rt_alt.size;
+	}
+}
+
+void zp_thread_alt_start(void)
+{
+	struct zp_thread *t = zp_thread_self();
+	struct zp_stack cur;
+
+	/* (A signal stack inherited across exec is the application's.) */
+	if (zp_sys2(__NR_sigaltstack, 0, (long)&cur) == 0 && !(cur.flags & ZP_SS_DISABLE)) {
+		t->app_alt = cur;
+		t->app_alt.flags = 0;
+		t->alt_lo = cur.sp;
+		t->alt_size = cur.size;
+	} else if (zp_unblockable) {
+		use_rt_alt(t);
+	}
 }
 
 /* A block that is not in use, or a new one (NULL if none can be mapped). */
@@ -76,13 +119,13 @@ static struct zp_thread *take_block(void)
 		if (!__atomic_load_n(&t->busy, __ATOMIC_RELAXED) &&
 		    !__atomic_exchange_n(&t->busy, 1, __ATOMIC_ACQUIRE))
 			return t;
-	size_t size = GUARD + ZP_RT_STACK_SIZE + BLOCK_PAGE;
+	size_t size = GUARD + ZP_RT_ALT_SIZE + ZP_RT_STACK_SIZE + BLOCK_PAGE;
 	long m = zp_sys6(__NR_mmap, 0, (long)size, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (zp_is_err(m))
 		return 0;
 	zp_sys3(__NR_mprotect, m, GUARD, PROT_NONE);
-	uintptr_t lo = (uintptr_t)m + GUARD;
+	uintptr_t lo = (uintptr_t)m + GUARD + ZP_RT_ALT_SIZE;
 	struct zp_thread *t = (struct zp_thread *)(lo + ZP_RT_STACK_SIZE);
 	t->busy = 1;
 	t->pooled = 1;
@@ -121,8 +164,21 @@ struct zp_thread *zp_thread_new(uint64_t flags)
 		return 0;
 	uintptr_t lo = (uintptr_t)t - ZP_RT_STACK_SIZE;
 	init_block(t, lo, lo + ZP_RT_STACK_SIZE);
-	t->alt_lo = keeps_alt ? self->alt_lo : 0;
-	t->alt_size = keeps_alt ? self->alt_size : 0;
+	init_alt(t, lo);
+	/* The kernel keeps the signal stack of a child with CLONE_VFORK or its
+	 * own memory, and clears it for a thread: then it gets the runtime's
+	 * in its first instructions (entry.S, CHILD_START), if one is needed. */
+	if (keeps_alt) {
+		t->app_alt = self->app_alt;
+		t->alt_lo = self->alt_lo;
+		t->alt_size = self->alt_size;
+		t->rt_alt_wanted = 0;
+	} else {
+		t->app_alt.flags = ZP_SS_DISABLE;
+		t->alt_lo = zp_unblockable ? t->rt_alt.sp : 0;
+		t->alt_size = zp_unblockable ? t->rt_alt.size : 0;
+		t->rt_alt_wanted = !!zp_unblockable;
+	}
 	t->vblocked = self->vblocked;
 	t->sent_pending = 0;
 	t->frame = 0;
@@ -161,8 +217,11 @@ int zp_thread_vfork_child(struct zp_thread *child, struct zp_thread **borrowed, 
 			return -1;
 		init_block(child, self->stack_lo, below);
 	}
-	child->alt_lo = self->alt_lo;
+	child->alt_lo = self->alt_lo;     /* (CLONE_VFORK keeps the signal stack) */
 	child->alt_size = self->alt_size;
+	child->app_alt = self->app_alt;
+	child->rt_alt = self->rt_alt;
+	child->rt_alt_wanted = 0;
 	child->vblocked = self->vblocked;
 	child->sent_pending = 0;
 	child->frame = 0;
@@ -178,21 +237,44 @@ int zp_thread_vfork_child(struct zp_thread *child, struct zp_thread **borrowed, 
 
 /* sigaltstack: the runtime stack's chunks depend on whether an entry comes
  * from the thread's signal stack (entry.S, ENTER_RT_STACK), so the thread's
- * block follows what the application sets. */
+ * block follows what the kernel has; and where the runtime put its own
+ * (use_rt_alt), the application sees what it set itself: none, or the one
+ * it set later (which then replaces the runtime's). */
 long zp_sigaltstack_call(const struct zp_syscall *c)
 {
-	struct { uintptr_t sp; int flags; size_t size; } ss;
+	struct zp_stack ss, old;
 	const void *set = (const void *)c->args[0];
+	void *get = (void *)c->args[1];
+	struct zp_thread *t = zp_thread_self();
 
 	if (set && zp_app_read(&ss, set, sizeof ss))
 		return -EFAULT;
-	long r = zp_sys2(__NR_sigaltstack, c->args[0], c->args[1]);
-	if (r || !set)
+	int ours = t->alt_size && t->alt_lo == t->rt_alt.sp;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (ours && set && sp - t->alt_lo < t->alt_size)
+		return -EPERM;          /* (changing it while on it: as the kernel says) */
+	long r = 0;
+	if (set && !(ss.flags & ZP_SS_DISABLE))
+		r = zp_sys2(__NR_sigaltstack, (long)&ss, 0);
+	else if (set && !ours)
+		r = zp_sys2(__NR_sigaltstack, (long)&ss, 0);
+	if (r)
 		return r;
-	struct zp_thread *t = zp_thread_self();
-	if (ss.flags & 2 /* SS_DISABLE */) {
+	old = t->app_alt;
+	if (!ours && !(old.flags & ZP_SS_DISABLE) && sp - old.sp < old.size)
+		old.flags |= 1;         /* SS_ONSTACK */
+	if (get && zp_app_write(get, &old, sizeof old))
+		return -EFAULT;
+	if (!set)
+		return 0;
+	if (ss.flags & ZP_SS_DISABLE) {
+		t->app_alt.flags = ZP_SS_DISABLE;
 		t->alt_size = 0;
+		if (zp_unblockable)
+			use_rt_alt(t);  /* the runtime's again */
 	} else {
+		t->app_alt = ss;
+		t->app_alt.flags = 0;
 		t->alt_lo = ss.sp;
 		t->alt_size = ss.size;
 	}

@@ -21,7 +21,7 @@ PROG_DIR     := tests/programs
 TESTPROG_OUT := $(BUILD)/tests
 PROG_NAMES   := targets-basic targets-threads hook-getppid contract-process \
 	contract-signals contract-registers contract-numbers contract-null stress \
-	hook-vfork net
+	hook-vfork net tinystack
 PROG_EXTRA_contract-registers := $(PROG_DIR)/contract-registers-asm.S
 PROG_EXTRA_contract-process   := $(PROG_DIR)/rawclone.S
 PROG_EXTRA_stress             := $(PROG_DIR)/rawclone.S
