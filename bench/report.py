@@ -1434,6 +1434,8 @@ if BEFORE:
              f"{sgn(med(r['old']))} ({iqr(r['old'])}) | {sgn(med(r['new']))} ({iqr(r['new'])}) | "
              f"{sgn(med(r['diff']))} ({iqr(r['diff'])}) |")
 else:
+    emit("Before figures: `BENCH_BEFORE=REV make bench` (not measured in this run).")
+    emit()
     emit("| getpid through | ns per call | added (IQR) |")
     emit("|---|---|---|")
     for r in hook_rows:
