@@ -1115,9 +1115,9 @@ emit()
 p0 = "; ".join(sorted(mem["busybox.zp"][1])) or "none"
 _perm = p0.split()[1] if p0 != "none" else ""
 emit(f"The rewritten process's mapping at address 0 (`ZP_PAGE0=fast`): `{p0}` "
-     + ("(execute-only). " if _perm.startswith("--x") else
-        "(readable: no protection keys here; the default policy would take the trap path and "
-        "map nothing there). " if _perm.startswith("r") else "")
+     + ("(execute-only). " if _perm.startswith("--x") and HOST_PKU else
+        "(PROT_EXEC alone, but without protection keys the CPU lets it be read: the default "
+        "policy would take the trap path here and map nothing at 0). " if _perm else "")
      + "There is no target for memory.")
 emit()
 def mem_delta(a, b):
