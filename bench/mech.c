@@ -12,6 +12,15 @@
  *              emulated by a SIGSYS handler
  *   sud        getpid trapped by Syscall User Dispatch and emulated by a
  *              SIGSYS handler
+ *   fault, fault-cached
+ *              `call *%rax` with rax = 39, where nothing is mapped: the call
+ *              faults, and a minimal SIGSEGV handler answers getpid (fault:
+ *              with the real system call; fault-cached: a stored value) and
+ *              returns to the caller.  The floor of any fault-based path,
+ *              such as the runtime's trap path; run it in an unrewritten
+ *              mech (in a rewritten one, page 0 or the runtime's own
+ *              SIGSEGV handler would be in the way: mech refuses when
+ *              anything is mapped at address 39)
  *   jit-native, jit-floor, jit-floor-ind
  *              native, floor and floor-ind copied at run time into an
  *              anonymous executable mapping: never rewritten, so in a
@@ -76,7 +85,7 @@
 /* mech_loops.S */
 typedef long loop_fn(long nr, long a1, long a2, long a3, unsigned long n);
 extern loop_fn zpb_loop_native, zpb_loop_floor, zpb_loop_floor_ind,
-	zpb_loop_cached, zpb_loop_libc_syscall, zpb_loop_libc_getpid;
+	zpb_loop_cached, zpb_loop_libc_syscall, zpb_loop_libc_getpid, zpb_loop_fault;
 extern long zpb_cached_value;
 /* The same kernel loops as a byte image in .rodata (see mech_loops.S). */
 extern const unsigned char zpb_jit_image[], zpb_jit_image_end[];
@@ -454,6 +463,89 @@ static double run_sud(const struct sysc *s, unsigned long n)
 	return ns;
 }
 
+/* ---- 7: the floor of a fault-based path ----------------------------------------- */
+
+/*
+ * Is anything mapped at address a?  mincore fails with ENOMEM for an
+ * unmapped page, whatever the protection of a mapped one (page 0 of a
+ * rewritten program is execute-only where it can be).
+ */
+static int mapped_at(uintptr_t a)
+{
+	unsigned char v;
+	long page = sysconf(_SC_PAGESIZE);
+	return mincore((void *)(a & ~(uintptr_t)(page - 1)), 1, &v) == 0 || errno != ENOMEM;
+}
+
+static volatile unsigned long segv_count;
+static volatile int segv_real;  /* fault: make the real getpid; fault-cached: no */
+
+/* The kernel's getpid, made here (no libc function around it). */
+static long raw_getpid(void)
+{
+	long r;
+	__asm__ volatile("syscall" : "=a"(r) : "0"((long)SYS_getpid) : "rcx", "r11", "memory");
+	return r;
+}
+
+/*
+ * What a fault-based interceptor must do at the least: see that the fault is
+ * a `call *%rax` to the number (rip = rax = the fault address, the return
+ * address on top of the stack), answer, and resume after the call.  Any
+ * other fault is a real one: back to the default action, which the
+ * faulting instruction then meets again.
+ */
+static void segv_handler(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	greg_t *g = uc->uc_mcontext.gregs;
+	(void)sig;
+	if (g[REG_RIP] != SYS_getpid || g[REG_RAX] != SYS_getpid ||
+	    si->si_addr != (void *)SYS_getpid) {
+		signal(SIGSEGV, SIG_DFL);
+		return;
+	}
+	g[REG_RAX] = segv_real ? raw_getpid() : zpb_cached_value;
+	g[REG_RIP] = *(greg_t *)g[REG_RSP]; /* the return address ... */
+	g[REG_RSP] += 8;                     /* ... popped, as `ret` would */
+	segv_count++;
+}
+
+static double run_fault_with(const struct sysc *s, unsigned long n, int real)
+{
+	static int ready;
+	if (!ready) {
+		struct sigaction sa;
+		if (mapped_at(SYS_getpid))
+			die("fault: something is mapped at address %d (run an unrewritten mech)",
+			    SYS_getpid);
+		memset(&sa, 0, sizeof sa);
+		sa.sa_sigaction = segv_handler;
+		sa.sa_flags = SA_SIGINFO;
+		if (sigaction(SIGSEGV, &sa, NULL))
+			die("fault: sigaction: %s", strerror(errno));
+		ready = 1;
+	}
+	long last;
+	segv_count = 0;
+	segv_real = real;
+	double ns = time_loop(zpb_loop_fault, s, n, &last);
+	check_last(real ? "fault" : "fault-cached", s, last, s->expect);
+	if (segv_count != n)
+		die("fault: %lu of %lu calls faulted", segv_count, n);
+	return ns;
+}
+
+static double run_fault(const struct sysc *s, unsigned long n)
+{
+	return run_fault_with(s, n, 1);
+}
+
+static double run_fault_cached(const struct sysc *s, unsigned long n)
+{
+	return run_fault_with(s, n, 0);
+}
+
 /* ---- mechanisms and items ------------------------------------------------------- */
 
 /*
@@ -486,6 +578,10 @@ static const struct mech mechs[] = {
 	{ "seccomp", .run = run_seccomp, .probe = 5000,
 	  .what = "SECCOMP_RET_TRAP + SIGSYS handler" },
 	{ "sud", .run = run_sud, .probe = 5000, .what = "Syscall User Dispatch + SIGSYS handler" },
+	{ "fault", .run = run_fault, .probe = 5000,
+	  .what = "call *%rax faults at the number; SIGSEGV handler makes the call" },
+	{ "fault-cached", .run = run_fault_cached, .probe = 5000,
+	  .what = "the same; the handler answers a stored value" },
 	{ "jit-native", .jit = zpb_jit_loop_native, .all_nrs = 1, .probe = 20000,
 	  .what = "native, copied at run time (never rewritten)" },
 	{ "jit-floor", .jit = zpb_jit_loop_floor, .all_nrs = 1, .probe = 20000,
@@ -520,13 +616,17 @@ struct item {
 
 /*
  * Run the item twice briefly (the first run warms it up) and size it.  A
- * first run that already took longer than the target is enough: items that
- * cost microseconds per call (a rewritten program's fault path) would
+ * first run that already took longer than the target is enough, and a
+ * shorter run before it (a 64th of the probe) shrinks the probe to about the
+ * target: items that cost microseconds per call (fault-based paths) would
  * otherwise spend most of the run calibrating.
  */
 static unsigned long calibrate(struct item *it, double target_ns, double scale)
 {
-	unsigned long n = it->m->probe;
+	unsigned long n = it->m->probe, n0 = n / 64 > 10 ? n / 64 : 10;
+	double est = run_mech(it->m, it->s, n0) / n0;
+	if (est * n > target_ns)
+		n = target_ns / est > n0 ? (unsigned long)(target_ns / est) : n0;
 	double best = 0;
 	for (int i = 0; i < 2; i++) {
 		double t = run_mech(it->m, it->s, n);
@@ -686,17 +786,21 @@ int main(int argc, char **argv)
 
 	struct utsname u;
 	uname(&u);
+	/* In a rewritten mech: which path its patched loops took (bench/run.sh
+	 * and report.py check it against the ZP_PAGE0 they asked for). */
+	const char *page0 = mapped_at(0) ? "mapped" : "unmapped";
 	fprintf(out,
 		"# zprewrite bench/mech: ns per system call, %d repetitions round-robin\n"
 		"# clock: %s\n"
 		"# kernel %s %s, %ld cpus online\n"
+		"# page 0: %s\n"
 		"# ratio, delta_ns: median over repetitions of (this / native) and\n"
 		"#   (this - native) for the same number, paired within each repetition\n"
 		"# mech            nr  syscall         calls reps  median_ns     min_ns     max_ns   ratio  delta_ns\n",
 		reps,
 		clock_id == CLOCK_MONOTONIC ? "wall (CLOCK_MONOTONIC)"
 					    : "thread CPU time (CLOCK_THREAD_CPUTIME_ID), ptrace: wall",
-		u.release, u.machine, sysconf(_SC_NPROCESSORS_ONLN));
+		u.release, u.machine, sysconf(_SC_NPROCESSORS_ONLN), page0);
 	double *tmp = calloc(reps, sizeof *tmp);
 	if (!tmp)
 		die("out of memory");
@@ -726,7 +830,8 @@ int main(int argc, char **argv)
 		if (!all)
 			die("%s: %s", all_path, strerror(errno));
 		fprintf(all, "# zprewrite bench/mech: ns per call, every repetition\n"
-			     "# mech nr syscall rep ns\n");
+			     "# page0 %s\n"
+			     "# mech nr syscall rep ns\n", page0);
 		for (int i = 0; i < nitems; i++)
 			for (int r = 0; r < reps; r++)
 				fprintf(all, "%s %ld %s %d %.3f\n", items[i].m->name,

@@ -145,6 +145,27 @@ zpb_cached_ret:
 	.size	zpb_cached_ret, . - zpb_cached_ret
 
 /*
+ * 3c. fault: the number as the target of `call *%rax`, as a rewritten site
+ * executes it, in a process where nothing is mapped at that address (an
+ * unrewritten mech: the page 0 of a rewritten one is not there).  The call
+ * pushes its return address and faults at the address = the number; mech.c's
+ * SIGSEGV handler answers and returns to the instruction after the call:
+ * the least any fault-based path (the runtime's trap path) can cost.
+ */
+	.globl	zpb_loop_fault
+	.type	zpb_loop_fault, @function
+	.p2align 6
+zpb_loop_fault:
+	LOOP_ENTRY
+	.p2align 4
+1:	mov	%r9, %rax
+	call	*%rax
+	dec	%r8
+	jnz	1b
+2:	ret
+	.size	zpb_loop_fault, . - zpb_loop_fault
+
+/*
  * 3b. libc-syscall, libc-getpid: the C library's own functions, syscall(nr,
  * a1, a2, a3) and getpid(), called in a loop.  Their `syscall` instructions
  * are the C library's, at other addresses than the loops above, which

@@ -65,11 +65,15 @@ set boxwidth bw * 0.95 absolute
 set datafile missing "-"
 
 sel(i, col) = (strcol(1) eq word(mechs, i) ? column(col) : NaN)
+# Twelve distinct colours: gnuplot's own `lc i` repeats after eight, and the
+# getpid plot has more mechanisms than that.
+colours = "#9400d3 #009e73 #56b4e9 #e69f00 #f0e442 #0072b2 #e51e10 #000000 #a0522d #ff69b4 #808080 #2e8b57"
+colour(i) = word(colours, (i - 1) % words(colours) + 1)
 # Value labels, rotated so that neighbouring bars do not overwrite each other.
 num(v) = (v < 10 ? sprintf("%.2f", v) : sprintf("%.0f", v))
 
 # On a log axis the boxes start at the bottom of the plot rather than at 0.
-plot for [i=1:M] in using (xpos($2, i)):(sel(i, 6)) with boxes lc i title word(mechs, i), \
+plot for [i=1:M] in using (xpos($2, i)):(sel(i, 6)) with boxes lc rgb colour(i) title word(mechs, i), \
      for [i=1:M] in using (xpos($2, i)):(sel(i, 6)):(sel(i, 7)):(sel(i, 8)) \
          with yerrorbars lc rgb "black" pt 7 ps 0.4 notitle, \
      for [i=1:M] in using (xpos($2, i)):(sel(i, 8)):(num(sel(i, 6))) \

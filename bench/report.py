@@ -30,6 +30,7 @@ T_RW_SPEEDUP = 10.0     # 6. busybox: zprewrite at least 10x faster than objdump
 T_RW_MS = 20.0          #    and at most 20 ms
 T_BUNDLE_S = 1.0        #    --bundle of python3 at most 1 s
 T_REDIS = 0.97          # 7. bundled redis throughput / original
+T_TRAP_X = 1.15         # 8. trap path getpid, pass-through: at most this times the fault floor
 
 RES, WORK, DOCS = sys.argv[1:4]
 ENV = {}
@@ -37,6 +38,15 @@ with open(os.path.join(RES, "env.txt")) as f:
     for line in f:
         k, _, v = line.rstrip("\n").partition("=")
         ENV.setdefault(k, v)
+HOST_PKU = ENV.get("pku") == "1"   # protection keys: page 0 can be execute-only
+# Page-table isolation without PCID: every kernel entry and exit flushes the TLB.
+TLB_FLUSH = "PTI" in ENV.get("vuln_meltdown", "") and ENV.get("pcid") == "0"
+TLB_NOTE = ("This machine's kernel isolates its page tables (meltdown: PTI) and the CPU has no "
+            "PCID, so every entry into the kernel and every return from it flushes the TLB: after "
+            "each system call, each page the path touches (the trampoline at 0, the landing page, "
+            "the runtime's code, its site table and `zp_slow_nr`, the stack below the red zone) "
+            "costs a page walk, which a virtual machine makes longer. That likely accounts for "
+            "most of the added cost here; it is not measured separately.")
 
 
 # ---- statistics -------------------------------------------------------------------
@@ -59,6 +69,16 @@ def iqr(v, fmt="{:.1f}"):
     return (fmt + " … " + fmt).format(quant(v, 0.25), quant(v, 0.75))
 
 
+def iqr_ns(v):
+    """The interquartile range of ns values, each formatted as ns() does."""
+    return f"{ns(quant(v, 0.25))} … {ns(quant(v, 0.75))}"
+
+
+def more_less(v, unit="ns"):
+    """+3.2 -> '3.2 ns more', -1.5 -> '1.5 ns less'."""
+    return f"{ns(abs(v))} {unit} {'more' if v >= 0 else 'less'}"
+
+
 def rng(v, fmt="{:.1f}"):
     return (fmt + " … " + fmt).format(min(v), max(v))
 
@@ -68,7 +88,7 @@ def ns(v):
 
 
 def sgn(v):
-    return f"{v:+.1f}"
+    return f"{v:+.1f}" if abs(v) < 1000 else f"{v:+.0f}"
 
 
 def verdict(ok):
@@ -94,11 +114,15 @@ def read_num(path):
 SYSC_NAMES = {}   # number -> mech's name for it, as the files give them
 
 
-def load_mech(path):
-    """{(mech, nr): [ns per repetition]}"""
+def load_mech(path, page0=None):
+    """{(mech, nr): [ns per repetition]}; page0: what mech must have found at
+    address 0 ("mapped" or "unmapped": the path a rewritten mech took)."""
     d = {}
     with open(path) as f:
         for line in f:
+            if line.startswith("# page0 ") and page0 and line.split()[2] != page0:
+                sys.exit(f"report: {path}: page 0 {line.split()[2]}, expected {page0} "
+                         "(was ZP_PAGE0 honoured?)")
             if line.startswith("#") or not line.strip():
                 continue
             m, nr, name, _rep, v = line.split()
@@ -107,12 +131,19 @@ def load_mech(path):
     return d
 
 
-def load_rounds(kind):
-    return [load_mech(p) for p in numbered(os.path.join(RES, "mech", kind + ".{r}.txt"))]
+def load_rounds(kind, page0=None):
+    return [load_mech(p, page0) for p in numbered(os.path.join(RES, "mech", kind + ".{r}.txt"))]
 
 
-ORIG, ZPR, FAKE = load_rounds("orig"), load_rounds("zp"), load_rounds("fake")
-WORIG, WZP = load_rounds("wall-orig"), load_rounds("wall-zp")
+# Page 0 in every rewritten mech (ZP_PAGE0=fast, or a runtime from before the
+# trap path), none in the original nor on the trap path (ZP_PAGE0=never).
+ORIG, ZPR, FAKE = load_rounds("orig", "unmapped"), load_rounds("zp", "mapped"), load_rounds("fake", "mapped")
+WORIG, WZP = load_rounds("wall-orig", "unmapped"), load_rounds("wall-zp", "mapped")
+FLOOR, TRAP = load_rounds("floor", "unmapped"), load_rounds("trap", "unmapped")
+FAKET, FWD = load_rounds("fake-trap", "unmapped"), load_rounds("fwd", "mapped")
+# The runtime before a change (bench/run.sh BENCH_BEFORE), if measured.
+ZPO, FAKEO, FWDO = load_rounds("zp-old", "mapped"), load_rounds("fake-old", "mapped"), load_rounds("fwd-old", "mapped")
+BEFORE = ENV.get("before_sha", "") if ZPO else ""
 NR = len(ORIG)
 GETPID = 39
 # Every number the rewritten mech measured with all of its loops (bench/run.sh's
@@ -184,8 +215,8 @@ def load_segments(path):
                if struct.unpack_from("<I", data, phoff + i * phentsize)[0] == 1)
 
 
-# ---- a model of the runtime's site table (runtime/sites.c, runtime/entry.S) --------
-HASH_MULT = 0x9e3779b97f4a7c15   # entry.S and sites.c: 2^64 / golden ratio
+# ---- a model of the runtime's site table (runtime/sitetable.c, runtime/entry.S) ----
+HASH_MULT = 0x9e3779b97f4a7c15   # entry.S and sitetable.c: 2^64 / golden ratio
 
 
 def list_sites(path, bias=0):
@@ -200,7 +231,7 @@ def list_sites(path, bias=0):
 
 
 class SiteTable:
-    """Open addressing as in sites.c: 2^bits slots, at least 4x the sites, home slot
+    """Open addressing as in sitetable.c: 2^bits slots, at least 4x the sites, home slot
     (site * HASH_MULT mod 2^64) >> (64 - bits), linear probing, sites inserted in order."""
 
     def __init__(self, sites):
@@ -570,6 +601,118 @@ summary.append(("7", "redis-server bundled / original, server CPU time per reque
                 f"×{med(redis_cpu_ratio):.3f}", "(no target)", "-"))
 
 # =====================================================================================
+# 8. page 0 and the trap path
+# =====================================================================================
+def round_pairs(rounds, a, b, op):
+    """Per round: the median of the in-process pairs op(a, b) of its repetitions."""
+    return [med([op(x, y) for x, y in zip(d[a], d[b])]) for d in rounds]
+
+
+def slower(diffs):
+    """A clear slow-down, as for the sites of item 1: more by 1 ns in the median,
+    and in three quarters of the rounds."""
+    return med(diffs) > 1 and quant(diffs, 0.25) > 0
+
+
+# getpid through each path: (label, rounds, mechanism, its unpatched reference
+# in the same process, the floor it is held against, in-process or not).
+trap_rows = [
+    ("raw `syscall` (unpatched)", FLOOR, "native", "native", "fault"),
+    ("page 0, pass-through", ZPR, "native", "jit-native", "fault"),
+    ("trap path, pass-through (`ZP_PAGE0=never`)", TRAP, "native", "jit-native", "fault"),
+    ("trap path, fakepid hook (answered without the kernel)", FAKET, "native", "jit-native",
+     "fault-cached"),
+    ("fault floor: `call *%rax` faults, a minimal SIGSEGV handler makes the getpid", FLOOR,
+     "fault", "native", "fault"),
+    ("fault floor, the handler answers a stored value", FLOOR, "fault-cached", "native",
+     "fault-cached"),
+    ("Syscall User Dispatch + SIGSYS handler (stored value)", FLOOR, "sud", "native", "fault-cached"),
+    ("seccomp RET_TRAP + SIGSYS handler (stored value)", FLOOR, "seccomp", "native", "fault-cached"),
+]
+if BEFORE:
+    trap_rows.insert(2, (f"page 0, pass-through, before ({BEFORE})", ZPO, "native", "jit-native", "fault"))
+for i, (label, rounds, m, ref, fl) in enumerate(trap_rows):
+    row = dict(label=label, ns=allreps(rounds, kg(m)), raw=pairs(rounds, kg(m), kg(ref), div))
+    if fl and rounds is FLOOR:
+        row["floor"] = pairs(FLOOR, kg(m), kg(fl), div)
+    elif fl:
+        row["floor"] = per_round(rounds, kg(m), FLOOR, kg(fl), div)
+    row["paired"] = rounds is FLOOR
+    trap_rows[i] = row
+tr = next(r for r in trap_rows if r["label"].startswith("trap path, pass"))
+trap_x = tr["floor"]
+ok8 = med(trap_x) <= T_TRAP_X
+# The same ratio with each side first divided by its own process's raw getpid:
+# what is left of the difference between the two processes' speeds.
+trap_xn = [t / f for t, f in zip(round_pairs(TRAP, kg("native"), kg("jit-native"), div),
+                                 round_pairs(FLOOR, kg("fault"), kg("native"), div))]
+# Where the trap path's time goes.
+fl_cached = med(allreps(FLOOR, kg("fault-cached")))
+fl_getpid = pairs(FLOOR, kg("fault"), kg("fault-cached"), sub)
+trap_extra = per_round(TRAP, kg("native"), FLOOR, kg("fault"), sub)
+fault_vs_sud = pairs(FLOOR, kg("fault-cached"), kg("sud"), sub)
+trap_vs_sud = per_round(TRAP, kg("native"), FLOOR, kg("sud"), div)
+summary.append(("8", "trap path (no page 0), getpid pass-through / the fault floor",
+                f"×{med(trap_x):.3f} ({ns(med(allreps(TRAP, kg('native'))))} ns)",
+                f"≤ ×{T_TRAP_X:.2f}", verdict(ok8)))
+summary.append(("8", "trap path / Syscall User Dispatch (getpid)", f"×{med(trap_vs_sud):.2f}",
+                "(no target)", "-"))
+# Page 0 before and after (BENCH_BEFORE): the pass-through path's added cost
+# over an unpatched call, per number, compared round by round.
+p0_rows = []
+if BEFORE:
+    for nr, name in SYSCALLS:
+        if nr >= FAULT_NR:
+            continue
+        k = lambda m: (m, nr)
+        new = round_pairs(ZPR, k("native"), k("jit-native"), sub)
+        old = round_pairs(ZPO, k("native"), k("jit-native"), sub)
+        p0_rows.append(dict(nr=nr, name=name, new=pairs(ZPR, k("native"), k("jit-native"), sub),
+                            old=pairs(ZPO, k("native"), k("jit-native"), sub),
+                            diff=[a - b for a, b in zip(new, old)]))
+    p0_gp = next(r for r in p0_rows if r["nr"] == GETPID)
+    p0_slow = [r for r in p0_rows if slower(r["diff"])]
+    summary.append(("8", f"page 0 pass-through getpid, added over an unpatched call: before "
+                    f"({BEFORE}) → now", f"{sgn(med(p0_gp['old']))} → {sgn(med(p0_gp['new']))} ns "
+                    f"(change {sgn(med(p0_gp['diff']))})", "no slower", verdict(not p0_slow)))
+
+# =====================================================================================
+# 9. the hook path, before and after the runtime stack
+# =====================================================================================
+# (label, rounds now, rounds before, mechanism, reference in the same process)
+hook_rows = []
+for label, now, old, ref in (
+        ("pass-through fast path (no hook), added over an unpatched getpid", ZPR, ZPO, "jit-native"),
+        ("fakepid hook (answers getpid), added over a plain call", FAKE, FAKEO, "cached"),
+        ("fwdhook (forwards with zp_forward), added over an unpatched getpid", FWD, FWDO,
+         "jit-native")):
+    row = dict(label=label, ns=allreps(now, kg("native")), new=pairs(now, kg("native"), kg(ref), sub))
+    if BEFORE:
+        row["ns_old"] = allreps(old, kg("native"))
+        row["old"] = pairs(old, kg("native"), kg(ref), sub)
+        row["diff"] = [a - b for a, b in zip(round_pairs(now, kg("native"), kg(ref), sub),
+                                             round_pairs(old, kg("native"), kg(ref), sub))]
+    hook_rows.append(row)
+# The hook path's own share around a real call: fwdhook's added cost minus the
+# fast path's, round by round.
+def hook_share_of(fwd, fast):
+    return [a - b for a, b in zip(round_pairs(fwd, kg("native"), kg("jit-native"), sub),
+                                  round_pairs(fast, kg("native"), kg("jit-native"), sub))]
+
+
+hook_share = hook_share_of(FWD, ZPR)
+hook_share_old = hook_share_of(FWDO, ZPO) if BEFORE else []
+for r in hook_rows[1:]:
+    what = r["label"].split(" (")[0]
+    if BEFORE:
+        summary.append(("9", f"hook path, {what}, added per call: before ({BEFORE}) → now",
+                        f"{sgn(med(r['old']))} → {sgn(med(r['new']))} ns (change {sgn(med(r['diff']))})",
+                        "(no target)", "-"))
+    else:
+        summary.append(("9", f"hook path, {what}, added per call", f"{sgn(med(r['new']))} ns",
+                        "(no target)", "-"))
+
+# =====================================================================================
 # the page
 # =====================================================================================
 quick = ENV.get("quick") == "1"
@@ -603,7 +746,12 @@ if vul:
 emit(f"| zprewrite | {ENV['zprewrite']}, git {ENV['git']} |")
 emit(f"| tools | gcc {ENV['gcc']}, hyperfine {ENV['hyperfine']}, {ENV['objdump']}, redis {ENV['redis']} |")
 emit(f"| page 0 | vm.mmap_min_addr = {ENV['mmap_min_addr']}, run as uid {ENV['uid']} "
-     "(root has CAP_SYS_RAWIO, which the trampoline at address 0 needs) |")
+     "(root has CAP_SYS_RAWIO, which the trampoline at address 0 needs); protection keys: "
+     f"{'yes' if HOST_PKU else 'no'}; rewritten programs run with `ZP_PAGE0=fast` (page 0), "
+     "the trap path's with `ZP_PAGE0=never` (item 8) |")
+if BEFORE:
+    emit(f"| compared with | the runtime of git {BEFORE} (committed {ENV.get('before_date', '?')}; "
+         f"{ENV.get('before_zprewrite', '')}), built from `git archive` by bench/run.sh (`BENCH_BEFORE`; items 8 and 9) |")
 emit(f"| duration | {int(ENV['duration_s']) // 60} min {int(ENV['duration_s']) % 60} s |")
 emit()
 emit("To reproduce: `make bench` (as root: it installs hyperfine, redis and gnuplot with "
@@ -629,8 +777,11 @@ emit(f"`bench/mech` (see bench/README.md) built static, then rewritten with `zpr
      f"process**: mech's `jit-*` mechanisms run byte copies of the native, floor (`call f; f: "
      f"syscall; ret`) and floor-ind (the same through `call *%reg`) loops, made at run time "
      f"in an anonymous mapping that no rewriter sees. {NR} rounds; in each, the original mech, "
-     f"the rewritten one, the one with the fakepid hook and a wall-clock pair (item 3) each run "
-     f"once, in an order that rotates, each with {ENV['mech_reps']} round-robin repetitions of "
+     f"the rewritten one (page 0: `ZP_PAGE0=fast`), the ones with the fakepid hook and with "
+     f"bench/fwdhook, the trap path with and without fakepid next to the fault floor (item 8), "
+     + ("the same rewritten by the zprewrite before (item 9), " if BEFORE else "")
+     + f"and a wall-clock pair (item 3) each run once, in an order that rotates (the pairs "
+     f"compared across processes adjacent, in an order that alternates), each with {ENV['mech_reps']} round-robin repetitions of "
      f"every item (about {ENV['mech_ms']} ms each). Time is the thread's CPU time (`mech -c`), "
      f"which leaves out the time a process waits while other jobs use the CPU.")
 emit()
@@ -679,7 +830,8 @@ emit()
 if not ok1:
     emit(f"Why missed: the budget is spent on what the runtime's fast path (runtime/entry.S) "
          f"executes on top of `syscall; ret`: the `call *%rax` lands in the trampoline, which "
-         f"takes two jumps (the entry at address nr → a landing pad → `zp_entry`); `lea` below "
+         f"takes three jumps (the entry at address nr → a landing spot near 0x2e2e2e2e → a "
+         f"common tail, whose `jmp *%r11` reaches `zp_entry`; runtime/trampoline.c); `lea` below "
          f"the red zone and `pushfq`; the site-table lookup of the return address (a multiply, "
          f"a shift, a load and a compare, with two pushes and pops of scratch registers); the "
          f"`zp_slow_nr` byte; and after the kernel returns, the flags are put back with `sahf` "
@@ -687,7 +839,7 @@ if not ok1:
          f"{min(fl):+.1f} … {max(fl):+.1f} ns over a raw `syscall` (the reference measurements "
          f"found +3 to +7 ns on AMD, where the return after a kernel transition is mispredicted). "
          f"Worst here: {worst['name']} ({worst['nr']}), {sgn(med(worst['d_floor']))} ns over "
-         f"the floor (IQR {iqr(worst['d_floor'])}).")
+         f"the floor (IQR {iqr(worst['d_floor'])})." + (" " + TLB_NOTE if TLB_FLUSH else ""))
     emit()
 if not ok1i:
     emit(f"Numbers 512 and above take the slow path even without a hook: entry.S sends every "
@@ -701,13 +853,13 @@ if not ok1i:
 emit("### The cost depends on the call site: the site table")
 emit()
 emit(f"Every call through the trampoline looks its return address up in the process's table "
-     f"of patched sites (runtime/sites.c, searched by runtime/entry.S). The same getpid, made "
+     f"of patched sites (runtime/sitetable.c, searched by runtime/entry.S). The same getpid, made "
      f"from three different sites of mech, in the original and in the rewritten mech: "
      f"*added, cross-process* pairs the two processes of a round (median over rounds); "
      f"*added, in-process* is the rewritten mech's (site − `jit-native`) minus the original's "
      f"(site − `native`), medians of paired differences. *Probes* is the number of table slots "
      f"the lookup reads for that site, from a model of the table (bench/report.py `SiteTable`: "
-     f"the sizing, hash and linear probing of runtime/sites.c, with the sites of "
+     f"the sizing, hash and linear probing of runtime/sitetable.c, with the sites of "
      f"`zprewrite --list mech` inserted in address order).")
 emit()
 emit("| getpid through | probes | original ns | rewritten ns | added, cross-process (IQR) | "
@@ -768,10 +920,12 @@ emit()
 if not ok2:
     emit(f"Why missed: with a hook embedded, every call takes the runtime's slow path "
          f"(`zp_slow_nr_init(hooked)` in runtime/dispatch.c marks every number), which the "
-         f"pass-through fast path avoids: the whole frame is saved (`SAVE_FRAME`: nine pushes, "
-         f"`cld`, stack alignment), `zp_dispatch` (C) copies it into a `struct zp_syscall`, "
-         f"classifies the call, calls `zp_hook_enter` indirectly, and the flags and the six "
-         f"argument registers are restored on the way back; plus the trampoline and site lookup "
+         f"pass-through fast path avoids: it moves to the thread's runtime stack and saves the "
+         f"whole frame there (`ENTER_RT_STACK`, `FRAME_BUILD`: the thread block read through "
+         f"%gs, fourteen stores, `cld`, stack alignment), `zp_dispatch` (C) copies it into a "
+         f"`struct zp_syscall`, records the frame in the thread block, calls `zp_hook_enter` "
+         f"indirectly, and the flags and the six argument registers are restored from the frame "
+         f"on the way back (item 9 compares this path with the one before the runtime stack); plus the trampoline and site lookup "
          f"that the pass-through path also pays. Measured: the hook path costs "
          f"{sgn(med(f_over))} ns over a plain call, against {sgn(med(gp['d_nat']))} ns for the "
          f"whole pass-through path over an unpatched getpid (item 1). A fast path for hooked "
@@ -900,11 +1054,12 @@ mm = st_by["mimic"]
 rest = med(e["diff"]) - med(mm["diff"])
 emit(f"What a rewritten start adds, seen on the empty program: {med(e['diff']):+.0f} µs "
      f"(×{med(e['ratio']):.3f}); {e['sys_z'] - e['sys_o']:+d} system calls ({added_sys or 'none'}) "
-     f"and {dflt:+.0f} page faults. Before the program's entry point, the runtime maps and "
-     f"writes the trampoline (page 0 and the landing pages), builds the site table (in its "
-     f".bss) and installs its SIGSEGV handler (with a hook that needs the vector registers "
-     f"saved, it also reads the CPU's extended-state size with cpuid). That work alone, done by "
-     f"bench/startmimic, costs {med(mm['diff']):+.0f} µs (IQR {iqr(mm['diff'], '{:+.0f}')}); "
+     f"and {dflt:+.0f} page faults. Before the program's entry point, the runtime claims the "
+     f"range of the landing pages, points %gs at its thread block (whose runtime stack is in its "
+     f".bss, below a guard page), maps and writes the trampoline (page 0 and the landing "
+     f"pages), builds the site table (in its .bss) and installs its SIGSEGV handler (with a hook that needs the vector registers "
+     f"saved, it also reads the CPU's extended-state size with cpuid). The trampoline, site-table and handler part of that work "
+     f"alone, done by bench/startmimic, costs {med(mm['diff']):+.0f} µs (IQR {iqr(mm['diff'], '{:+.0f}')}); "
      f"this machine is a virtual machine where each step is expensive (bench/vmcost, "
      f"medians): a first write to a page {VMCOST['fault'] / 1e3:.1f} µs, an mmap "
      f"{VMCOST['mmap'] / 1e3:.1f} µs, an mprotect {VMCOST['mprotect'] / 1e3:.1f} µs, a cpuid "
@@ -958,8 +1113,12 @@ for fld in MEMF:
     emit(f"| {fld} | {a:.0f} | {b:.0f} | {b - a:+.0f} | {c:.0f} | {d:.0f} | {d - c:+.0f} |")
 emit()
 p0 = "; ".join(sorted(mem["busybox.zp"][1])) or "none"
-emit(f"The rewritten process's mapping at address 0: `{p0}` (execute-only). There is no "
-     f"target for memory.")
+_perm = p0.split()[1] if p0 != "none" else ""
+emit(f"The rewritten process's mapping at address 0 (`ZP_PAGE0=fast`): `{p0}` "
+     + ("(execute-only). " if _perm.startswith("--x") and HOST_PKU else
+        "(PROT_EXEC alone, but without protection keys the CPU lets it be read: the default "
+        "policy would take the trap path here and map nothing at 0). " if _perm else "")
+     + "There is no target for memory.")
 emit()
 def mem_delta(a, b):
     return {k: mem[b][0][k] - mem[a][0][k] for k in MEMF if k in mem[a][0] and k in mem[b][0]}
@@ -1128,6 +1287,177 @@ if not ok7:
              f"bundle. A run on a quiet machine would tell.")
     emit()
 
+# ---- 8 ---------------------------------------------------------------------------
+emit("## 8. Page 0 and the trap path")
+emit()
+emit(f"A rewritten program takes one of two paths at start (docs/runtime.md, \"Page 0 and the "
+     f"trap path\"): page 0, where `call *%rax` lands in the trampoline at address 0, or the "
+     f"trap path, where nothing is mapped there, every rewritten call faults at the address = "
+     f"its number, and the runtime's SIGSEGV handler resumes the thread at `zp_entry`; from "
+     f"there both run the same code. Every rewritten mech of this page runs with "
+     f"`ZP_PAGE0=fast` (page 0; this machine "
+     f"{'has no protection keys, so page 0 is readable and the default policy, auto, would take the trap path' if not HOST_PKU else 'has protection keys: page 0 is execute-only'}"
+     f"), except the trap path's runs: `ZP_PAGE0=never`, the same mech.zp, whose `native` loop "
+     f"then takes the trap path (mech reports what it found at address 0, and the report "
+     f"checks it for every run).")
+emit()
+emit(f"The **fault floor** is the least any fault-based path can cost: mech's `fault` "
+     f"mechanism, in the original mech (nothing mapped at low addresses), runs the same loop "
+     f"with `call *%rax` at rax = 39: the call pushes its return address and faults at address "
+     f"39; a minimal SIGSEGV handler (`sigaction` with SA_SIGINFO, glibc's restorer) checks "
+     f"rip = rax = si_addr = 39, **makes the real getpid** (a `syscall` instruction in the "
+     f"handler), pops the return address into rip and returns. `fault-cached` answers from a "
+     f"stored value instead, as the SUD and seccomp handlers do. This process (raw getpid, the "
+     f"two floors, SUD, seccomp) and the trap path's run next to each other in each of the "
+     f"{len(TRAP)} rounds, alternating which goes first. Thread CPU time; medians over all "
+     f"repetitions. *× raw getpid* is paired within repetitions of one process (against its "
+     f"own unpatched loop, `jit-native` in a rewritten mech). *× fault floor* is paired within "
+     f"repetitions for the rows of the original mech's process (against `fault`, or "
+     f"`fault-cached` for the rows that answer without the kernel), and per round (the "
+     f"medians of the two adjacent processes) for the rewritten mechs, marked ¹.")
+emit()
+emit("| getpid through | ns per call (IQR) | × raw getpid (IQR) | × fault floor (IQR) |")
+emit("|---|---|---|---|")
+for r in trap_rows:
+    def ratio(v, mark=""):
+        return "×1" if min(v) == max(v) == 1 else f"×{med(v):.3f} ({iqr(v, '{:.3f}')}){mark}"
+    fx = ratio(r["floor"], "" if r["paired"] else " ¹") if "floor" in r else ""
+    emit(f"| {r['label']} | {ns(med(r['ns']))} ({iqr(r['ns'], '{:.0f}')}) | {ratio(r['raw'])} | {fx} |")
+emit()
+emit(f"Target (issue 9: the trap path's getpid at most ×{T_TRAP_X:.2f} the fault floor): "
+     f"{verdict(ok8)}: ×{med(trap_x):.3f} (median of the {len(trap_x)} per-round ratios; IQR "
+     f"{iqr(trap_x, '{:.3f}')}, min … max {rng(trap_x, '{:.3f}')}). With each side first "
+     f"divided by its own process's raw getpid (which cancels a difference in speed between "
+     f"the two processes): ×{med(trap_xn):.3f} (IQR {iqr(trap_xn, '{:.3f}')}).")
+emit()
+p0_ns = med(allreps(ZPR, kg("native")))
+trap_ns = med(allreps(TRAP, kg("native")))
+sud_ns = med(allreps(FLOOR, kg("sud")))
+emit(f"Where a trap-path call's {ns(trap_ns)} ns go (page 0: {ns(p0_ns)} ns; the trap path costs "
+     f"×{trap_ns / p0_ns:.1f} page 0 and ×{med(trap_vs_sud):.2f} Syscall User Dispatch):")
+emit()
+emit(f"* **The fault, the signal and rt_sigreturn: {ns(fl_cached)} ns** (`fault-cached`, a handler "
+     f"that makes no call). The CPU raises a page fault at the unmapped address; the kernel finds "
+     f"no mapping and delivers SIGSEGV, writing a signal frame to the user stack with the "
+     f"CPU's extended state (xsave: the frame needs AT_MINSIGSTKSZ = {ENV.get('minsigstksz', '?')} "
+     f"bytes here); the handler runs; rt_sigreturn reads the frame back (xrstor) and returns to "
+     f"user mode. Syscall User Dispatch delivers the same kind of frame for a trapped `syscall` "
+     f"without a page fault, in {ns(sud_ns)} ns: the page fault and its failed lookup cost "
+     f"{more_less(med(fault_vs_sud))} here (IQR {iqr_ns(fault_vs_sud)}). On this virtual machine "
+     f"a fault is expensive (bench/vmcost: a page fault that maps a page costs "
+     f"{VMCOST['fault'] / 1e3:.1f} µs).")
+emit(f"* **The getpid itself, made in the handler: {sgn(med(fl_getpid))} ns** (`fault` − "
+     f"`fault-cached`, IQR {iqr_ns(fl_getpid)}); a raw getpid in a loop costs "
+     f"{ns(med(allreps(FLOOR, kg('native'))))} ns.")
+emit(f"* **What the runtime adds to the floor: {sgn(med(trap_extra))} ns** (trap path − "
+     f"`fault`, per round, IQR {iqr_ns(trap_extra)}"
+     + ("; the interquartile range includes 0: the runtime's work is smaller than the "
+        "variation of the fault itself from round to round, and not resolved by this run"
+        if quant(trap_extra, 0.25) <= 0 <= quant(trap_extra, 0.75) else "")
+     + f"). Its handler (runtime/segv.c) checks that the "
+     f"fault is a rewritten call (rip = rax; the return address, read with a load that cannot "
+     f"fault, found in the site table) and sets rip to `zp_entry`; after rt_sigreturn the thread "
+     f"runs entry.S's fast path, the same as on page 0 minus the trampoline's jumps: on page 0 "
+     f"the whole path adds {sgn(med(gp['d_nat']))} ns to a raw getpid (item 1)."
+     + (" Here both run after a TLB flush (the fault's entry into the kernel, item 1), and "
+        "touch more pages than the minimal handler: the runtime's code, its thread block and "
+        "its site table." if TLB_FLUSH else ""))
+emit()
+if not ok8:
+    emit(f"Why missed: the runtime's share ({sgn(med(trap_extra))} ns) is "
+         f"{med(trap_extra) / med(allreps(FLOOR, kg('fault'))) * 100:.0f} % of the fault floor, "
+         f"more than the {(T_TRAP_X - 1) * 100:.0f} % the target allows.")
+    emit()
+faket_ns = med(allreps(FAKET, kg("native")))
+emit(f"With the fakepid hook, which answers getpid without the kernel, a trap-path call costs "
+     f"{ns(faket_ns)} ns: the fault floor for a handler that answers by itself (`fault-cached`, "
+     f"{ns(fl_cached)} ns) plus the runtime's handler and its hook path "
+     f"(×{med(next(r for r in trap_rows if r['label'].startswith('trap path, fakepid'))['floor']):.3f}"
+     f" that floor).")
+emit()
+emit("### Page 0 before and after")
+emit()
+if not BEFORE:
+    emit("Not measured in this run: `BENCH_BEFORE=REV make bench` measures the runtime of git "
+         "revision REV next to the current one.")
+    emit()
+else:
+    emit(f"mech rewritten by the zprewrite of {BEFORE} (committed {ENV.get('before_date', '?')}; "
+         f"built by bench/run.sh from `git archive`; its runtime always takes page 0) and by the current one (`ZP_PAGE0=fast`), in adjacent processes "
+         f"in each of the {len(ZPO)} rounds, alternating which goes first. *Added*: the rewritten "
+         f"loop minus its unpatched copy (`jit-native`) in the same repetition, median over all "
+         f"repetitions (IQR). *Change*: per round, the current build's median minus the one "
+         f"before's; median over rounds (IQR). A number counts as slower when its change is "
+         f"above 1 ns in the median and positive in three quarters of the rounds.")
+    emit()
+    emit(f"| system call | before ({BEFORE}): added ns (IQR) | now: added ns (IQR) | change, per "
+         f"round (IQR) | slower? |")
+    emit("|---|---|---|---|---|")
+    for r in p0_rows:
+        emit(f"| {r['nr']} {r['name']} | {sgn(med(r['old']))} ({iqr(r['old'])}) | "
+             f"{sgn(med(r['new']))} ({iqr(r['new'])}) | {sgn(med(r['diff']))} ({iqr(r['diff'])}) | "
+             f"{'**yes**' if slower(r['diff']) else 'no'} |")
+    emit()
+    emit(f"Page 0 no slower than before: {verdict(not p0_slow)}"
+         + (f" (slower: {', '.join(r['name'] for r in p0_slow)})." if p0_slow else
+            f" (getpid: {sgn(med(p0_gp['old']))} ns before, {sgn(med(p0_gp['new']))} ns now, "
+            f"change {sgn(med(p0_gp['diff']))} ns)."))
+    emit()
+
+# ---- 9 ---------------------------------------------------------------------------
+emit("## 9. The hook path, before and after the runtime stack")
+emit()
+emit("With a hook embedded, every call takes entry.S's slow path: the runtime now moves to the "
+     "thread's own runtime stack (`ENTER_RT_STACK`: the block's stack bounds and free pointer "
+     "read through %gs, the stack switched, the chunk taken), builds `struct zp_frame` there "
+     "(`FRAME_BUILD`: the number, the six arguments, the site, the flags, the application's "
+     "stack pointer, the free pointer to restore, rbx), and `zp_dispatch` records the frame in "
+     "the thread block (for `zp_forward`) before the hook runs; on the way back the registers "
+     "come from the frame and the chunk is given back. "
+     + (f"Before ({BEFORE}), the frame was pushed on the application's stack below the red "
+        f"zone. " if BEFORE else "")
+     + "The pass-through fast path (no hook) does not change stacks. mech rewritten with the "
+     "fakepid sample hook (answers getpid from a cached value), with bench/fwdhook.c (forwards "
+     "every call with `zp_forward`: the real call made from inside the hook) and with no hook, "
+     + ("by both zprewrites, in adjacent processes alternating which goes first; " if BEFORE
+        else "") + "page 0, getpid. *Added*: the rewritten loop minus the same process's "
+     "reference (a plain call returning a stored value for fakepid, the unpatched loop "
+     "otherwise), median over all repetitions (IQR)"
+     + ("; *change*: per round, now minus before, median over rounds (IQR)." if BEFORE else "."))
+emit()
+if BEFORE:
+    emit(f"| getpid through | before ({BEFORE}): ns per call | now: ns per call | before: added "
+         f"(IQR) | now: added (IQR) | change, per round (IQR) |")
+    emit("|---|---|---|---|---|---|")
+    for r in hook_rows:
+        emit(f"| {r['label']} | {ns(med(r['ns_old']))} | {ns(med(r['ns']))} | "
+             f"{sgn(med(r['old']))} ({iqr(r['old'])}) | {sgn(med(r['new']))} ({iqr(r['new'])}) | "
+             f"{sgn(med(r['diff']))} ({iqr(r['diff'])}) |")
+else:
+    emit("Before figures: `BENCH_BEFORE=REV make bench` (not measured in this run).")
+    emit()
+    emit("| getpid through | ns per call | added (IQR) |")
+    emit("|---|---|---|")
+    for r in hook_rows:
+        emit(f"| {r['label']} | {ns(med(r['ns']))} | {sgn(med(r['new']))} ({iqr(r['new'])}) |")
+emit()
+def trend(diffs):
+    return ("clearly slower" if slower(diffs) else
+            "clearly faster" if slower([-x for x in diffs]) else "within the rounds' spread")
+
+
+text = (f"Around a real call, the hook path costs {more_less(med(hook_share))} than the fast "
+        f"path (fwdhook's added cost minus the no-hook one's, per round; IQR {iqr(hook_share)}"
+        + (f"; before: {more_less(med(hook_share_old))}, IQR {iqr(hook_share_old)}" if BEFORE else "")
+        + ").")
+if BEFORE:
+    text += (f" Change since {BEFORE}: " + "; ".join(
+        f"{r['label'].split(' (')[0]} {sgn(med(r['diff']))} ns ({trend(r['diff'])})"
+        for r in hook_rows) + " (clearly: by more than 1 ns in the median, and in the same "
+        "direction in three quarters of the rounds).")
+emit(text)
+emit()
+
 emit("## How to read these numbers")
 emit()
 emit("* The machine is shared with other jobs. Each comparison is paired: the two sides run "
@@ -1166,6 +1496,7 @@ with open(os.path.join(WORK, "plot-getpid.txt"), "w") as f:
     for rounds, m, label in ((ZPR, "jit-native", "unpatched"), (ZPR, "jit-floor", "call-floor"),
                              (ZPR, "native", "zprewrite"), (FAKE, "native", "zprewrite+fakepid"),
                              (FAKE, "cached", "plain-call"), (ORIG, "seccomp", "seccomp"),
-                             (ORIG, "sud", "SUD"), (WORIG, "ptrace", "ptrace(wall)")):
+                             (ORIG, "sud", "SUD"), (FLOOR, "fault", "fault-floor"),
+                             (TRAP, "native", "zprewrite-trap-path"), (WORIG, "ptrace", "ptrace(wall)")):
         plot_row(f, label, GETPID, "getpid", allreps(rounds, kg(m)))
 print(f"report: {os.path.join(DOCS, 'performance.md')}", file=sys.stderr)

@@ -8,12 +8,29 @@
 #                   page then goes to BUILD_DIR/bench/docs-quick/ unless
 #                   BENCH_DOCS says otherwise
 #   BENCH_DOCS=DIR  where performance.md and the PNGs go (default: docs/)
+#   BENCH_BEFORE=REV  also measure the runtime of git revision REV (built from
+#                   `git archive REV` into BUILD_DIR/bench-before/, kept for
+#                   the next run): bench/mech rewritten by its zprewrite, with
+#                   and without hooks, runs in the same rounds as the current
+#                   build's, next to it; the page then shows both (before and
+#                   after).  Without it, current figures only.
+#
+# Page 0 or the trap path: a rewritten program takes page 0 or the trap path
+# by its policy and ZP_PAGE0 (docs/runtime.md).  Everything here runs with
+# ZP_PAGE0=fast (page 0 whenever it can be mapped, also where it would be
+# readable for lack of protection keys), except the runs of the trap path,
+# which set ZP_PAGE0=never; bench/mech reports which path it got and
+# report.py checks it.  A runtime from before ZP_PAGE0 always takes page 0.
 #
 # What it measures (docs/performance.md explains each table):
-#   1+2+3. bench/mech, built static, run as it is, rewritten (no hook) and
-#          rewritten with the fakepid sample hook; R rounds, each running
-#          every variant once in a rotating order (in-process pairs against
-#          the jit-* copies, cross-process pairs within a round)
+#   1+2+3+8+9. bench/mech, built static, run as it is, rewritten (no hook)
+#          and rewritten with the fakepid sample hook and with bench/fwdhook
+#          (a hook that forwards every call), on page 0 and on the trap path,
+#          and the same rewritten by BENCH_BEFORE's zprewrite; R rounds, each
+#          running every variant once in a rotating order, the variants to
+#          be compared with each other in adjacent processes whose order
+#          alternates from round to round (in-process pairs against the
+#          jit-* copies, cross-process pairs within a round)
 #   4. start-up: static busybox `true`, an empty static C program and a
 #      bundled /bin/true against the originals, and bench/startmimic (the
 #      runtime's start-up work alone) (bench/interleave, alternating run by
@@ -35,6 +52,7 @@ FAKEPID=$BUILD/samples/fakepid.so
 W=$BUILD/bench
 RES=$W/results
 QUICK=${BENCH_QUICK:-0}
+BEFORE=${BENCH_BEFORE:-}
 if [ "$QUICK" = 1 ]; then
 	DOCS=${BENCH_DOCS:-$W/docs-quick}
 else
@@ -52,10 +70,10 @@ if [ "$QUICK" = 1 ]; then
 	REDIS_ROUNDS=2 REDIS_N=10000
 else
 	MECH_ROUNDS=20 MECH_REPS=10 MECH_MS=2
-	START_RUNS=2000 START_WARM=50 HF_PAIRS=4 HF_RUNS=200
+	START_RUNS=800 START_WARM=30 HF_PAIRS=2 HF_RUNS=80
 	MEM_ROUNDS=3
 	RW_RUNS=21 OBJDUMP_RUNS=3 BUNDLE_RUNS=9
-	REDIS_ROUNDS=24 REDIS_N=25000
+	REDIS_ROUNDS=10 REDIS_N=25000
 fi
 REDIS_CLIENTS=50
 MEM_DELAY=0.5   # s after starting the sleep processes, before reading their memory
@@ -93,6 +111,8 @@ PYTHON=$(readlink -f /usr/bin/python3)     # Debian's, not a python3 found first
 TRUE=$(readlink -f /bin/true)
 SLEEP=$(readlink -f /bin/sleep)
 REDIS=$(command -v redis-server)   # not resolved: the link name (redis-server -> redis-check-rdb) picks the mode
+# Page 0 for every rewritten program started here, unless a run says otherwise.
+export ZP_PAGE0=fast
 
 rm -rf "$W"
 mkdir -p "$W" "$RES"/{mech,startup,mem,rewrite,redis} "$DOCS"
@@ -125,6 +145,8 @@ recopy() { # file...
 	echo "os=$(. /etc/os-release && echo "$PRETTY_NAME")"
 	echo "glibc=$(ldd --version | head -n 1 | sed 's/.* //')"
 	echo "mmap_min_addr=$(cat /proc/sys/vm/mmap_min_addr)"
+	echo "pku=$(grep -qw pku /proc/cpuinfo && echo 1 || echo 0)"
+	echo "pcid=$(grep -qw pcid /proc/cpuinfo && echo 1 || echo 0)"
 	echo "uid=$(id -u)"
 	echo "load_start=$(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "zprewrite=$("$ZP" --version | head -n 1)"
@@ -155,6 +177,9 @@ recopy() { # file...
 	echo "redis_rounds=$REDIS_ROUNDS"
 	echo "redis_n=$REDIS_N"
 	echo "redis_clients=$REDIS_CLIENTS"
+	# The signal frame's size, which the kernel's xsave state decides: every
+	# fault-based path (SUD, seccomp, the trap path) writes and reads one.
+	echo "minsigstksz=$(LD_SHOW_AUXV=1 /bin/true | sed -n 's/^AT_MINSIGSTKSZ: *//p')"
 	grep -H . /sys/devices/system/cpu/vulnerabilities/{spectre_v2,retbleed,meltdown} 2>/dev/null |
 		sed 's|^/sys/devices/system/cpu/vulnerabilities/\([^:]*\):|vuln_\1=|'
 } >"$RES/env.txt"
@@ -165,45 +190,109 @@ CFLAGS=(-std=gnu11 -O2 -Wall -Wextra -Werror)
 gcc "${CFLAGS[@]}" -static -o "$W/mech" "$BENCH/mech.c" "$BENCH/mech_loops.S"
 gcc "${CFLAGS[@]}" -o "$W/interleave" "$BENCH/interleave.c"
 gcc "${CFLAGS[@]}" -o "$W/vmcost" "$BENCH/vmcost.c"
+# bench/fwdhook.c, built as samples/hooks/hooks.mk builds a hook (its
+# ZP_HOOK_CFLAGS), against the hook.h of the tree given.
+HOOK_CFLAGS=(-fPIC -shared -nostdlib -ffreestanding -fno-stack-protector -mgeneral-regs-only
+	-fvisibility=hidden -fno-asynchronous-unwind-tables "${CFLAGS[@]}")
+build_fwdhook() { # tree out
+	gcc "${HOOK_CFLAGS[@]}" -I"$1/runtime/include" -o "$2" "$BENCH/fwdhook.c"
+}
 
-# ---- 1-3: system-call cost (bench/mech) ------------------------------------
-"$ZP" "$W/mech" "$W/mech.zp"
-"$ZP" --hook "$FAKEPID" "$W/mech" "$W/mech.fake"
+# ---- the runtime before a change (BENCH_BEFORE) ------------------------------
+# Its zprewrite and fakepid.so, built from `git archive` of the revision in a
+# directory of its own, which `rm -rf $W` leaves alone: the next run with the
+# same revision builds nothing.
+if [ -n "$BEFORE" ]; then
+	sha=$(git -C "$ROOT" rev-parse --verify --short "$BEFORE^{commit}" 2>/dev/null) ||
+		die "BENCH_BEFORE=$BEFORE is not a revision of $ROOT"
+	OLD=$BUILD/bench-before/$sha
+	if [ ! -x "$OLD/build/zprewrite" ] || [ ! -f "$OLD/build/samples/fakepid.so" ]; then
+		log "building the runtime before: $BEFORE ($sha) in $OLD"
+		rm -rf "$OLD"
+		mkdir -p "$OLD/src"
+		git -C "$ROOT" archive "$sha" | tar -x -C "$OLD/src"
+		make -C "$OLD/src" -j"$(nproc)" BUILD="$OLD/build" "$OLD/build/zprewrite" \
+			"$OLD/build/samples/fakepid.so" >"$OLD/make.log" 2>&1 ||
+			die "building $BEFORE failed: see $OLD/make.log"
+	fi
+	{
+		echo "before=$BEFORE"
+		echo "before_sha=$sha"
+		echo "before_subject=$(git -C "$ROOT" log -1 --format='%s' "$sha" | cut -c1-100)"
+		echo "before_date=$(git -C "$ROOT" log -1 --format='%cd' --date=format:'%Y-%m-%d' "$sha")"
+		echo "before_zprewrite=$("$OLD/build/zprewrite" --version | head -n 1)"
+	} >>"$RES/env.txt"
+fi
+
+# ---- 1-3, 8, 9: system-call cost (bench/mech) -------------------------------
+# mech rewritten: without a hook, with fakepid (answers getpid itself) and
+# with fwdhook (forwards every call); by the current zprewrite and, with
+# BENCH_BEFORE, by the one before (mech-old.*).
+rewrite_mechs() { # zprewrite fakepid.so fwdhook.so prefix
+	"$1" "$W/mech" "$4.zp"
+	"$1" --hook "$2" "$W/mech" "$4.fake"
+	"$1" --hook "$3" "$W/mech" "$4.fwd"
+}
+build_fwdhook "$ROOT" "$W/fwdhook.so"
+rewrite_mechs "$ZP" "$FAKEPID" "$W/fwdhook.so" "$W/mech"
+if [ -n "$BEFORE" ]; then
+	build_fwdhook "$OLD/src" "$W/fwdhook-old.so"
+	rewrite_mechs "$OLD/build/zprewrite" "$OLD/build/samples/fakepid.so" "$W/fwdhook-old.so" "$W/mech-old"
+fi
 # The loop being measured must be a patched site, and its copy must not be.
 "$ZP" --list "$W/mech" >"$RES/mech-sites.txt"
 grep -q 'zpb_loop_native+.*patch' "$RES/mech-sites.txt" || die "zpb_loop_native's syscall is not patched"
 if grep -q 'zpb_jit' "$RES/mech-sites.txt"; then die "the jit image was seen as code"; fi
-# A rewritten program that cannot map page 0 exits with 127 and says why.
+# A rewritten program that cannot map page 0 when it must exits with 127 and says why.
 "$W/mech.zp" -l >/dev/null || die "the rewritten mech does not start (root or vm.mmap_min_addr=0 needed)"
+ZP_PAGE0=never "$W/mech.zp" -l >/dev/null || die "the rewritten mech does not start on the trap path"
 
 ALL_NRS=read,write,getpid,getppid,getrandom,nosys,nosys-hi,nosys-far
-# Units of a round; their order rotates from round to round.
-unit() { # unit-name round
-	local r=$2 m="$W/mech" o="$RES/mech"
-	local common=(-c -r "$MECH_REPS" -t "$MECH_MS")
+ZP_MECHS=native,jit-native,jit-floor,jit-floor-ind,cached,libc-syscall,libc-getpid
+# One process of a round: mrun KIND ROUND ZP_PAGE0 PROGRAM MECH-ARGS... writes
+# every repetition to results/mech/KIND.ROUND.txt (thread CPU time).
+mrun() {
+	local kind=$1 r=$2 page0=$3 prog=$4
+	shift 4
+	ZP_PAGE0=$page0 "$prog" -c -r "$MECH_REPS" -t "$MECH_MS" -a "$RES/mech/$kind.$r.txt" \
+		-o /dev/null "$@"
+}
+# One kind of process (the -old ones only with BENCH_BEFORE).
+kind() { # kind round
+	local r=$2 m="$W/mech" mo="$W/mech-old"
 	case $1 in
-	orig) "$m" "${common[@]}" -s $ALL_NRS -a "$o/orig.$r.txt" -o /dev/null \
+	orig) mrun orig "$r" fast "$m" -s $ALL_NRS \
 		-m native,floor,floor-ind,jit-native,jit-floor,cached,seccomp,sud,libc-syscall,libc-getpid ;;
-	zp) "$m.zp" "${common[@]}" -s $ALL_NRS -a "$o/zp.$r.txt" -o /dev/null \
-		-m native,jit-native,jit-floor,jit-floor-ind,cached,libc-syscall,libc-getpid ;;
-	fake) "$m.fake" "${common[@]}" -s getpid -a "$o/fake.$r.txt" -o /dev/null \
-		-m native,jit-native,jit-floor,cached ;;
-	wall) # wall time for both, adjacent, alternating: ptrace can only be
-		# timed on the wall clock, so its ratio is taken against this.
-		local a=(orig zp) i
-		[ $((r % 2)) = 1 ] && a=(zp orig)
-		for i in "${a[@]}"; do
-			if [ "$i" = orig ]; then
-				"$m" -r "$MECH_REPS" -t "$MECH_MS" -s getpid -a "$o/wall-orig.$r.txt" \
-					-o /dev/null -m native,ptrace,seccomp,sud
-			else
-				"$m.zp" -r "$MECH_REPS" -t "$MECH_MS" -s getpid -a "$o/wall-zp.$r.txt" \
-					-o /dev/null -m native,jit-native
-			fi
-		done ;;
+	zp) mrun zp "$r" fast "$m.zp" -s $ALL_NRS -m $ZP_MECHS ;;
+	zp-old) mrun zp-old "$r" fast "$mo.zp" -s $ALL_NRS -m $ZP_MECHS ;;
+	# the fault-based floors, next to the trap path (item 8)
+	floor) mrun floor "$r" fast "$m" -s getpid -m native,fault,fault-cached,sud,seccomp ;;
+	trap) mrun trap "$r" never "$m.zp" -s getpid -m native,jit-native ;;
+	fake) mrun fake "$r" fast "$m.fake" -s getpid -m native,jit-native,jit-floor,cached ;;
+	fake-old) mrun fake-old "$r" fast "$mo.fake" -s getpid -m native,jit-native,jit-floor,cached ;;
+	fake-trap) mrun fake-trap "$r" never "$m.fake" -s getpid -m native,jit-native,cached ;;
+	fwd) mrun fwd "$r" fast "$m.fwd" -s getpid -m native,jit-native ;;
+	fwd-old) mrun fwd-old "$r" fast "$mo.fwd" -s getpid -m native,jit-native ;;
+	wall-orig) # wall time: ptrace can only be timed on the wall clock, so
+		# its ratio is taken against the rewritten mech's, run next to it.
+		"$m" -r "$MECH_REPS" -t "$MECH_MS" -s getpid -a "$RES/mech/wall-orig.$r.txt" \
+			-o /dev/null -m native,ptrace,seccomp,sud ;;
+	wall-zp) "$m.zp" -r "$MECH_REPS" -t "$MECH_MS" -s getpid -a "$RES/mech/wall-zp.$r.txt" \
+		-o /dev/null -m native,jit-native ;;
 	esac
 }
-units=(orig zp fake wall)
+# Units of a round; their order rotates from round to round.  A unit is one
+# kind, or a pair that is compared across processes: run adjacent, in an
+# order that alternates from round to round.
+units=(orig zp:zp-old floor:trap fake:fake-old fwd:fwd-old fake-trap wall-orig:wall-zp)
+unit() { # unit round
+	local a=${1%%:*} b=${1#*:}
+	[ "$a" = "$1" ] && b=""
+	[ -n "$BEFORE" ] || [ "${b%-old}" = "$b" ] || b=""
+	[ $(($2 % 2)) = 1 ] && [ -n "$b" ] && { local t=$a; a=$b; b=$t; }
+	kind "$a" "$2"
+	[ -z "$b" ] || kind "$b" "$2"
+}
 for ((r = 0; r < MECH_ROUNDS; r++)); do
 	log "mech round $((r + 1))/$MECH_ROUNDS"
 	for ((k = 0; k < ${#units[@]}; k++)); do

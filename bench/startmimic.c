@@ -8,9 +8,9 @@
  *                  trampoline and its landing pages), fill them, make them
  *                  execute-only, as runtime/trampoline.c does
  *   startmimic 3   and fill a 4 KiB table in .bss (the first site table,
- *                  runtime/sites.c; larger ones are mapped, but a program's
+ *                  runtime/sitetable.c; larger ones are mapped, but a program's
  *                  own sites fit)
- *   startmimic 7   and install a SIGSEGV handler (runtime/signals.c) and ask
+ *   startmimic 7   and install a SIGSEGV handler (runtime/sigaction.c) and ask
  *                  for the thread id (the objects lock, runtime/lock.h)
  * (The runtime executes cpuid only for a hook that needs its vector
  * registers saved: not here, where there is no hook.)

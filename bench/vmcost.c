@@ -2,7 +2,7 @@
  * vmcost.c - what the operations a rewritten program's start-up adds cost
  * on this machine.
  *
- * The runtime's initializer (runtime/init.c, trampoline.c, sites.c) maps the
+ * The runtime's initializer (runtime/init.c, trampoline.c, sitetable.c) maps the
  * trampoline, writes it, changes its protection and builds the site table;
  * only when the embedded hook needs its vector registers saved does it also
  * read the CPU's extended-state size with cpuid (start_hook in init.c).  On a
