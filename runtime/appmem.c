@@ -20,12 +20,24 @@ struct iov {
 	size_t len;
 };
 
+/* The process id to name ourselves with: kept in the thread block (a new
+ * process's block starts with 0, thread.c, process.c), so that a start-up
+ * that reads many small things pays one getpid.  Always our own: a vfork
+ * child reading through its parent's id would need ptrace rights (Yama). */
+static long self_pid(void)
+{
+	struct zp_thread *t = zp_thread_self();
+	if (!t->pid)
+		t->pid = (int)zp_sys0(__NR_getpid);
+	return t->pid;
+}
+
 static long copy(int write, void *dst, const void *src, size_t len)
 {
 	if (!len)
 		return 0;
 	struct iov local = { write ? src : dst, len }, remote = { write ? dst : src, len };
-	long r = zp_sys6(write ? __NR_process_vm_writev : __NR_process_vm_readv, zp_sys0(__NR_getpid),
+	long r = zp_sys6(write ? __NR_process_vm_writev : __NR_process_vm_readv, self_pid(),
 			 (long)&local, 1, (long)&remote, 1, 0);
 	return r == (long)len ? 0 : -EFAULT;
 }

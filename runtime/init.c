@@ -221,6 +221,7 @@ void zp_init(unsigned long *sp)
 		       zp_errno_text(-err), zp_errno_name(-err));
 		zp_fatal_exit(127);
 	}
+	zp_thread_self()->pid = zp_owner_pid;
 	zp_signals_init();
 	choose_path(d);
 	if (zp_trap_path)

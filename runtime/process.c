@@ -42,7 +42,9 @@ static long fork_like(const struct zp_syscall *c, int own_memory)
 	zp_sys4(__NR_rt_sigprocmask, SIG_BLOCK, (long)&all, (long)&mask, sizeof all);
 	long r = zp_sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
 	if (r == 0) {
-		__atomic_store_n(&zp_owner_pid, (int)zp_sys0(__NR_getpid), __ATOMIC_RELAXED);
+		int pid = (int)zp_sys0(__NR_getpid);
+		__atomic_store_n(&zp_owner_pid, pid, __ATOMIC_RELAXED);
+		zp_thread_self()->pid = pid;
 		zp_thread_self()->shares_memory = 0;
 		if (zp_complete)
 			zp_net_enable(zp_thread_self());   /* not inherited by a fork child */

@@ -158,6 +158,7 @@ struct zp_thread {
 	                             * SS_DISABLE: none) */
 	struct zp_stack rt_alt;     /* the runtime's own signal stack (thread.c) */
 	int rt_alt_wanted;          /* entry.S: install rt_alt in a new thread */
+	int pid;                    /* this thread's process id, 0 until asked (appmem.c) */
 	int own_memory;             /* a new thread that is a new process (clone without CLONE_VM) */
 	int shares_memory;          /* a vfork-like child: shares its parent's memory */
 	int busy;                   /* taken (pool) */

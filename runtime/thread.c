@@ -185,6 +185,7 @@ struct zp_thread *zp_thread_new(uint64_t flags)
 	t->pending_child = 0;
 	t->pending_borrowed = 0;
 	t->own_memory = own_memory;
+	t->pid = (flags & CLONE_THREAD) ? self->pid : 0;
 	t->selector = self->selector;
 	t->app_sud.on = 0;
 	inherit_kept(t, self, !own_memory && !(flags & CLONE_THREAD));
@@ -228,6 +229,7 @@ int zp_thread_vfork_child(struct zp_thread *child, struct zp_thread **borrowed, 
 	child->pending_child = 0;
 	child->pending_borrowed = 0;
 	child->own_memory = 0;
+	child->pid = 0;
 	child->pooled = 0;
 	child->selector = self->selector;
 	child->app_sud.on = 0;
