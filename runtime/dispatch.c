@@ -113,25 +113,22 @@ static struct zp_action exit_thread(const struct zp_syscall *c)
 	return (struct zp_action){ c->args[0], ZP_ACT_EXIT_THREAD };
 }
 
-struct zp_action zp_dispatch(struct zp_frame *f)
+/* The frame of the call being dispatched stays in the thread block for the
+ * whole call (zp_forward, zp_sigaltstack_call need the application's stack
+ * pointer); a signal handler's call nests inside and puts it back. */
+static struct zp_action dispatch(struct zp_frame *f)
 {
 	struct zp_action a = { 0, ZP_ACT_DONE };
-	struct zp_thread *self = zp_thread_self();
 	struct zp_syscall c;
 
-	zp_net_rearm();
 	frame_to_call(f, &c);
-	struct zp_frame *outer = self->frame;
-	self->frame = f;
 	if (zp_hooks.enter) {
 		long r = zp_hook_call_enter(&c);
 		if (r != ZP_PASS) {
-			self->frame = outer;
 			a.result = r;
 			return a;
 		}
 	}
-	self->frame = outer;
 	enum zp_act act = zp_classify(f->app_sp, c.nr, c.args);
 	if (act != ZP_ACT_DONE) {
 		/* entry.S makes the call, with the application's registers:
@@ -151,6 +148,18 @@ struct zp_action zp_dispatch(struct zp_frame *f)
 	int child = a.result == 0 && (c.nr == __NR_fork || c.nr == __NR_clone || c.nr == __NR_clone3);
 	if (zp_hooks.leave && !child)
 		a.result = zp_hook_call_leave(&c, a.result);
+	return a;
+}
+
+struct zp_action zp_dispatch(struct zp_frame *f)
+{
+	struct zp_thread *self = zp_thread_self();
+	struct zp_frame *outer = self->frame;
+
+	zp_net_rearm();
+	self->frame = f;
+	struct zp_action a = dispatch(f);
+	self->frame = outer;
 	return a;
 }
 

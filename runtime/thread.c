@@ -252,7 +252,8 @@ long zp_sigaltstack_call(const struct zp_syscall *c)
 	if (set && zp_app_read(&ss, set, sizeof ss))
 		return -EFAULT;
 	int ours = t->alt_size && t->alt_lo == t->rt_alt.sp;
-	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	/* (the application's stack pointer: this runs on the runtime's stack) */
+	uintptr_t sp = t->frame ? t->frame->app_sp : 0;
 	if (ours && set && sp - t->alt_lo < t->alt_size)
 		return -EPERM;          /* (changing it while on it: as the kernel says) */
 	long r = 0;
