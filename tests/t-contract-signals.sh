@@ -22,7 +22,7 @@
 #   segv-sent      SIGSEGV sent with kill, tgkill, sigqueue (not a fault):
 #                  dropped while ignored, the default action at the first one
 #                  (nothing makes it happen again, as a fault would);
-#   segv-nested    sigaction(SIGSEGV) in a loop, interrupted 20000 times by a
+#   segv-nested    sigaction(SIGSEGV) in a loop, interrupted 2000-20000 times by a
 #                  timer whose handler calls it too (the runtime's lock must
 #                  not make a handler wait for its own thread).
 # For each build (glibc static, static-pie, musl) the rewritten program must
