@@ -443,6 +443,7 @@ static double run_seccomp(const struct sysc *s, unsigned long n)
 		zpb_cached_value = r.want = getpid();
 		sigsys_count = sigsys_bad = 0; /* copied from the parent's sud runs */
 		sigsys_code = ZPB_SYS_SECCOMP;
+		sigsys_real = 0; /* a getpid in the handler would be trapped again */
 		if (sigaction(SIGSYS, &sa, NULL))
 			r.err = 1;
 		else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))

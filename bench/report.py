@@ -1550,6 +1550,9 @@ emit()
 # ---- 10 --------------------------------------------------------------------------
 emit("## 10. Every system call (--complete, --vdso)")
 emit()
+emit(f"Measured in this run: {ENV['cpu']}, {ENV['cpus']} CPUs, Linux {ENV['kernel']}, "
+     f"{ENV['date']} (see *Machine and run*).")
+emit()
 emit(f"`zprewrite --complete` (docs/runtime.md, \"Every system call\") turns on Syscall User "
      f"Dispatch (SUD) in every thread, with the runtime's code as the allowed region: a "
      f"`syscall` that no rewriter saw raises SIGSYS, and the runtime's handler makes it through "
