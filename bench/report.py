@@ -306,7 +306,6 @@ for nr, name in SYSCALLS:
                s_floor=pairs(ORIG, k("jit-floor"), k("floor"), div),
                o_native=med(allreps(ORIG, k("native"))),
                o_floor=med(allreps(ORIG, k("floor"))),
-               o_find=med(allreps(ORIG, k("floor-ind"))),
                fault=(nr >= FAULT_NR))
     row["ok"] = row["fault"] or med(d_floor) <= T_FLOOR_NS
     rows1.append(row)
@@ -899,12 +898,12 @@ emit("Is the in-process reference honest? In the *original* mech, where both are
      "the run-time copies cost the same as the loops in the file (median of paired ratios, copy / "
      "file, with IQR):")
 emit()
-emit("| system call | jit-native / native | jit-floor / floor | original mech: native, floor, floor-ind (ns) |")
+emit("| system call | jit-native / native | jit-floor / floor | original mech: native, floor (ns) |")
 emit("|---|---|---|---|")
 for r in rows1:
     emit(f"| {r['nr']} {r['name']} | ×{med(r['s_native']):.3f} ({iqr(r['s_native'], '{:.3f}')}) | "
          f"×{med(r['s_floor']):.3f} ({iqr(r['s_floor'], '{:.3f}')}) | "
-         f"{ns(r['o_native'])}, {ns(r['o_floor'])}, {ns(r['o_find'])} |")
+         f"{ns(r['o_native'])}, {ns(r['o_floor'])} |")
 emit()
 fl = [med(pairs(ZPR, ("jit-floor", r["nr"]), ("jit-native", r["nr"]), sub)) for r in real]
 spread_nr = [med(r["d_nat"]) for r in real]
@@ -1637,7 +1636,8 @@ emit(f"*Target: repeated calls from a run-time site cost at most ×{T_LEARN_X:.0
      f"process on page 0 (IQR {iqr(c_learn['x'], '{:.3f}')}; {sgn(med(c_learn['d']))} ns), "
      f"×{med(c_learn_trap['x']):.3f} on the trap path (IQR {iqr(c_learn_trap['x'], '{:.3f}')}). "
      f"Against an unpatched getpid in the adjacent mech.zp it adds {sgn(med(learn_vs_raw))} ns "
-     f"(per round, IQR {iqr_ns(learn_vs_raw)}), what a rewritten site adds (item 1). Its first "
+     f"(per round, IQR {iqr_ns(learn_vs_raw)}; a rewritten site adds {sgn(med(gp['d_nat']))} ns "
+     f"in-process, item 1). Its first "
      f"call pays a caught call plus the learning (a /proc/self/maps read when the page is not "
      f"writable, two mprotects and the 2-byte store).")
 emit()
@@ -1717,7 +1717,7 @@ with open(os.path.join(WORK, "plot-getpid.txt"), "w") as f:
                              (FAKE, "cached", "plain-call"), (ORIG, "seccomp", "seccomp"),
                              (ORIG, "sud", "SUD"), (FLOOR, "fault", "fault-floor"),
                              (TRAP, "native", "zprewrite-trap-path"),
-                             (COMP, "file-native", "zprewrite--complete-caught"),
+                             (COMP, "file-native", "zprewrite-complete-caught"),
                              (WORIG, "ptrace", "ptrace(wall)")):
         plot_row(f, label, GETPID, "getpid", allreps(rounds, kg(m)))
 print(f"report: {os.path.join(DOCS, 'performance.md')}", file=sys.stderr)

@@ -75,7 +75,7 @@ else
 	START_RUNS=600 START_WARM=30 HF_PAIRS=2 HF_RUNS=60
 	MEM_ROUNDS=3
 	RW_RUNS=15 OBJDUMP_RUNS=3 BUNDLE_RUNS=9
-	REDIS_ROUNDS=10 REDIS_N=25000
+	REDIS_ROUNDS=8 REDIS_N=25000
 fi
 REDIS_CLIENTS=50
 MEM_DELAY=0.5   # s after starting the sleep processes, before reading their memory
@@ -284,7 +284,7 @@ kind() { # kind round
 	local r=$2 m="$W/mech" mo="$W/mech-old"
 	case $1 in
 	orig) mrun orig "$r" fast "$m" -s $ALL_NRS \
-		-m native,floor,floor-ind,jit-native,jit-floor,cached,seccomp,sud,libc-syscall,libc-getpid ;;
+		-m native,floor,jit-native,jit-floor,cached,seccomp,sud,libc-syscall,libc-getpid ;;
 	zp) mrun zp "$r" fast "$m.zp" -s $ALL_NRS -m $ZP_MECHS ;;
 	zp-old) mrun zp-old "$r" fast "$mo.zp" -s $ALL_NRS -m $ZP_MECHS ;;
 	# the fault-based floors, next to the trap path (item 8), and the
