@@ -1625,7 +1625,10 @@ emit(f"*Target: a caught call costs at most ×{T_CAUGHT_X:.2f} a getpid trapped 
      + (f"; it is negative here: the runtime's SIGSYS, delivered on its own signal stack "
         f"(SA_ONSTACK, runtime/sigaction.c), and its handler together cost less than mech's "
         f"minimal handler on the application's stack; why was not measured"
-        if med(c_caught_real["d"]) < 0 and med(c_caught_fake["d"]) < 0 else "")
+        if resolved(c_caught_real["d"]) == resolved(c_caught_fake["d"]) == "clearly less" else
+        f"; {resolved(c_caught_real['d'])} (pass-through), {resolved(c_caught_fake['d'])} "
+        f"(fakepid): the runtime's handler costs no more than the bare one"
+        if not slower(c_caught_real["d"]) and not slower(c_caught_fake["d"]) else "")
      + f". On the trap path a caught call costs {ns(med(c_caught_trap['ns']))} ns "
      f"(×{med(c_caught_trap['x']):.3f} bare SUD, IQR {iqr(c_caught_trap['x'], '{:.3f}')}): "
      f"SIGSYS comes from the `syscall` itself, with no page fault.")
