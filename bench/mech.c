@@ -26,13 +26,29 @@
  *              anonymous executable mapping: never rewritten, so in a
  *              rewritten mech they are the unpatched reference measured in
  *              the same process as the patched loops
+ *   file-native
+ *              native copied at run time into a FILE-backed executable
+ *              mapping (a memfd, mapped read and execute only): a site no
+ *              rewriter saw that a --complete runtime catches at every call
+ *              and never writes over (it learns only anonymous memory)
  *   libc-syscall, libc-getpid
  *              getpid through the C library's syscall() and getpid()
  *              functions: system call sites elsewhere in the file than the
  *              loops' (a rewritten program looks each site up in a table)
- * native, floor, floor-ind and the jit-* copies run for several system call
- * numbers (a patched build is later compared per number); the others run
- * getpid only.
+ *   sud-real   as sud, but the handler makes the real getpid (the selector
+ *              set to allow around it): the floor of a caught call that is
+ *              made, as a --complete runtime makes it
+ *   sud-pass   the native loop with Syscall User Dispatch on and the loop
+ *              inside the allowed region: no signal, only what dispatch
+ *              being on costs an allowed call in the kernel (what a
+ *              --complete runtime's own calls pay)
+ *   libc-clock, vdso-clock
+ *              clock_gettime(CLOCK_MONOTONIC) through the C library, and
+ *              straight into the vDSO (found from /proc/self/auxv, so also
+ *              when a --vdso runtime hid it from the C library)
+ * native, floor, floor-ind and the copies run for several system call
+ * numbers (a patched build is later compared per number); the clock
+ * mechanisms run clock_gettime only, the others getpid only.
  *
  * Every (mechanism, number) pair is one "item".  Items are calibrated once to
  * last about -t ms, then run round-robin for -r repetitions, the start of the
@@ -47,6 +63,7 @@
  * See bench/README.md for how to read the table.
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -57,6 +74,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
@@ -85,8 +103,10 @@
 /* mech_loops.S */
 typedef long loop_fn(long nr, long a1, long a2, long a3, unsigned long n);
 extern loop_fn zpb_loop_native, zpb_loop_floor, zpb_loop_floor_ind,
-	zpb_loop_cached, zpb_loop_libc_syscall, zpb_loop_libc_getpid, zpb_loop_fault;
+	zpb_loop_cached, zpb_loop_libc_syscall, zpb_loop_libc_getpid, zpb_loop_fault,
+	zpb_loop_fncall;
 extern long zpb_cached_value;
+extern void *zpb_call_target; /* what zpb_loop_fncall calls */
 /* The same kernel loops as a byte image in .rodata (see mech_loops.S). */
 extern const unsigned char zpb_jit_image[], zpb_jit_image_end[];
 extern const unsigned char zpb_jit_loop_native[], zpb_jit_loop_floor[],
@@ -102,6 +122,7 @@ struct sysc {
 };
 
 static char scratch[64];
+static struct timespec scratch_ts;
 
 /*
  * Each one returns at once without side effects, so the loop measures the
@@ -110,6 +131,8 @@ static char scratch[64];
  * a slide-based trampoline must still survive; 4000 is as well, far into a
  * trampoline but still inside zprewrite's (0..8187); 100000 is outside it,
  * where a rewritten program takes its fault path (SIGSEGV, then the call).
+ * clock_gettime(CLOCK_MONOTONIC) is the call the vDSO answers without the
+ * kernel, made here as a real system call (the clock mechanisms use it).
  */
 static struct sysc sysc_tab[] = {
 	{ 0, "read", -1, 0, 1, -EBADF },
@@ -120,9 +143,11 @@ static struct sysc sysc_tab[] = {
 	{ 500, "nosys", 0, 0, 0, -ENOSYS },
 	{ 4000, "nosys-hi", 0, 0, 0, -ENOSYS },
 	{ 100000, "nosys-far", 0, 0, 0, -ENOSYS },
+	{ 228, "clock_gettime", CLOCK_MONOTONIC, 0, 0, 0 },
 };
 #define NSYSC (sizeof sysc_tab / sizeof sysc_tab[0])
 #define GETPID_IDX 2
+#define CLOCK_IDX 8
 
 static void sysc_init(void)
 {
@@ -131,6 +156,7 @@ static void sysc_init(void)
 	sysc_tab[2].expect = getpid();
 	sysc_tab[3].expect = getppid();
 	sysc_tab[4].a1 = (long)scratch;
+	sysc_tab[CLOCK_IDX].a2 = (long)&scratch_ts;
 	zpb_cached_value = getpid();
 }
 
@@ -212,33 +238,64 @@ static double time_loop(loop_fn *fn, const struct sysc *s, unsigned long n, long
 /*
  * The jit-* mechanisms run copies of the kernel loops made at run time in an
  * anonymous mapping, so that no rewriter ever sees their `syscall`
- * instructions.  The image is copied whole (its calls are relative, inside
- * it) to the same offset in its page as zpb_loop_native has in .text, so the
- * copies and the originals share their low 12 address bits and alignment.
+ * instructions; file-native runs a copy in a mapping of a file (a memfd,
+ * which /proc/self/maps shows with a path), read and execute only: a
+ * --complete runtime catches its calls but never writes over them.  The
+ * image is copied whole (its calls are relative, inside it) to the same
+ * offset in its page as zpb_loop_native has in .text, so the copies and the
+ * originals share their low 12 address bits and alignment.
  */
-static unsigned char *jit_copy; /* where zpb_jit_image was copied to */
+static unsigned char *jit_copy;  /* where zpb_jit_image was copied to */
+static unsigned char *file_copy; /* the same, in the memfd's mapping */
 
-static void jit_setup(void)
+/* fd < 0: an anonymous copy; else a copy mapped from the file fd. */
+static unsigned char *image_copy(int fd)
 {
 	size_t len = (size_t)(zpb_jit_image_end - zpb_jit_image);
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t off = (uintptr_t)zpb_loop_native & (page - 1);
 	size_t map = (off + len + page - 1) / page * page;
+	if (fd >= 0 && ftruncate(fd, (off_t)map))
+		die("copy: ftruncate: %s", strerror(errno));
 	unsigned char *m = mmap(NULL, map, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+				fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS : MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
-		die("jit: mmap: %s", strerror(errno));
+		die("copy: mmap: %s", strerror(errno));
 	memcpy(m + off, zpb_jit_image, len);
-	if (mprotect(m, map, PROT_READ | PROT_EXEC))
-		die("jit: mprotect: %s", strerror(errno));
-	jit_copy = m + off;
+	if (fd < 0) {
+		if (mprotect(m, map, PROT_READ | PROT_EXEC))
+			die("copy: mprotect: %s", strerror(errno));
+		return m + off;
+	}
+	/* Written through a shared mapping, executed through a private
+	 * read-only one: nothing writable is left over the code. */
+	if (munmap(m, map))
+		die("copy: munmap: %s", strerror(errno));
+	m = mmap(NULL, map, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+	if (m == MAP_FAILED)
+		die("copy: mmap of the file: %s", strerror(errno));
+	return m + off;
 }
 
-/* The copy of the loop at `in_image` (one of zpb_jit_loop_*). */
-static loop_fn *jit_loop(const unsigned char *in_image)
+static void jit_setup(void)
+{
+	jit_copy = image_copy(-1);
+}
+
+static void file_setup(void)
+{
+	int fd = memfd_create("zpb-file-loops", MFD_CLOEXEC);
+	if (fd < 0)
+		die("file copy: memfd_create: %s", strerror(errno));
+	file_copy = image_copy(fd);
+	close(fd);
+}
+
+/* The copy of the loop at `in_image` (one of zpb_jit_loop_*) in `copy`. */
+static loop_fn *copied_loop(unsigned char *copy, const unsigned char *in_image)
 {
 	/* Object pointer to function pointer: fine on every target of this file. */
-	return (loop_fn *)(void *)(jit_copy + (in_image - zpb_jit_image));
+	return (loop_fn *)(void *)(copy + (in_image - zpb_jit_image));
 }
 
 /* ---- 4: ptrace ----------------------------------------------------------- */
@@ -316,14 +373,34 @@ static volatile unsigned long sigsys_bad;
  * ZPB_SYS_USER_DISPATCH for sud. */
 static volatile int sigsys_code;
 
+/* Syscall User Dispatch's selector (section 6); sud-real's handler makes
+ * the real call with it set to allow. */
+static volatile char sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+static volatile int sigsys_real;
+
+/* The kernel's getpid, made here (no libc function around it). */
+static long raw_getpid(void)
+{
+	long r;
+	__asm__ volatile("syscall" : "=a"(r) : "0"((long)SYS_getpid) : "rcx", "r11", "memory");
+	return r;
+}
+
 /* The filter or the dispatch skipped the system call: make it look as if
- * getpid answered (seccomp and sud share this handler). */
+ * getpid answered (seccomp and sud share this handler), with a stored
+ * value, or (sud-real) with the kernel's, asked with dispatch allowed. */
 static void sigsys_handler(int sig, siginfo_t *si, void *ctx)
 {
 	ucontext_t *uc = ctx;
 	(void)sig;
 	if (si->si_code == sigsys_code && si->si_syscall == SYS_getpid) {
-		uc->uc_mcontext.gregs[REG_RAX] = zpb_cached_value;
+		if (sigsys_real) {
+			sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+			uc->uc_mcontext.gregs[REG_RAX] = raw_getpid();
+			sud_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+		} else {
+			uc->uc_mcontext.gregs[REG_RAX] = zpb_cached_value;
+		}
 		sigsys_count++;
 	} else {
 		uc->uc_mcontext.gregs[REG_RAX] = -ENOSYS;
@@ -366,6 +443,7 @@ static double run_seccomp(const struct sysc *s, unsigned long n)
 		zpb_cached_value = r.want = getpid();
 		sigsys_count = sigsys_bad = 0; /* copied from the parent's sud runs */
 		sigsys_code = ZPB_SYS_SECCOMP;
+		sigsys_real = 0; /* a getpid in the handler would be trapped again */
 		if (sigaction(SIGSYS, &sa, NULL))
 			r.err = 1;
 		else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
@@ -415,7 +493,6 @@ static double run_seccomp(const struct sysc *s, unsigned long n)
  * between repetitions because merely having it on sends every system call of
  * the process through the slow entry path, which would tax the other items.
  */
-static volatile char sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
 static unsigned long sud_start, sud_len;
 
 static void sud_setup(void)
@@ -438,14 +515,29 @@ static void sud_setup(void)
 	die("sud: no syscall instruction in the restorer at %p", (const void *)r);
 }
 
-static double run_sud(const struct sysc *s, unsigned long n)
+enum sud_mode {
+	SUD_CACHED, /* sud: every call trapped, the handler answers a stored value */
+	SUD_REAL,   /* sud-real: trapped, the handler makes the real getpid */
+	SUD_PASS,   /* sud-pass: the loop is in the allowed region: nothing trapped */
+};
+
+static double run_sud_mode(const struct sysc *s, unsigned long n, enum sud_mode mode)
 {
+	unsigned long start, len;
 	if (!sud_len)
 		sud_setup();
+	if (mode == SUD_PASS) {
+		/* native's code ends where floor's starts (mech_loops.S). */
+		start = (unsigned long)zpb_loop_native;
+		len = (unsigned long)zpb_loop_floor - start;
+	} else {
+		start = sud_start;
+		len = sud_len;
+	}
 	sigsys_count = sigsys_bad = 0;
 	sigsys_code = ZPB_SYS_USER_DISPATCH;
-	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, sud_start, sud_len,
-		  &sud_selector))
+	sigsys_real = mode == SUD_REAL;
+	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, start, len, &sud_selector))
 		die("sud: PR_SET_SYSCALL_USER_DISPATCH: %s (Linux >= 5.11 needed)",
 		    strerror(errno));
 	double t0 = clock_ns(clock_id);
@@ -456,11 +548,27 @@ static double run_sud(const struct sysc *s, unsigned long n)
 	double ns = clock_ns(clock_id) - t0;
 	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0))
 		die("sud: switching dispatch off: %s", strerror(errno));
-	check_last("sud", s, last, zpb_cached_value);
-	if (sigsys_bad || sigsys_count != n)
-		die("sud: %lu of %lu calls trapped, %lu unexpected", sigsys_count, n,
-		    sigsys_bad);
+	check_last("sud", s, last, mode == SUD_CACHED ? zpb_cached_value : s->expect);
+	unsigned long want = mode == SUD_PASS ? 0 : n;
+	if (sigsys_bad || sigsys_count != want)
+		die("sud: %lu of %lu calls trapped (%lu expected), %lu unexpected", sigsys_count,
+		    n, want, sigsys_bad);
 	return ns;
+}
+
+static double run_sud(const struct sysc *s, unsigned long n)
+{
+	return run_sud_mode(s, n, SUD_CACHED);
+}
+
+static double run_sud_real(const struct sysc *s, unsigned long n)
+{
+	return run_sud_mode(s, n, SUD_REAL);
+}
+
+static double run_sud_pass(const struct sysc *s, unsigned long n)
+{
+	return run_sud_mode(s, n, SUD_PASS);
 }
 
 /* ---- 7: the floor of a fault-based path ----------------------------------------- */
@@ -479,14 +587,6 @@ static int mapped_at(uintptr_t a)
 
 static volatile unsigned long segv_count;
 static volatile int segv_real;  /* fault: make the real getpid; fault-cached: no */
-
-/* The kernel's getpid, made here (no libc function around it). */
-static long raw_getpid(void)
-{
-	long r;
-	__asm__ volatile("syscall" : "=a"(r) : "0"((long)SYS_getpid) : "rcx", "r11", "memory");
-	return r;
-}
 
 /*
  * What a fault-based interceptor must do at the least: see that the fault is
@@ -546,6 +646,79 @@ static double run_fault_cached(const struct sysc *s, unsigned long n)
 	return run_fault_with(s, n, 0);
 }
 
+/* ---- 8: clock_gettime, in the C library and in the vDSO ------------------------- */
+
+/*
+ * Where the vDSO is: from /proc/self/auxv, the auxiliary vector the kernel
+ * gave the process, which a --vdso runtime leaves as it is (it hides the
+ * vDSO in the process's own copy, which getauxval() reads).
+ */
+static uintptr_t vdso_base(void)
+{
+	unsigned long kv[2];
+	uintptr_t base = 0;
+	FILE *f = fopen("/proc/self/auxv", "r");
+	if (!f)
+		die("vdso: /proc/self/auxv: %s", strerror(errno));
+	while (fread(kv, sizeof kv, 1, f) == 1)
+		if (kv[0] == AT_SYSINFO_EHDR)
+			base = kv[1];
+	fclose(f);
+	if (!base)
+		die("vdso: no vDSO in the auxiliary vector");
+	return base;
+}
+
+/* The address of the vDSO's function `name`, from its dynamic symbol table
+ * (the vDSO is mapped whole, section headers included). */
+static void *vdso_sym(const char *name)
+{
+	uintptr_t base = vdso_base(), bias = base;
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64)
+		die("vdso: not a 64-bit ELF image at %#lx", (unsigned long)base);
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD) {
+			bias = base - ph[i].p_vaddr + ph[i].p_offset;
+			break;
+		}
+	const Elf64_Shdr *sh = (const Elf64_Shdr *)(base + eh->e_shoff);
+	for (int i = 0; i < eh->e_shnum; i++) {
+		if (sh[i].sh_type != SHT_DYNSYM)
+			continue;
+		const Elf64_Sym *sym = (const Elf64_Sym *)(base + sh[i].sh_offset);
+		const char *str = (const char *)(base + sh[sh[i].sh_link].sh_offset);
+		for (size_t k = 0; k < sh[i].sh_size / sizeof *sym; k++)
+			if (sym[k].st_shndx != SHN_UNDEF && !strcmp(str + sym[k].st_name, name))
+				return (void *)(bias + sym[k].st_value);
+	}
+	die("vdso: no %s", name);
+}
+
+/* n calls of fn(a1, a2, a3) through the same loop (zpb_loop_fncall). */
+static double run_fncall(const char *what, void *fn, const struct sysc *s, unsigned long n)
+{
+	long last;
+	zpb_call_target = fn;
+	double ns = time_loop(zpb_loop_fncall, s, n, &last);
+	check_last(what, s, last, s->expect);
+	return ns;
+}
+
+static double run_libc_clock(const struct sysc *s, unsigned long n)
+{
+	return run_fncall("libc-clock", (void *)clock_gettime, s, n);
+}
+
+static double run_vdso_clock(const struct sysc *s, unsigned long n)
+{
+	static void *fn;
+	if (!fn)
+		fn = vdso_sym("__vdso_clock_gettime");
+	return run_fncall("vdso-clock", fn, s, n);
+}
+
 /* ---- mechanisms and items ------------------------------------------------------- */
 
 /*
@@ -558,8 +731,10 @@ struct mech {
 	loop_fn *loop;
 	const unsigned char *jit;
 	double (*run)(const struct sysc *, unsigned long n);
+	int file;             /* jit: run the copy in the file-backed mapping */
 	int cached;           /* the loop returns zpb_cached_value, not the call's result */
-	int all_nrs;          /* every number in sysc_tab, or getpid only */
+	int all_nrs;          /* every number in sysc_tab, or one: */
+	const struct sysc *only; /* that one (NULL: getpid) */
 	unsigned long probe;  /* calls in a calibration run */
 	const char *what;
 };
@@ -588,6 +763,16 @@ static const struct mech mechs[] = {
 	  .what = "floor, copied at run time (never rewritten)" },
 	{ "jit-floor-ind", .jit = zpb_jit_loop_floor_ind, .all_nrs = 1, .probe = 20000,
 	  .what = "floor-ind, copied at run time (never rewritten)" },
+	{ "file-native", .jit = zpb_jit_loop_native, .file = 1, .all_nrs = 1, .probe = 20000,
+	  .what = "native, copied at run time into a file-backed mapping (a memfd)" },
+	{ "sud-real", .run = run_sud_real, .probe = 5000,
+	  .what = "Syscall User Dispatch; the SIGSYS handler makes the real call" },
+	{ "sud-pass", .run = run_sud_pass, .probe = 20000,
+	  .what = "native with Syscall User Dispatch on, the loop in the allowed region" },
+	{ "libc-clock", .run = run_libc_clock, .only = &sysc_tab[CLOCK_IDX], .probe = 200000,
+	  .what = "the C library's clock_gettime(CLOCK_MONOTONIC)" },
+	{ "vdso-clock", .run = run_vdso_clock, .only = &sysc_tab[CLOCK_IDX], .probe = 200000,
+	  .what = "the vDSO's clock_gettime(CLOCK_MONOTONIC), called directly" },
 	{ "libc-syscall", .loop = zpb_loop_libc_syscall, .probe = 20000,
 	  .what = "the C library's syscall(SYS_getpid)" },
 	{ "libc-getpid", .loop = zpb_loop_libc_getpid, .probe = 20000,
@@ -595,13 +780,24 @@ static const struct mech mechs[] = {
 };
 #define NMECH (sizeof mechs / sizeof mechs[0])
 
+/* The one number a mechanism without all_nrs runs for. */
+static const struct sysc *only_nr(const struct mech *m)
+{
+	return m->only ? m->only : &sysc_tab[GETPID_IDX];
+}
+
 /* One measurement of n calls: total ns. */
 static double run_mech(const struct mech *m, const struct sysc *s, unsigned long n)
 {
 	if (m->run)
 		return m->run(s, n);
 	long last;
-	double ns = time_loop(m->jit ? jit_loop(m->jit) : m->loop, s, n, &last);
+	if (m->file && !file_copy)
+		file_setup();
+	loop_fn *fn = m->loop;
+	if (m->jit)
+		fn = copied_loop(m->file ? file_copy : jit_copy, m->jit);
+	double ns = time_loop(fn, s, n, &last);
 	check_last(m->name, s, last, m->cached ? zpb_cached_value : s->expect);
 	return ns;
 }
@@ -715,8 +911,10 @@ int main(int argc, char **argv)
 		case 'c': clock_id = CLOCK_THREAD_CPUTIME_ID; break;
 		case 'l':
 			for (unsigned i = 0; i < NMECH; i++)
-				printf("mech %-13s %s%s\n", mechs[i].name, mechs[i].what,
-				       mechs[i].all_nrs ? "" : " (getpid only)");
+				printf("mech %-13s %s%s%s%s\n", mechs[i].name, mechs[i].what,
+				       mechs[i].all_nrs ? "" : " (",
+				       mechs[i].all_nrs ? "" : only_nr(&mechs[i])->name,
+				       mechs[i].all_nrs ? "" : " only)");
 			for (unsigned i = 0; i < NSYSC; i++)
 				printf("nr   %-13ld %s\n", sysc_tab[i].nr, sysc_tab[i].name);
 			return 0;
@@ -748,7 +946,7 @@ int main(int argc, char **argv)
 		if (!msel[m])
 			continue;
 		for (unsigned s = 0; s < NSYSC; s++) {
-			if (!mechs[m].all_nrs && s != GETPID_IDX)
+			if (!mechs[m].all_nrs && &sysc_tab[s] != only_nr(&mechs[m]))
 				continue;
 			if (!ssel[s])
 				continue;
@@ -762,7 +960,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!nitems)
-		die("nothing selected (getpid-only mechanisms need -s 39)");
+		die("nothing selected (some mechanisms run for one number only: see -l)");
 	for (int i = 0; i < nitems; i++)
 		for (int j = 0; j < nitems; j++)
 			if (items[j].m == &mechs[0] && items[j].s == items[i].s)

@@ -16,10 +16,12 @@
  * The kernel loops (native, floor, floor-ind and their callee) are emitted
  * twice by one macro: as code in .text, and as a byte image in .rodata that
  * mech.c copies into an anonymous executable mapping at run time (the jit-*
- * mechanisms).  A rewriter patches only executable sections of the file, so
- * in a rewritten mech the .text loops take the patched path while the copies
- * still run the raw `syscall`: the unpatched reference, measured in the same
- * process as the patched loops.  Both instances are position-independent
+ * mechanisms), and into a file-backed one (file-native).  A rewriter
+ * patches only executable sections of the file, so in a rewritten mech the
+ * .text loops take the patched path while the copies still run the raw
+ * `syscall`: the unpatched reference, measured in the same process as the
+ * patched loops (with --complete, the runtime catches the copies' calls
+ * instead: bench/README.md).  Both instances are position-independent
  * (calls and lea stay inside the block) and start 64-byte aligned.  Their
  * padding is asked for as nops (0x90) because the assembler pads a data
  * section with zeros, which the copy would execute; in .text it writes long
@@ -44,6 +46,24 @@
 	xor	%eax, %eax
 	test	%r8, %r8
 	jz	2f
+.endm
+
+/* The loops that call C functions keep their state in the callee-saved
+ * registers: five pushes, so the stack stays 16-byte aligned at each call. */
+.macro SAVE_CALLEE
+	push	%rbx
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+.endm
+
+.macro RESTORE_CALLEE
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbx
 .endm
 
 /*
@@ -170,18 +190,13 @@ zpb_loop_fault:
  * a1, a2, a3) and getpid(), called in a loop.  Their `syscall` instructions
  * are the C library's, at other addresses than the loops above, which
  * matters for a rewritten mech: the runtime looks every site up in a table.
- * The loop state lives in callee-saved registers (five pushes: the stack
- * stays 16-byte aligned at each call).
+ * The loop state lives in callee-saved registers (SAVE_CALLEE).
  */
 	.globl	zpb_loop_libc_syscall
 	.type	zpb_loop_libc_syscall, @function
 	.p2align 6
 zpb_loop_libc_syscall:
-	push	%rbx
-	push	%r12
-	push	%r13
-	push	%r14
-	push	%r15
+	SAVE_CALLEE
 	mov	%rdi, %rbx
 	mov	%rsi, %r12
 	mov	%rdx, %r13
@@ -198,11 +213,7 @@ zpb_loop_libc_syscall:
 	call	syscall@PLT
 	dec	%r15
 	jnz	1b
-2:	pop	%r15
-	pop	%r14
-	pop	%r13
-	pop	%r12
-	pop	%rbx
+2:	RESTORE_CALLEE
 	ret
 	.size	zpb_loop_libc_syscall, . - zpb_loop_libc_syscall
 
@@ -210,11 +221,7 @@ zpb_loop_libc_syscall:
 	.type	zpb_loop_libc_getpid, @function
 	.p2align 6
 zpb_loop_libc_getpid:
-	push	%rbx
-	push	%r12
-	push	%r13
-	push	%r14
-	push	%r15
+	SAVE_CALLEE
 	mov	%r8, %r15
 	xor	%eax, %eax
 	test	%r15, %r15
@@ -223,13 +230,40 @@ zpb_loop_libc_getpid:
 1:	call	getpid@PLT
 	dec	%r15
 	jnz	1b
-2:	pop	%r15
-	pop	%r14
-	pop	%r13
-	pop	%r12
-	pop	%rbx
+2:	RESTORE_CALLEE
 	ret
 	.size	zpb_loop_libc_getpid, . - zpb_loop_libc_getpid
+
+/*
+ * 3d. libc-clock, vdso-clock: a function called through a pointer,
+ * zpb_call_target(a1, a2, a3), in a loop: mech.c points it at the C
+ * library's clock_gettime or straight at the vDSO's.  The same loop for
+ * both, so that only the function differs.  The function returns an int:
+ * the last value is sign-extended.
+ */
+	.globl	zpb_loop_fncall
+	.type	zpb_loop_fncall, @function
+	.p2align 6
+zpb_loop_fncall:
+	SAVE_CALLEE
+	mov	%rsi, %rbx
+	mov	%rdx, %r12
+	mov	%rcx, %r13
+	mov	%r8, %r15
+	xor	%eax, %eax
+	test	%r15, %r15
+	jz	2f
+	.p2align 4
+1:	mov	%rbx, %rdi
+	mov	%r12, %rsi
+	mov	%r13, %rdx
+	call	*zpb_call_target(%rip)
+	dec	%r15
+	jnz	1b
+2:	cltq
+	RESTORE_CALLEE
+	ret
+	.size	zpb_loop_fncall, . - zpb_loop_fncall
 
 /*
  * 4. The image of the kernel loops for the jit-* mechanisms: data, not code,
@@ -251,5 +285,11 @@ zpb_jit_image_end:
 zpb_cached_value:
 	.zero	8
 	.size	zpb_cached_value, 8
+
+	.globl	zpb_call_target
+	.type	zpb_call_target, @object
+zpb_call_target:
+	.zero	8
+	.size	zpb_call_target, 8
 
 	.section .note.GNU-stack, "", @progbits

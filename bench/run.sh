@@ -23,10 +23,12 @@
 # report.py checks it.  A runtime from before ZP_PAGE0 always takes page 0.
 #
 # What it measures (docs/performance.md explains each table):
-#   1+2+3+8+9. bench/mech, built static, run as it is, rewritten (no hook)
-#          and rewritten with the fakepid sample hook and with bench/fwdhook
-#          (a hook that forwards every call), on page 0 and on the trap path,
-#          and the same rewritten by BENCH_BEFORE's zprewrite; R rounds, each
+#   1+2+3+8+9+10. bench/mech, built static, run as it is, rewritten (no
+#          hook) and rewritten with the fakepid sample hook and with
+#          bench/fwdhook (a hook that forwards every call), on page 0 and on
+#          the trap path, and the same rewritten by BENCH_BEFORE's zprewrite;
+#          rewritten with --complete (without a hook and with fakepid) and
+#          with --vdso (without a hook and with bench/clockhook); R rounds, each
 #          running every variant once in a rotating order, the variants to
 #          be compared with each other in adjacent processes whose order
 #          alternates from round to round (in-process pairs against the
@@ -70,10 +72,10 @@ if [ "$QUICK" = 1 ]; then
 	REDIS_ROUNDS=2 REDIS_N=10000
 else
 	MECH_ROUNDS=20 MECH_REPS=10 MECH_MS=2
-	START_RUNS=800 START_WARM=30 HF_PAIRS=2 HF_RUNS=80
+	START_RUNS=600 START_WARM=30 HF_PAIRS=2 HF_RUNS=60
 	MEM_ROUNDS=3
-	RW_RUNS=21 OBJDUMP_RUNS=3 BUNDLE_RUNS=9
-	REDIS_ROUNDS=10 REDIS_N=25000
+	RW_RUNS=15 OBJDUMP_RUNS=3 BUNDLE_RUNS=9
+	REDIS_ROUNDS=8 REDIS_N=25000
 fi
 REDIS_CLIENTS=50
 MEM_DELAY=0.5   # s after starting the sleep processes, before reading their memory
@@ -100,8 +102,8 @@ trap 'exit 130' INT TERM
 # ---- preconditions -------------------------------------------------------
 [ -x "$ZP" ] || die "$ZP missing: run make first"
 [ -f "$FAKEPID" ] || die "$FAKEPID missing: run make first"
-for t in gcc hyperfine gnuplot objdump readelf /usr/bin/python3 redis-server redis-benchmark \
-	redis-cli busybox; do
+for t in gcc hyperfine gnuplot objdump readelf strace /usr/bin/python3 redis-server \
+	redis-benchmark redis-cli busybox; do
 	command -v "$t" >/dev/null || die "$t not found: run scripts/deps.sh bench"
 done
 BUSYBOX=$(readlink -f "$(command -v busybox)")
@@ -190,12 +192,12 @@ CFLAGS=(-std=gnu11 -O2 -Wall -Wextra -Werror)
 gcc "${CFLAGS[@]}" -static -o "$W/mech" "$BENCH/mech.c" "$BENCH/mech_loops.S"
 gcc "${CFLAGS[@]}" -o "$W/interleave" "$BENCH/interleave.c"
 gcc "${CFLAGS[@]}" -o "$W/vmcost" "$BENCH/vmcost.c"
-# bench/fwdhook.c, built as samples/hooks/hooks.mk builds a hook (its
-# ZP_HOOK_CFLAGS), against the hook.h of the tree given.
+# bench/fwdhook.c and bench/clockhook.c, built as samples/hooks/hooks.mk
+# builds a hook (its ZP_HOOK_CFLAGS), against the hook.h of the tree given.
 HOOK_CFLAGS=(-fPIC -shared -nostdlib -ffreestanding -fno-stack-protector -mgeneral-regs-only
 	-fvisibility=hidden -fno-asynchronous-unwind-tables "${CFLAGS[@]}")
-build_fwdhook() { # tree out
-	gcc "${HOOK_CFLAGS[@]}" -I"$1/runtime/include" -o "$2" "$BENCH/fwdhook.c"
+build_hook() { # tree out source
+	gcc "${HOOK_CFLAGS[@]}" -I"$1/runtime/include" -o "$2" "$3"
 }
 
 # ---- the runtime before a change (BENCH_BEFORE) ------------------------------
@@ -224,7 +226,7 @@ if [ -n "$BEFORE" ]; then
 	} >>"$RES/env.txt"
 fi
 
-# ---- 1-3, 8, 9: system-call cost (bench/mech) -------------------------------
+# ---- 1-3, 8-10: system-call cost (bench/mech) ------------------------------
 # mech rewritten: without a hook, with fakepid (answers getpid itself) and
 # with fwdhook (forwards every call); by the current zprewrite and, with
 # BENCH_BEFORE, by the one before (mech-old.*).
@@ -233,10 +235,18 @@ rewrite_mechs() { # zprewrite fakepid.so fwdhook.so prefix
 	"$1" --hook "$2" "$W/mech" "$4.fake"
 	"$1" --hook "$3" "$W/mech" "$4.fwd"
 }
-build_fwdhook "$ROOT" "$W/fwdhook.so"
+build_hook "$ROOT" "$W/fwdhook.so" "$BENCH/fwdhook.c"
 rewrite_mechs "$ZP" "$FAKEPID" "$W/fwdhook.so" "$W/mech"
+# Item 10: every system call.  --complete, without a hook and with fakepid;
+# --vdso, without a hook and with clockhook (answers clock_gettime as a
+# faketime-style hook would, from the runtime's clock).
+build_hook "$ROOT" "$W/clockhook.so" "$BENCH/clockhook.c"
+"$ZP" --complete "$W/mech" "$W/mech.comp"
+"$ZP" --complete --hook "$FAKEPID" "$W/mech" "$W/mech.comp-fake"
+"$ZP" --vdso "$W/mech" "$W/mech.vdso"
+"$ZP" --vdso --hook "$W/clockhook.so" "$W/mech" "$W/mech.vdso-hook"
 if [ -n "$BEFORE" ]; then
-	build_fwdhook "$OLD/src" "$W/fwdhook-old.so"
+	build_hook "$OLD/src" "$W/fwdhook-old.so" "$BENCH/fwdhook.c"
 	rewrite_mechs "$OLD/build/zprewrite" "$OLD/build/samples/fakepid.so" "$W/fwdhook-old.so" "$W/mech-old"
 fi
 # The loop being measured must be a patched site, and its copy must not be.
@@ -246,6 +256,18 @@ if grep -q 'zpb_jit' "$RES/mech-sites.txt"; then die "the jit image was seen as 
 # A rewritten program that cannot map page 0 when it must exits with 127 and says why.
 "$W/mech.zp" -l >/dev/null || die "the rewritten mech does not start (root or vm.mmap_min_addr=0 needed)"
 ZP_PAGE0=never "$W/mech.zp" -l >/dev/null || die "the rewritten mech does not start on the trap path"
+# Item 10's premises, checked with strace: with --complete the calls of the
+# file-backed copy are caught, a SIGSYS each (without Syscall User Dispatch
+# --complete does nothing), and with --vdso the C library's clock_gettime is
+# a real system call.
+strace -f -qq -e trace=none -e signal=SIGSYS -o "$W/comp.strace" \
+	"$W/mech.comp" -r 1 -t 1 -s getpid -m file-native -o /dev/null 2>/dev/null
+[ "$(grep -c SIGSYS "$W/comp.strace")" -ge 100 ] ||
+	die "mech.comp: file-native's calls are not caught (Syscall User Dispatch: Linux >= 5.11)"
+strace -f -qq -e trace=clock_gettime -o "$W/vdso.strace" \
+	"$W/mech.vdso" -r 1 -t 1 -s clock_gettime -m libc-clock -o /dev/null 2>/dev/null
+[ "$(grep -c 'clock_gettime(CLOCK_MONOTONIC' "$W/vdso.strace")" -ge 1000 ] ||
+	die "mech.vdso: the C library's clock_gettime does not make system calls"
 
 ALL_NRS=read,write,getpid,getppid,getrandom,nosys,nosys-hi,nosys-far
 ZP_MECHS=native,jit-native,jit-floor,jit-floor-ind,cached,libc-syscall,libc-getpid
@@ -262,12 +284,21 @@ kind() { # kind round
 	local r=$2 m="$W/mech" mo="$W/mech-old"
 	case $1 in
 	orig) mrun orig "$r" fast "$m" -s $ALL_NRS \
-		-m native,floor,floor-ind,jit-native,jit-floor,cached,seccomp,sud,libc-syscall,libc-getpid ;;
+		-m native,floor,jit-native,jit-floor,cached,seccomp,sud,libc-syscall,libc-getpid ;;
 	zp) mrun zp "$r" fast "$m.zp" -s $ALL_NRS -m $ZP_MECHS ;;
 	zp-old) mrun zp-old "$r" fast "$mo.zp" -s $ALL_NRS -m $ZP_MECHS ;;
-	# the fault-based floors, next to the trap path (item 8)
-	floor) mrun floor "$r" fast "$m" -s getpid -m native,fault,fault-cached,sud,seccomp ;;
+	# the fault-based floors, next to the trap path (item 8), and the
+	# SUD-based ones, next to --complete (item 10)
+	floor) mrun floor "$r" fast "$m" -s getpid \
+		-m native,fault,fault-cached,sud,seccomp,sud-real,sud-pass ;;
 	trap) mrun trap "$r" never "$m.zp" -s getpid -m native,jit-native ;;
+	# item 10: --complete (jit-native is learned, file-native caught at
+	# every call), page 0 and the trap path; --vdso
+	comp) mrun comp "$r" fast "$m.comp" -s getpid -m native,jit-native,file-native ;;
+	comp-trap) mrun comp-trap "$r" never "$m.comp" -s getpid -m native,jit-native,file-native ;;
+	comp-fake) mrun comp-fake "$r" fast "$m.comp-fake" -s getpid -m file-native ;;
+	vdso) mrun vdso "$r" fast "$m.vdso" -s clock_gettime -m jit-native,libc-clock,vdso-clock ;;
+	vdso-hook) mrun vdso-hook "$r" fast "$m.vdso-hook" -s clock_gettime -m libc-clock,vdso-clock ;;
 	fake) mrun fake "$r" fast "$m.fake" -s getpid -m native,jit-native,jit-floor,cached ;;
 	fake-old) mrun fake-old "$r" fast "$mo.fake" -s getpid -m native,jit-native,jit-floor,cached ;;
 	fake-trap) mrun fake-trap "$r" never "$m.fake" -s getpid -m native,jit-native,cached ;;
@@ -282,16 +313,20 @@ kind() { # kind round
 	esac
 }
 # Units of a round; their order rotates from round to round.  A unit is one
-# kind, or a pair that is compared across processes: run adjacent, in an
-# order that alternates from round to round.
-units=(orig zp:zp-old floor:trap fake:fake-old fwd:fwd-old fake-trap wall-orig:wall-zp)
+# kind, or a chain of kinds compared across processes, each with its
+# neighbours: run adjacent, forwards in even rounds and backwards in odd
+# ones (so each neighbour goes first half of the time).  The -old kinds run
+# only with BENCH_BEFORE.
+units=(orig:comp-fake zp-old:zp:comp:floor:trap:comp-trap fake:fake-old fwd:fwd-old fake-trap
+	wall-orig:wall-zp vdso:vdso-hook)
 unit() { # unit round
-	local a=${1%%:*} b=${1#*:}
-	[ "$a" = "$1" ] && b=""
-	[ -n "$BEFORE" ] || [ "${b%-old}" = "$b" ] || b=""
-	[ $(($2 % 2)) = 1 ] && [ -n "$b" ] && { local t=$a; a=$b; b=$t; }
-	kind "$a" "$2"
-	[ -z "$b" ] || kind "$b" "$2"
+	local k ks=() chain
+	IFS=: read -ra chain <<<"$1"
+	for k in "${chain[@]}"; do
+		[ -n "$BEFORE" ] || [ "${k%-old}" = "$k" ] || continue
+		if [ $(($2 % 2)) = 1 ]; then ks=("$k" "${ks[@]}"); else ks+=("$k"); fi
+	done
+	for k in "${ks[@]}"; do kind "$k" "$2"; done
 }
 for ((r = 0; r < MECH_ROUNDS; r++)); do
 	log "mech round $((r + 1))/$MECH_ROUNDS"
