@@ -6,6 +6,8 @@
 #   make asan      build the rewriter with AddressSanitizer+UBSan and run its tests
 #   make golden    regenerate tests/golden/ from the current build
 #   make bench     run the benchmarks and write docs/performance.md
+#   make check-real  run Go's and CPython's own test suites natively and
+#                  rewritten, and compare (docs/real-suites.md; not in make test)
 #   make install   install zprewrite, the hook header and its pkg-config file
 #
 # Missing Debian packages are installed by scripts/deps.sh (as root).
@@ -23,13 +25,14 @@ CSTD    := -std=gnu11
 
 # ---- dependencies --------------------------------------------------------
 #
-# The packages a goal needs (scripts/deps.sh: build < test < bench) are
+# The packages a goal needs (scripts/deps.sh: build < test < real, bench) are
 # installed through an included makefile: make remakes it first and then
 # reads the Makefile again, so that everything below, $(shell $(CC) ...)
 # included, sees an installed system even on a fresh machine.
 
 DEPS_SET := $(if $(filter bench,$(MAKECMDGOALS)),bench,$(if \
-	$(filter test asan golden demo,$(MAKECMDGOALS)),test,build))
+	$(filter check-real,$(MAKECMDGOALS)),real,$(if \
+	$(filter test asan golden demo,$(MAKECMDGOALS)),test,build)))
 ifneq ($(MAKECMDGOALS),clean)
 include $(BUILD)/.deps-$(DEPS_SET).mk
 endif
@@ -106,7 +109,7 @@ include samples/samples.mk
 
 # ---- top-level targets ---------------------------------------------------
 
-.PHONY: all demo test asan golden bench install clean
+.PHONY: all demo test asan golden bench check-real install clean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/zprewrite samples
@@ -125,6 +128,11 @@ golden: all
 
 bench: all
 	@bench/run.sh $(BUILD)
+
+# Minutes, not seconds (about 30 here): not part of make test.  One suite or
+# hook: make check-real ZP_REAL_SUITES=go:net ZP_REAL_HOOKS=trace
+check-real: all
+	@tests/real/run.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/zprewrite \
