@@ -91,6 +91,7 @@ ZP_HOOK_EXPORT long zp_hook_enter(struct zp_syscall *call)
 		return ZP_PASS;
 	if (passed_through(nr)) {
 		add(&calls[slot], 1);
+		hu_vm_enter(call);
 		return ZP_PASS;
 	}
 	t0 = zp_clock_ns();
@@ -112,6 +113,7 @@ ZP_HOOK_EXPORT long zp_hook_leave(const struct zp_syscall *call, long result)
 	 * (and a fork's child, if it gets here, has a result of 0). */
 	if (passed_through(call->nr) && hu_is_error(result))
 		add(&errors[slot_of(call->nr)], 1);
+	hu_vm_leave(call, result);
 	return result;
 }
 

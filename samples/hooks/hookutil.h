@@ -17,6 +17,7 @@
 #include <asm-generic/errno.h>
 #include <linux/fcntl.h>
 #include <linux/close_range.h>
+#include <asm/stat.h>
 
 #define HU_ATOMIC_LOAD(p)      __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define HU_ATOMIC_STORE(p, v)  __atomic_store_n((p), (v), __ATOMIC_RELEASE)
@@ -171,6 +172,114 @@ static inline int hu_user_ptr_ok(unsigned long p, unsigned long len)
 	       len <= 0x800000000000UL - p;
 }
 
+/* ---- children that share our memory --------------------------------------
+ *
+ * A vfork child, and a clone child that shares memory without being a
+ * thread (posix_spawn, CPython's subprocess, Go's os/exec), runs the hook in
+ * its parent's memory but with a descriptor table of its own, until it
+ * execs or exits: what it stores, the parent sees.  State that names a
+ * descriptor (hu_out below) must not change there, or the parent ends up
+ * with a variable that names one of its own files.
+ *
+ * hu_vm counts such children in flight, with the pid of the process that
+ * made them, as fakepid.c does: hu_vm_enter before the call, hu_vm_leave
+ * after it (leave runs only in the parent, once the child has exec'd or
+ * exited).  A process that sees a count with another pid than its own is
+ * such a child, or a fork child of a process that had one in flight, which
+ * is then treated the same: safe, and only slower.  A child that shares
+ * memory for its whole life (CLONE_VM without CLONE_VFORK) makes it
+ * permanent: from then on only the process that set the channel up counts
+ * as its owner.
+ */
+
+#define HU_CLONE_VM      0x00000100UL
+#define HU_CLONE_VFORK   0x00004000UL
+#define HU_CLONE_THREAD  0x00010000UL
+
+#define HU_VM_PID(v)     ((long)((v) >> 32))
+#define HU_VM_COUNT(v)   ((uint32_t)(v))
+#define HU_VM_PACK(p, n) ((uint64_t)(p) << 32 | (uint32_t)(n))
+
+static uint64_t hu_vm __attribute__((unused));         /* pid << 32 | children in flight */
+static int hu_vm_forever __attribute__((unused));
+static long hu_vm_owner __attribute__((unused));       /* set by hu_out_init */
+
+/* The clone flags of a call that makes a process or a thread (0 if none). */
+static inline uint64_t hu_clone_flags(const struct zp_syscall *call)
+{
+	uint64_t flags = 0;
+
+	switch (call->nr) {
+	case __NR_vfork:
+		return HU_CLONE_VM | HU_CLONE_VFORK;
+	case __NR_clone:
+		return (uint64_t)call->args[0];
+	case __NR_clone3:
+		/* struct clone_args starts with its flags */
+		if (zp_read_app(&flags, (const void *)call->args[0], sizeof(flags)) < 0)
+			return 0;
+		return flags;
+	}
+	return 0;
+}
+
+static inline int hu_shares_vm(uint64_t flags)
+{
+	return (flags & HU_CLONE_VM) && !(flags & HU_CLONE_THREAD);
+}
+
+static inline int hu_vm_cas(uint64_t *expected, uint64_t desired)
+{
+	return __atomic_compare_exchange_n(&hu_vm, expected, desired, 0,
+					   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+/* From zp_hook_enter, for a call the hook lets through. */
+static inline void hu_vm_enter(const struct zp_syscall *call)
+{
+	uint64_t flags = hu_clone_flags(call), v;
+	long pid;
+
+	if (!hu_shares_vm(flags))
+		return;
+	if (!(flags & HU_CLONE_VFORK))
+		HU_ATOMIC_STORE(&hu_vm_forever, 1);
+	pid = zp_getpid();
+	v = HU_ATOMIC_LOAD(&hu_vm);
+	do {
+		if (HU_VM_COUNT(v) && HU_VM_PID(v) != pid)
+			return;   /* we are such a child ourselves: change nothing */
+	} while (!hu_vm_cas(&v, HU_VM_PACK(pid, HU_VM_COUNT(v) + 1)));
+}
+
+/* From zp_hook_leave, with the call's result (a child's 0 is ignored). */
+static inline void hu_vm_leave(const struct zp_syscall *call, long result)
+{
+	uint64_t v;
+	long pid;
+
+	if (result == 0 || !hu_shares_vm(hu_clone_flags(call)))
+		return;
+	pid = zp_getpid();
+	v = HU_ATOMIC_LOAD(&hu_vm);
+	do {
+		if (!HU_VM_COUNT(v) || HU_VM_PID(v) != pid)
+			return;
+	} while (!hu_vm_cas(&v, HU_VM_PACK(pid, HU_VM_COUNT(v) - 1)));
+}
+
+/* Does this process run in another one's memory?  A kernel call only while
+ * such a child is in flight. */
+static inline int hu_in_vm_child(void)
+{
+	uint64_t v;
+
+	if (HU_ATOMIC_LOAD(&hu_vm_forever))
+		return zp_getpid() != hu_vm_owner;
+	v = HU_ATOMIC_LOAD(&hu_vm);
+	return HU_VM_COUNT(v) && HU_VM_PID(v) != zp_getpid();
+}
+
 /* ---- the output channel --------------------------------------------------
  *
  * Lines go to the file named by an environment variable or else to the
@@ -188,7 +297,9 @@ static inline int hu_user_ptr_ok(unsigned long p, unsigned long len)
  *     application never opened it), and our descriptor is moved out of the
  *     way of dup2/dup3/close_range;
  *   - if it is closed anyway (by code that was not rewritten), the write
- *     fails with EBADF and a file is reopened by its absolute path.
+ *     fails with EBADF and a file is reopened by its absolute path;
+ *   - a child that runs in our memory (vfork) changes none of this: it
+ *     writes through a descriptor of its own for each line.
  * The file is opened with O_APPEND and not truncated: forked children and
  * exec'd rewritten images of the same program append to it instead of
  * overwriting each other's lines, and each line is a single write(2).
@@ -197,10 +308,11 @@ static inline int hu_user_ptr_ok(unsigned long p, unsigned long len)
 struct hu_out {
 	int  fd;          /* current descriptor, -1 if lost; accessed atomically */
 	int  owned;       /* fd is ours (not the application's own fd 2) */
+	unsigned long dev, ino;  /* what fd is, when it writes to stderr */
 	char path[512];   /* absolute path to reopen, "" when writing to stderr */
 };
 
-static struct hu_out hu_out __attribute__((unused)) = { 2, 0, "" };
+static struct hu_out hu_out __attribute__((unused)) = { 2, 0, 0, 0, "" };
 
 static inline long hu_fcntl(long fd, long cmd, long arg)
 {
@@ -236,6 +348,18 @@ static inline long hu_fd_dup_high(long fd, long min)
 	return nfd;
 }
 
+/* The device and inode fd refers to (both 0 if it is not open). */
+static inline void hu_fd_identity(long fd, unsigned long *dev, unsigned long *ino)
+{
+	struct stat st;
+
+	*dev = *ino = 0;
+	if (zp_syscall2(__NR_fstat, fd, (long)&st) == 0) {
+		*dev = st.st_dev;
+		*ino = st.st_ino;
+	}
+}
+
 static inline long hu_out_open(void)
 {
 	long fd = zp_syscall6(__NR_openat, AT_FDCWD, (long)hu_out.path,
@@ -262,6 +386,7 @@ static inline void hu_out_init(const char *var, const char *who)
 	const char *path = zp_getenv(var);
 	long fd;
 
+	hu_vm_owner = zp_getpid();
 	hu_out.path[0] = '\0';
 	if (path && *path) {
 		size_t n = zp_strlen(path), off = 0;
@@ -293,6 +418,7 @@ static inline void hu_out_init(const char *var, const char *who)
 	if (fd >= 0) {
 		hu_out.fd = (int)fd;
 		hu_out.owned = 1;
+		hu_fd_identity(fd, &hu_out.dev, &hu_out.ino);
 	} else {
 		hu_out.fd = 2;   /* fd 2 is not open (or no room): use it as it is */
 		hu_out.owned = 0;
@@ -319,10 +445,40 @@ static inline int hu_out_recover(int lost)
 	return (int)fd;
 }
 
+/*
+ * Writing from a child that runs in our memory (see hu_vm below): our
+ * descriptor number may have been closed or taken over in its descriptor
+ * table, and hu_out must not change.  A file is opened afresh for the line;
+ * stderr's duplicate is used only if it is still the same file.
+ */
+static inline void hu_out_write_vm_child(const char *buf, size_t len)
+{
+	unsigned long dev, ino;
+	long fd;
+
+	if (hu_out.path[0]) {
+		fd = zp_syscall4(__NR_openat, AT_FDCWD, (long)hu_out.path,
+				 O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY, 0);
+		if (fd >= 0) {
+			zp_write_all((int)fd, buf, len);
+			hu_close(fd);
+		}
+		return;
+	}
+	fd = HU_ATOMIC_LOAD(&hu_out.fd);
+	hu_fd_identity(fd, &dev, &ino);
+	if (dev == hu_out.dev && ino == hu_out.ino && (dev || ino))
+		zp_write_all((int)fd, buf, len);
+}
+
 static inline void hu_out_write(const char *buf, size_t len)
 {
 	int attempt;
 
+	if (hu_in_vm_child()) {
+		hu_out_write_vm_child(buf, len);
+		return;
+	}
 	for (attempt = 0; attempt < 2; attempt++) {
 		int fd = HU_ATOMIC_LOAD(&hu_out.fd);
 		long r;
@@ -346,6 +502,9 @@ static inline void hu_out_move(int fd, unsigned int lo, unsigned int hi, int tak
 	long nfd = -1;
 	int expected = fd;
 
+	/* A child in our memory loses its copy; ours must stay where it is. */
+	if (hu_in_vm_child())
+		return;
 	if (hi < 0x7ffffffeu)
 		nfd = hu_fcntl(fd, F_DUPFD_CLOEXEC, (long)hi + 1);
 	if (nfd < 0 && lo > 3) {

@@ -1618,6 +1618,7 @@ ZP_HOOK_EXPORT long zp_hook_enter(struct zp_syscall *call)
 	case __NR_fork:
 	case __NR_vfork:
 		HU_ATOMIC_STORE(&multi, 1);
+		hu_vm_enter(call);
 		break;
 	case __NR_exit:
 	case __NR_exit_group:
@@ -1643,6 +1644,7 @@ static int is_fork(long nr)
 
 ZP_HOOK_EXPORT long zp_hook_leave(const struct zp_syscall *call, long result)
 {
+	hu_vm_leave(call, result);
 	if (call->nr == __NR_execve || call->nr == __NR_execveat)
 		print_exec_resumed(call, result);
 	else if (!(result == 0 && is_fork(call->nr)))
