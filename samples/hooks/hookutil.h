@@ -284,7 +284,8 @@ static inline int hu_in_vm_child(void)
  *
  * Lines go to the file named by an environment variable or else to the
  * process's stderr, through a descriptor of our own that we try to keep out
- * of the application's way:
+ * of the application's way (from the start, or from the first line written:
+ * see hu_out_init):
  *   - it is moved high (>= 1000 when RLIMIT_NOFILE allows, below 1024 so that
  *     a huge soft limit does not make the kernel grow the table), where
  *     descriptors, allocated lowest-first, rarely reach;
@@ -380,8 +381,12 @@ static inline long hu_out_open(void)
 /*
  * Set up the channel from environment variable `var`.  `who` prefixes a
  * warning when the file cannot be opened; output then goes to stderr.
+ * `lazy`: a file is opened again at the first line written, not kept open
+ * from here, so that a hook that writes only at exit (count) holds no
+ * descriptor while the program runs: a program that lists its own
+ * descriptors (CPython's test_subprocess does) sees none of ours.
  */
-static inline void hu_out_init(const char *var, const char *who)
+static inline void hu_out_init(const char *var, const char *who, int lazy)
 {
 	const char *path = zp_getenv(var);
 	long fd;
@@ -405,6 +410,11 @@ static inline void hu_out_init(const char *var, const char *who)
 			if (fd >= 0) {
 				hu_out.fd = (int)fd;
 				hu_out.owned = 1;
+				if (lazy) {
+					/* Opened only to report a bad path at once. */
+					hu_close(fd);
+					hu_out.fd = -1;
+				}
 				return;
 			}
 			zp_dprintf(2, "%s: cannot open %s=%s: %s; writing to stderr\n",
