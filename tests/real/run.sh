@@ -110,7 +110,6 @@ go_command() { # pkg variant: set cmd to the command line of one run
 py_prepare() { # bundle python once per variant (shared by every module)
 	local h
 	for h in $HOOKS; do
-		[ -x "$WORK/py/$h/python3.11" ] && [ "$WORK/py/$h/python3.11" -nt "$ZPREWRITE" ] && continue
 		# shellcheck disable=SC2046
 		"$ZPREWRITE" $(hook_args "$h") -q --force --bundle "$WORK/py/$h" "$PY" || return 1
 	done
@@ -200,13 +199,14 @@ row() {
 # native one, the first line of its log that says why (Go's fatal errors
 # and panics, CPython's fatal errors, the shell's "Segmentation fault").
 crash_hint() {
-	local nrc rc
+	local nrc rc hint
 	read -r nrc _ <"$1.native.run"
 	read -r rc _ <"$1.$2.run"
 	[ "$nrc" = "$rc" ] && return 0
-	echo "    exit status $nrc natively, $rc rewritten; its log says:"
-	grep -m 3 -E '^(fatal error|panic|unexpected fault|SIG[A-Z]+:|runtime: )|Fatal Python error|Segmentation fault|Timeout|timed out' \
-		"$1.$2.log" | cut -c1-160 | sed 's/^/      | /'
+	hint=$(grep -m 3 -E '^(fatal error|panic|unexpected fault|SIG[A-Z]+:|runtime: )|Fatal Python error|Segmentation fault|Timeout|timed out' \
+		"$1.$2.log" | cut -c1-160)
+	echo "    exit status $nrc natively, $rc rewritten${hint:+; its log says:}"
+	[ -z "$hint" ] || printf '      | %s\n' "${hint//$'\n'/$'\n      | '}"
 }
 
 # check_hook suite hook: run, compare (with a second native run if the
