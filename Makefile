@@ -129,7 +129,7 @@ golden: all
 bench: all
 	@bench/run.sh $(BUILD)
 
-# About 25 minutes here: not part of make test.  One suite or
+# About 20 minutes here: not part of make test.  One suite or
 # hook: make check-real ZP_REAL_SUITES=go:net ZP_REAL_HOOKS=trace
 check-real: all
 	@tests/real/run.sh $(BUILD)
