@@ -8,6 +8,8 @@
 #   make unit      build and run the unit tests (tests/unit/; make test runs them)
 #   make golden    regenerate tests/golden/ from the current build
 #   make bench     run the benchmarks and write docs/performance.md
+#   make check-real  run Go's and CPython's own test suites natively and
+#                  rewritten, and compare (docs/real-suites.md; not in make test)
 #   make install   install zprewrite, the hook header and its pkg-config file
 #
 # Missing Debian packages are installed by scripts/deps.sh (as root).
@@ -25,13 +27,14 @@ CSTD    := -std=gnu11
 
 # ---- dependencies --------------------------------------------------------
 #
-# The packages a goal needs (scripts/deps.sh: build < test < bench) are
+# The packages a goal needs (scripts/deps.sh: build < test < real, bench) are
 # installed through an included makefile: make remakes it first and then
 # reads the Makefile again, so that everything below, $(shell $(CC) ...)
 # included, sees an installed system even on a fresh machine.
 
 DEPS_SET := $(if $(filter bench,$(MAKECMDGOALS)),bench,$(if \
-	$(filter test asan golden demo,$(MAKECMDGOALS)),test,build))
+	$(filter check-real,$(MAKECMDGOALS)),real,$(if \
+	$(filter test asan golden demo,$(MAKECMDGOALS)),test,build)))
 ifneq ($(MAKECMDGOALS),clean)
 include $(BUILD)/.deps-$(DEPS_SET).mk
 endif
@@ -124,7 +127,7 @@ include tests/programs/programs.mk
 
 # ---- top-level targets ---------------------------------------------------
 
-.PHONY: all demo test asan golden bench install clean
+.PHONY: all demo test asan golden bench check-real install clean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/zprewrite samples
@@ -143,6 +146,11 @@ golden: all test-programs
 
 bench: all
 	@bench/run.sh $(BUILD)
+
+# About 20 minutes here: not part of make test.  One suite or
+# hook: make check-real ZP_REAL_SUITES=go:net ZP_REAL_HOOKS=trace
+check-real: all
+	@tests/real/run.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/zprewrite \

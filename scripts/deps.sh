@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # deps.sh - install the Debian 12 packages a make target needs, if missing.
 #
-# Called by the Makefile before building, testing or benchmarking, so that
-# `make demo` and `make test` work on a fresh Debian 12 machine.  Only packages
-# that are not installed yet are asked for; apt-get runs once, without
-# questions.  Not root: print the command to run instead and fail.
+# Called by the Makefile before building, testing, benchmarking or running
+# the real suites (make check-real), so that `make demo`, `make test` and the
+# others work on a fresh Debian 12 machine.  Only packages that are not
+# installed yet are asked for; apt-get runs once, without questions.  Not
+# root: print the command to run instead and fail.
 # libc6-dev is named although gcc usually pulls it in: gcc only recommends
 # it, recommends are skipped here, and static test programs need its libc.a.
 set -euo pipefail
@@ -12,6 +13,8 @@ set -euo pipefail
 build_pkgs="gcc libc6-dev make pkg-config libelf-dev libdw-dev libzydis-dev binutils-dev musl-tools"
 test_pkgs="busybox-static elfutils file strace sqlite3 python3 libcap2-bin"
 bench_pkgs="hyperfine redis-server redis-tools gnuplot-nox strace linux-perf"
+# make check-real: Go's standard-library tests and CPython's regression tests
+real_pkgs="golang-go libpython3.11-testsuite python3.11"
 
 want=""
 for set in "$@"; do
@@ -19,7 +22,8 @@ for set in "$@"; do
 	build) want="$want $build_pkgs" ;;
 	test)  want="$want $build_pkgs $test_pkgs" ;;
 	bench) want="$want $build_pkgs $test_pkgs $bench_pkgs" ;;
-	*) echo "deps.sh: unknown set '$set' (build, test, bench)" >&2; exit 2 ;;
+	real)  want="$want $build_pkgs $test_pkgs $real_pkgs" ;;
+	*) echo "deps.sh: unknown set '$set' (build, test, bench, real)" >&2; exit 2 ;;
 	esac
 done
 

@@ -14,7 +14,8 @@
 #     status equal the original's, and a count table (with a total row, and
 #     a write row when a single process printed; one more table per rewritten
 #     busybox a pipeline executes afresh) lands in ZP_COUNT_FILE, not
-#     in the workload's output.
+#     in the workload's output; `ls /proc/self/fd` lists the same
+#     descriptors (the hook opens its file only to write the table).
 #
 # How it fails: a runtime that misses calls, enters the hook twice for one
 # call, loses calls from threads, or does not call zp_hook_exit (no table)
@@ -164,4 +165,5 @@ sort fruit | uniq -c
 ls -la / > /dev/null; cat fruit | wc -l
 cat /nonexistent
 for i in 1 2 3; do echo $i; done | md5sum
+ls /proc/self/fd
 EOF

@@ -72,7 +72,7 @@ ZP_HOOK_EXPORT int zp_hook_init(const struct zp_process *proc)
 {
 	(void)proc;
 	owner_pid = zp_getpid();
-	hu_out_init("ZP_COUNT_FILE", "zprewrite-count");
+	hu_out_init("ZP_COUNT_FILE", "zprewrite-count", 1);
 	return 0;
 }
 

@@ -326,8 +326,12 @@ static inline long hu_out_open(void)
 /*
  * Set up the channel from environment variable `var`.  `who` prefixes a
  * warning when the file cannot be opened; output then goes to stderr.
+ * `lazy`: the file is opened at the first line written, not kept open from
+ * here, so that a hook that writes only at exit (count) holds no
+ * descriptor while the program runs: a program that lists its own
+ * descriptors (CPython's test_subprocess does) sees none of ours.
  */
-static inline void hu_out_init(const char *var, const char *who)
+static inline void hu_out_init(const char *var, const char *who, int lazy)
 {
 	const char *path = zp_getenv(var);
 	long fd;
@@ -347,6 +351,14 @@ static inline void hu_out_init(const char *var, const char *who)
 		if (off + n < sizeof(hu_out.path)) {
 			zp_memcpy(hu_out.path + off, path, n + 1);
 			fd = hu_out_open();
+			if (fd >= 0 && lazy) {
+				/* Opened only to report a bad path at once: the
+				 * first line written opens it again. */
+				hu_close(fd);
+				hu_out.fd = -1;
+				hu_out.owned = 1;
+				return;
+			}
 			if (fd >= 0) {
 				hu_out.fd = (int)fd;
 				hu_out.owned = 1;

@@ -1598,7 +1598,7 @@ static void print_exec_resumed(const struct zp_syscall *call, long result)
 ZP_HOOK_EXPORT int zp_hook_init(const struct zp_process *proc)
 {
 	(void)proc;
-	hu_out_init("ZP_TRACE_FILE", "zprewrite-trace");
+	hu_out_init("ZP_TRACE_FILE", "zprewrite-trace", 0);
 	return 0;
 }
 

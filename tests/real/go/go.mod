@@ -1,0 +1,3 @@
+module zprewrite.test/real
+
+go 1.19
