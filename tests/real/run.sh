@@ -8,7 +8,9 @@
 #   or $ZP_REAL_SUITES.
 # Environment:
 #   ZP_REAL_HOOKS    which rewritten variants to run (default "none count
-#                    trace": no hook, build/samples/count.so, trace.so)
+#                    trace": no hook, build/samples/count.so, trace.so;
+#                    also "bigstack": tests/hooks/bigstack.c, 30 KiB of stack
+#                    per call)
 #   ZP_REAL_TIMEOUT  seconds a single run may take (default 900)
 #   ZP_REAL_DIR      work directory (default BUILD_DIR/real)
 #
@@ -65,7 +67,23 @@ suites() { # the suites the arguments name, one per line
 safe() { echo "$1" | tr ':/' '__'; } # a suite name usable in a file name
 
 hook_args() { # zprewrite options for a variant
-	[ "$1" = none ] || echo "--hook $BUILD/samples/$1.so"
+	case $1 in
+	none) ;;
+	bigstack) echo "--hook $(bigstack_so)" ;;
+	*) echo "--hook $BUILD/samples/$1.so" ;;
+	esac
+}
+
+# The test hook that uses 30 KiB of its stack budget on every call
+# (tests/hooks/bigstack.c): ZP_REAL_HOOKS=bigstack, e.g. with
+# go:stackbottom, shows goroutines keep their stacks with a hook that uses
+# its whole budget.
+bigstack_so() {
+	local so=$WORK/bigstack.so
+	[ -s "$so" ] || gcc -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared -nostdlib -ffreestanding \
+		-fno-stack-protector -mgeneral-regs-only -fvisibility=hidden -fno-asynchronous-unwind-tables \
+		-I"$REAL/../../runtime/include" -o "$so" "$REAL/../hooks/bigstack.c" >&2 || return 1
+	echo "$so"
 }
 
 # ---- Go: build, rewrite, where to run --------------------------------------
