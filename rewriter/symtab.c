@@ -1,0 +1,109 @@
+/*
+ * symtab.c - collect the function symbols of the runtime and the hook at
+ * their addresses in the output (see symtab.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "symtab.h"
+
+static int add_str(struct zp_symadd *t, const char *prefix, const char *name, size_t *off)
+{
+	size_t lp = prefix ? strlen(prefix) : 0, ln = strlen(name);
+	size_t need = (t->strsize ? 0 : 1) + lp + ln + 1;
+
+	if (t->strcap - t->strsize < need) {
+		size_t cap = t->strcap ? t->strcap : 4096;
+		while (cap - t->strsize < need)
+			cap *= 2;
+		char *ns = realloc(t->strs, cap);
+		if (!ns)
+			return -1;
+		t->strs = ns;
+		t->strcap = cap;
+	}
+	if (!t->strsize)
+		t->strs[t->strsize++] = 0;   /* offset 0: the empty name */
+	*off = t->strsize;
+	memcpy(t->strs + t->strsize, prefix, lp);
+	memcpy(t->strs + t->strsize + lp, name, ln + 1);
+	t->strsize += lp + ln + 1;
+	return 0;
+}
+
+static int add_sym(struct zp_symadd *t, const Elf64_Sym *s)
+{
+	if (t->nsyms == t->symcap) {
+		size_t cap = t->symcap ? t->symcap * 2 : 256;
+		Elf64_Sym *ns = realloc(t->syms, cap * sizeof *ns);
+		if (!ns)
+			return -1;
+		t->syms = ns;
+		t->symcap = cap;
+	}
+	t->syms[t->nsyms++] = *s;
+	return 0;
+}
+
+static const struct zp_symmap *map_of(const struct zp_symmap *map, size_t nmap, uint64_t v)
+{
+	for (size_t i = 0; i < nmap; i++)
+		if (v >= map[i].lo && v < map[i].hi)
+			return &map[i];
+	return NULL;
+}
+
+/* The symbol table to read: .symtab (every function), else .dynsym. */
+static Elf_Scn *symbol_table(Elf *elf)
+{
+	Elf_Scn *scn = NULL, *dyn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_entsize != sizeof(Elf64_Sym))
+			continue;
+		if (sh.sh_type == SHT_SYMTAB)
+			return scn;
+		if (sh.sh_type == SHT_DYNSYM && !dyn)
+			dyn = scn;
+	}
+	return dyn;
+}
+
+int zp_symadd_object(struct zp_symadd *t, Elf *elf, const char *prefix, const struct zp_symmap *map,
+		     size_t nmap)
+{
+	Elf_Scn *scn = symbol_table(elf);
+	GElf_Shdr sh;
+	Elf_Data *d = scn && gelf_getshdr(scn, &sh) ? elf_getdata(scn, NULL) : NULL;
+	size_t n = d ? d->d_size / sizeof(Elf64_Sym) : 0;
+
+	for (size_t k = 1; k < n; k++) {
+		GElf_Sym sym;
+		const char *name;
+		const struct zp_symmap *m;
+		size_t off;
+		if (!gelf_getsym(d, (int)k, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+		    sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE ||
+		    !(m = map_of(map, nmap, sym.st_value)) ||
+		    !(name = elf_strptr(elf, sh.sh_link, sym.st_name)) || !*name)
+			continue;
+		if (add_str(t, strncmp(name, "zp_", 3) ? prefix : NULL, name, &off))
+			return -1;
+		Elf64_Sym out = {
+			.st_name = (uint32_t)off, .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC),
+			.st_other = STV_DEFAULT, .st_shndx = m->shndx,
+			.st_value = sym.st_value + m->delta, .st_size = sym.st_size,
+		};
+		if (add_sym(t, &out))
+			return -1;
+	}
+	return 0;
+}
+
+void zp_symadd_free(struct zp_symadd *t)
+{
+	free(t->syms);
+	free(t->strs);
+	memset(t, 0, sizeof *t);
+}
