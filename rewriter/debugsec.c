@@ -7,6 +7,8 @@
 
 #include "debugframe.h"
 #include "debugsec.h"
+#include "stub.h"
+#include "stubcfi.h"
 #include "symtab.h"
 #include "warn.h"
 
@@ -58,9 +60,10 @@ static int hook_frames(const struct zp_embed *hook, const struct zp_layout *lo, 
 	return rc < 0 ? -1 : 0;
 }
 
-/* .debug_frame: the input's, the runtime's, the hook's. */
+/* .debug_frame: the input's, the runtime's, the hook's, the stubs'. */
 static int add_frames(const struct zp_elf *e, const struct zp_blob *blob, const struct zp_embed *hook,
-		      const struct zp_layout *lo, struct zp_image *im, struct zp_debugsec *out)
+		      const struct zp_sites *sites, const struct zp_layout *lo, struct zp_image *im,
+		      struct zp_debugsec *out)
 {
 	const char *lost = "gdb and perf cannot unwind through the runtime";
 	const struct zp_section *own = zp_elf_section_by_name(e, ".debug_frame");
@@ -76,7 +79,7 @@ static int add_frames(const struct zp_elf *e, const struct zp_blob *blob, const 
 					   lo->seg[ZP_SEG_RT_TEXT].vaddr - blob->text_vaddr);
 	if (moved == 1)
 		ZP_BUG("the runtime's .debug_frame is not understood");
-	if (moved < 0 || (hook && hook_frames(hook, lo, &d)))
+	if (moved < 0 || (hook && hook_frames(hook, lo, &d)) || zp_stubcfi_append(&d, sites, lo))
 		goto out;
 	int64_t off = zp_image_append(im, d.buf, d.size, 8);
 	if (off < 0)
@@ -92,9 +95,10 @@ out:
 	return rc;
 }
 
-/* The runtime's and the hook's function symbols, where their code went. */
-static int collect_symbols(const struct zp_blob *blob, const struct zp_embed *hook, const struct zp_layout *lo,
-			   const size_t *role_shndx, struct zp_symadd *t)
+/* The runtime's, the stubs' and the hook's function symbols, where their
+ * code went. */
+static int collect_symbols(const struct zp_blob *blob, const struct zp_embed *hook, const struct zp_sites *sites,
+			   const struct zp_layout *lo, const size_t *role_shndx, struct zp_symadd *t)
 {
 	struct zp_symmap rt = { blob->text_vaddr, blob->text_vaddr + blob->text_size,
 		lo->seg[ZP_SEG_RT_TEXT].vaddr - blob->text_vaddr, (uint16_t)role_shndx[ZP_SEG_RT_TEXT] };
@@ -103,6 +107,11 @@ static int collect_symbols(const struct zp_blob *blob, const struct zp_embed *ho
 
 	if (zp_symadd_object(t, blob->elf, RT_PREFIX, &rt, 1))
 		return -1;
+	for (size_t i = 0; i < sites->n; i++)
+		if (sites->v[i].decision == ZP_STUB && role_shndx[ZP_SEG_STUBS] &&
+		    zp_symadd_one(t, "zp_stub", lo->stub_vaddr[i], zp_stub_size(&sites->v[i]),
+				  (uint16_t)role_shndx[ZP_SEG_STUBS]))
+			return -1;
 	for (size_t i = 0; hook && i < hook->nseg; i++)
 		if ((hook->seg[i].flags & PF_X) && role_shndx[ZP_SEG_HOOK + i])
 			hm[n++] = (struct zp_symmap){ hook->seg[i].vaddr, hook->seg[i].vaddr + hook->seg[i].filesz,
@@ -173,8 +182,8 @@ static int write_symbols(const struct zp_elf *e, const struct zp_symadd *t, cons
 }
 
 static int add_symbols(const struct zp_elf *e, const struct zp_blob *blob, const struct zp_embed *hook,
-		       const struct zp_layout *lo, const size_t *role_shndx, size_t first,
-		       struct zp_image *im, struct zp_debugsec *out)
+		       const struct zp_sites *sites, const struct zp_layout *lo, const size_t *role_shndx,
+		       size_t first, struct zp_image *im, struct zp_debugsec *out)
 {
 	const struct zp_section *st, *str;
 	struct zp_symadd t = { 0 };
@@ -182,18 +191,19 @@ static int add_symbols(const struct zp_elf *e, const struct zp_blob *blob, const
 	/* Section indices from SHN_LORESERVE on need SHT_SYMTAB_SHNDX. */
 	if (first + ZP_DEBUGSEC_MAX >= SHN_LORESERVE || own_symtab(e, &st, &str) < 0)
 		return 0;
-	int rc = collect_symbols(blob, hook, lo, role_shndx, &t) ? zp_error(e->path, "out of memory") :
-		 t.nsyms ? write_symbols(e, &t, st, str, first, im, out) : 0;
+	/* (A new .symtab starts with the .dynsym's symbols: symtab.h.) */
+	int rc = (!st && zp_symadd_dynamic(&t, e->elf)) || collect_symbols(blob, hook, sites, lo, role_shndx, &t) ?
+		 zp_error(e->path, "out of memory") : t.nsyms ? write_symbols(e, &t, st, str, first, im, out) : 0;
 	zp_symadd_free(&t);
 	return rc;
 }
 
 int zp_debugsec_add(const struct zp_elf *e, const struct zp_blob *blob, const struct zp_embed *hook,
-		    const struct zp_layout *lo, const size_t *role_shndx, size_t first, struct zp_image *im,
-		    struct zp_debugsec *out)
+		    const struct zp_sites *sites, const struct zp_layout *lo, const size_t *role_shndx,
+		    size_t first, struct zp_image *im, struct zp_debugsec *out)
 {
 	memset(out, 0, sizeof *out);
-	if (add_frames(e, blob, hook, lo, im, out))
+	if (add_frames(e, blob, hook, sites, lo, im, out))
 		return zp_error(e->path, "out of memory");
-	return add_symbols(e, blob, hook, lo, role_shndx, first, im, out);
+	return add_symbols(e, blob, hook, sites, lo, role_shndx, first, im, out);
 }

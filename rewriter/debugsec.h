@@ -1,7 +1,8 @@
 /*
  * debugsec.h - the non-loaded sections that make the code zprewrite adds
  * visible to debuggers and profilers: its unwind tables in .debug_frame
- * (debugframe.h) and its function names in .symtab (symtab.h).
+ * (the runtime's and the hook's: debugframe.h; the stubs': stubcfi.h) and
+ * its function names in .symtab (symtab.h).
  *
  * They are appended to the image.  The input's own .debug_frame, .symtab
  * and .strtab, when it has them, are extended (their contents first, so
@@ -17,6 +18,7 @@
 #include "elffile.h"
 #include "embed.h"
 #include "image.h"
+#include "findsites.h"
 #include "layout.h"
 
 #define ZP_DEBUGSEC_MAX 3
@@ -35,7 +37,7 @@ struct zp_debugsec {
 /* role_shndx[r]: the index of the section that holds role r's bytes (0 if
  * none); first: the index the first of out->news will get. */
 int zp_debugsec_add(const struct zp_elf *e, const struct zp_blob *blob, const struct zp_embed *hook,
-		    const struct zp_layout *lo, const size_t *role_shndx, size_t first, struct zp_image *im,
-		    struct zp_debugsec *out);
+		    const struct zp_sites *sites, const struct zp_layout *lo, const size_t *role_shndx,
+		    size_t first, struct zp_image *im, struct zp_debugsec *out);
 
 #endif /* ZP_DEBUGSEC_H */

@@ -400,8 +400,8 @@ static void moved_debug_section(const struct zp_debugsec *dbg, size_t index, GEl
  * segments, the unwind tables and symbols of the added code (debugsec.h),
  * and a section name table that includes their names. */
 static int add_sections(const struct zp_elf *e, const struct zp_blob *blob, const struct zp_embed *hook,
-			const struct zp_layout *lo, const struct zp_dynedit *dyn, struct zp_image *im,
-			GElf_Ehdr *eh)
+			const struct zp_sites *sites, const struct zp_layout *lo, const struct zp_dynedit *dyn,
+			struct zp_image *im, GElf_Ehdr *eh)
 {
 	const char *names[ZP_SEG_COUNT * 2 + ZP_DEBUGSEC_MAX];
 	GElf_Shdr news[ZP_SEG_COUNT * 2 + ZP_DEBUGSEC_MAX];
@@ -409,7 +409,7 @@ static int add_sections(const struct zp_elf *e, const struct zp_blob *blob, cons
 	size_t nnew = new_sections(lo, e->shnum, names, news, role_shndx);
 	struct zp_debugsec dbg;
 
-	if (zp_debugsec_add(e, blob, hook, lo, role_shndx, e->shnum + nnew, im, &dbg))
+	if (zp_debugsec_add(e, blob, hook, sites, lo, role_shndx, e->shnum + nnew, im, &dbg))
 		return -1;
 	for (size_t i = 0; i < dbg.nnew; i++) {
 		names[nnew] = dbg.names[i];
@@ -477,7 +477,7 @@ int zp_segment_add(const struct zp_elf *e, const struct zp_blob *blob, const str
 	eh.e_phnum = (uint16_t)lo->phnum;
 	if (e->ehdr.e_entry)
 		eh.e_entry = runtime_addr(lo, blob, blob->start);
-	if (e->shnum && add_sections(e, blob, hook, lo, dyn, im, &eh))
+	if (e->shnum && add_sections(e, blob, hook, sites, lo, dyn, im, &eh))
 		return -1;
 	put_ehdr(im->buf, &eh);
 	return 0;

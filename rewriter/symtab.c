@@ -45,6 +45,25 @@ static int add_sym(struct zp_symadd *t, const Elf64_Sym *s)
 	return 0;
 }
 
+/* A global function named prefix + name (prefix may be NULL). */
+static int add_func(struct zp_symadd *t, const char *prefix, const char *name, uint64_t value, uint64_t size,
+		    uint16_t shndx)
+{
+	size_t off;
+	if (add_str(t, prefix, name, &off))
+		return -1;
+	Elf64_Sym out = {
+		.st_name = (uint32_t)off, .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC),
+		.st_other = STV_DEFAULT, .st_shndx = shndx, .st_value = value, .st_size = size,
+	};
+	return add_sym(t, &out);
+}
+
+int zp_symadd_one(struct zp_symadd *t, const char *name, uint64_t value, uint64_t size, uint16_t shndx)
+{
+	return add_func(t, NULL, name, value, size, shndx);
+}
+
 static const struct zp_symmap *map_of(const struct zp_symmap *map, size_t nmap, uint64_t v)
 {
 	for (size_t i = 0; i < nmap; i++)
@@ -53,21 +72,50 @@ static const struct zp_symmap *map_of(const struct zp_symmap *map, size_t nmap, 
 	return NULL;
 }
 
+/* The first symbol table of that type, or NULL. */
+static Elf_Scn *table_of_type(Elf *elf, uint32_t type)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == type && sh.sh_entsize == sizeof(Elf64_Sym))
+			return scn;
+	return NULL;
+}
+
 /* The symbol table to read: .symtab (every function), else .dynsym. */
 static Elf_Scn *symbol_table(Elf *elf)
 {
-	Elf_Scn *scn = NULL, *dyn = NULL;
-	GElf_Shdr sh;
+	Elf_Scn *scn = table_of_type(elf, SHT_SYMTAB);
+	return scn ? scn : table_of_type(elf, SHT_DYNSYM);
+}
 
-	while ((scn = elf_nextscn(elf, scn))) {
-		if (!gelf_getshdr(scn, &sh) || sh.sh_entsize != sizeof(Elf64_Sym))
+int zp_symadd_dynamic(struct zp_symadd *t, Elf *elf)
+{
+	Elf_Scn *scn = table_of_type(elf, SHT_DYNSYM);
+	GElf_Shdr sh;
+	Elf_Data *d = scn && gelf_getshdr(scn, &sh) ? elf_getdata(scn, NULL) : NULL;
+	size_t n = d ? d->d_size / sizeof(Elf64_Sym) : 0;
+
+	for (size_t k = 1; k < n; k++) {
+		GElf_Sym sym;
+		const char *name;
+		size_t off;
+		if (!gelf_getsym(d, (int)k, &sym) || GELF_ST_BIND(sym.st_info) == STB_LOCAL ||
+		    sym.st_shndx == SHN_UNDEF || (sym.st_shndx >= SHN_LORESERVE && sym.st_shndx != SHN_ABS) ||
+		    !(name = elf_strptr(elf, sh.sh_link, sym.st_name)) || !*name)
 			continue;
-		if (sh.sh_type == SHT_SYMTAB)
-			return scn;
-		if (sh.sh_type == SHT_DYNSYM && !dyn)
-			dyn = scn;
+		if (add_str(t, NULL, name, &off))
+			return -1;
+		Elf64_Sym out = {
+			.st_name = (uint32_t)off, .st_info = sym.st_info, .st_other = sym.st_other,
+			.st_shndx = sym.st_shndx, .st_value = sym.st_value, .st_size = sym.st_size,
+		};
+		if (add_sym(t, &out))
+			return -1;
 	}
-	return dyn;
+	return 0;
 }
 
 int zp_symadd_object(struct zp_symadd *t, Elf *elf, const char *prefix, const struct zp_symmap *map,
@@ -82,20 +130,13 @@ int zp_symadd_object(struct zp_symadd *t, Elf *elf, const char *prefix, const st
 		GElf_Sym sym;
 		const char *name;
 		const struct zp_symmap *m;
-		size_t off;
 		if (!gelf_getsym(d, (int)k, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
 		    sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE ||
 		    !(m = map_of(map, nmap, sym.st_value)) ||
 		    !(name = elf_strptr(elf, sh.sh_link, sym.st_name)) || !*name)
 			continue;
-		if (add_str(t, strncmp(name, "zp_", 3) ? prefix : NULL, name, &off))
-			return -1;
-		Elf64_Sym out = {
-			.st_name = (uint32_t)off, .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC),
-			.st_other = STV_DEFAULT, .st_shndx = m->shndx,
-			.st_value = sym.st_value + m->delta, .st_size = sym.st_size,
-		};
-		if (add_sym(t, &out))
+		if (add_func(t, strncmp(name, "zp_", 3) ? prefix : NULL, name, sym.st_value + m->delta,
+			     sym.st_size, m->shndx))
 			return -1;
 	}
 	return 0;
