@@ -157,11 +157,13 @@ static int write_symbols(const struct zp_elf *e, const struct zp_symadd *t, cons
 
 	if (symoff < 0)
 		return zp_error(e->path, "out of memory");
+	/* The input's tables as they are in the image (segment.c moved
+	 * _DYNAMIC's value there), else one null symbol (zeros). */
 	if (str)
-		memcpy(im->buf + stroff, zp_elf_section_bytes(e, str), strold);
+		memcpy(im->buf + stroff, im->buf + str->shdr.sh_offset, strold);
 	memcpy(im->buf + stroff + strold, t->strs, t->strsize);
-	if (st)   /* (else one null symbol: zeros) */
-		memcpy(im->buf + symoff, zp_elf_section_bytes(e, st), st->shdr.sh_size);
+	if (st)
+		memcpy(im->buf + symoff, im->buf + st->shdr.sh_offset, st->shdr.sh_size);
 	for (size_t i = 0; i < t->nsyms; i++) {
 		Elf64_Sym s = t->syms[i];
 		s.st_name += (uint32_t)strold;
@@ -181,6 +183,24 @@ static int write_symbols(const struct zp_elf *e, const struct zp_symadd *t, cons
 	return 0;
 }
 
+/* A stripped input's .dynsym symbols, as in the image, for its new
+ * .symtab (symtab.h says why). */
+static int add_dynamic(const struct zp_elf *e, const struct zp_image *im, struct zp_symadd *t)
+{
+	for (size_t i = 0; i < e->shnum; i++) {
+		const struct zp_section *ds = &e->secs[i], *str;
+		if (ds->shdr.sh_type != SHT_DYNSYM || ds->shdr.sh_entsize != sizeof(Elf64_Sym) ||
+		    ds->shdr.sh_link >= e->shnum || !zp_elf_section_bytes(e, ds))
+			continue;
+		str = &e->secs[ds->shdr.sh_link];
+		if (str->shdr.sh_type != SHT_STRTAB || !zp_elf_section_bytes(e, str))
+			continue;
+		return zp_symadd_dynamic(t, im->buf + ds->shdr.sh_offset, ds->shdr.sh_size,
+					 (const char *)im->buf + str->shdr.sh_offset, str->shdr.sh_size);
+	}
+	return 0;
+}
+
 static int add_symbols(const struct zp_elf *e, const struct zp_blob *blob, const struct zp_embed *hook,
 		       const struct zp_sites *sites, const struct zp_layout *lo, const size_t *role_shndx,
 		       size_t first, struct zp_image *im, struct zp_debugsec *out)
@@ -192,7 +212,7 @@ static int add_symbols(const struct zp_elf *e, const struct zp_blob *blob, const
 	if (first + ZP_DEBUGSEC_MAX >= SHN_LORESERVE || own_symtab(e, &st, &str) < 0)
 		return 0;
 	/* (A new .symtab starts with the .dynsym's symbols: symtab.h.) */
-	int rc = (!st && zp_symadd_dynamic(&t, e->elf)) || collect_symbols(blob, hook, sites, lo, role_shndx, &t) ?
+	int rc = (!st && add_dynamic(e, im, &t)) || collect_symbols(blob, hook, sites, lo, role_shndx, &t) ?
 		 zp_error(e->path, "out of memory") : t.nsyms ? write_symbols(e, &t, st, str, first, im, out) : 0;
 	zp_symadd_free(&t);
 	return rc;

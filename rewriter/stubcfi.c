@@ -21,12 +21,10 @@
 #define DW_OP_breg16            0x80   /* the pc (DWARF register 16) + offset */
 #define DW_RSP 7
 #define DW_RIP 16
-#define REDZONE 128
-#define LEA_DOWN 5    /* stub.c's lea -0x80(%rsp),%rsp */
-#define CALL_RAX 2
-#define LEA_UP 8      /* stub.c's lea 0x80(%rsp),%rsp */
+#define REDZONE 128   /* what the stub steps below (stub.h) */
 
-/* One CIE or FDE being built (a stub's has fewer than 120 bytes). */
+/* One CIE or FDE being built (a stub's has at most 160 bytes: 24 of
+ * header, 8 rows of at most 19, 2 offsets of 3, padding). */
 struct entry {
 	unsigned char b[192];
 	size_t n;
@@ -95,37 +93,37 @@ static void cfa_offset(struct entry *e, uint64_t off)
 	uleb(e, off);
 }
 
-/* A stub's rows, part by part (stub.c writes them in this order). */
+/* A stub's rows, part by part (zp_stub_parts). */
 static void stub_rows(struct entry *e, const struct zp_site *s, uint64_t v)
 {
 	uint64_t site = s->addr, back = s->win_start + s->win_len;
-	uint64_t down = v + s->pre_len, call = down + LEA_DOWN, up = call + CALL_RAX;
-	uint64_t post = up + LEA_UP, jmp = post + (s->win_len - s->pre_len - 2);
+	struct zp_stub_parts p;
 
+	zp_stub_parts(s, v, &p);
 	if (s->pre_len)
 		caller(e, s->win_start - v + 1);     /* the moved instructions */
-	advance(e, down);
+	advance(e, p.down);
 	if (s->stub_kind == ZP_STUB_STACKLESS) {
 		/* It leaves the thread's stack for good: no caller from here. */
 		byte(e, DW_CFA_undefined);
 		uleb(e, DW_RIP);
 		return;
 	}
-	caller(e, site + 1 - down);                  /* the site, rsp as there */
-	advance(e, call);
+	caller(e, site + 1 - p.down);                /* the site, rsp as there */
+	advance(e, p.call);
 	cfa_offset(e, REDZONE);                      /* the site, rsp 128 below */
-	caller(e, site + 1 - call);
-	advance(e, call + 1);                        /* returned to: the site + 2 */
-	caller(e, site - call);
-	advance(e, up);                              /* after the site */
-	caller(e, site + 3 - up);
-	advance(e, post);
+	caller(e, site + 1 - p.call);
+	advance(e, p.call + 1);                      /* returned to: the site + 2 */
+	caller(e, site - p.call);
+	advance(e, p.up);                            /* after the site */
+	caller(e, site + 3 - p.up);
+	advance(e, p.post);
 	cfa_offset(e, 0);
-	if (post != jmp) {
-		caller(e, site + 3 - post);          /* the moved instructions */
-		advance(e, jmp);
+	if (p.post != p.jmp) {
+		caller(e, site + 3 - p.post);        /* the moved instructions */
+		advance(e, p.jmp);
 	}
-	caller(e, back + 1 - jmp);                   /* the jump back */
+	caller(e, back + 1 - p.jmp);                 /* the jump back */
 }
 
 static int put_entry(struct zp_dframe *d, struct entry *e)

@@ -25,7 +25,8 @@ static int add_str(struct zp_symadd *t, const char *prefix, const char *name, si
 	if (!t->strsize)
 		t->strs[t->strsize++] = 0;   /* offset 0: the empty name */
 	*off = t->strsize;
-	memcpy(t->strs + t->strsize, prefix, lp);
+	if (lp)
+		memcpy(t->strs + t->strsize, prefix, lp);
 	memcpy(t->strs + t->strsize + lp, name, ln + 1);
 	t->strsize += lp + ln + 1;
 	return 0;
@@ -91,28 +92,21 @@ static Elf_Scn *symbol_table(Elf *elf)
 	return scn ? scn : table_of_type(elf, SHT_DYNSYM);
 }
 
-int zp_symadd_dynamic(struct zp_symadd *t, Elf *elf)
+int zp_symadd_dynamic(struct zp_symadd *t, const unsigned char *syms, size_t size, const char *strs,
+		      size_t strsize)
 {
-	Elf_Scn *scn = table_of_type(elf, SHT_DYNSYM);
-	GElf_Shdr sh;
-	Elf_Data *d = scn && gelf_getshdr(scn, &sh) ? elf_getdata(scn, NULL) : NULL;
-	size_t n = d ? d->d_size / sizeof(Elf64_Sym) : 0;
-
-	for (size_t k = 1; k < n; k++) {
-		GElf_Sym sym;
-		const char *name;
+	for (size_t k = sizeof(Elf64_Sym); k + sizeof(Elf64_Sym) <= size; k += sizeof(Elf64_Sym)) {
+		Elf64_Sym sym;
 		size_t off;
-		if (!gelf_getsym(d, (int)k, &sym) || GELF_ST_BIND(sym.st_info) == STB_LOCAL ||
-		    sym.st_shndx == SHN_UNDEF || (sym.st_shndx >= SHN_LORESERVE && sym.st_shndx != SHN_ABS) ||
-		    !(name = elf_strptr(elf, sh.sh_link, sym.st_name)) || !*name)
+		memcpy(&sym, syms + k, sizeof sym);
+		if (ELF64_ST_BIND(sym.st_info) == STB_LOCAL || sym.st_shndx == SHN_UNDEF ||
+		    (sym.st_shndx >= SHN_LORESERVE && sym.st_shndx != SHN_ABS) || sym.st_name >= strsize ||
+		    !strs[sym.st_name] || !memchr(strs + sym.st_name, 0, strsize - sym.st_name))
 			continue;
-		if (add_str(t, NULL, name, &off))
+		if (add_str(t, NULL, strs + sym.st_name, &off))
 			return -1;
-		Elf64_Sym out = {
-			.st_name = (uint32_t)off, .st_info = sym.st_info, .st_other = sym.st_other,
-			.st_shndx = sym.st_shndx, .st_value = sym.st_value, .st_size = sym.st_size,
-		};
-		if (add_sym(t, &out))
+		sym.st_name = (uint32_t)off;
+		if (add_sym(t, &sym))
 			return -1;
 	}
 	return 0;

@@ -42,11 +42,13 @@ int zp_symadd_object(struct zp_symadd *t, Elf *elf, const char *prefix, const st
 /* Add one global function symbol (zprewrite's own code: the stubs). */
 int zp_symadd_one(struct zp_symadd *t, const char *name, uint64_t value, uint64_t size, uint16_t shndx);
 
-/* Add the defined global symbols of elf's .dynsym as they are: a file with
- * a .symtab is "not stripped" to gdb and perf, which then ignore .dynsym,
- * so a .symtab made for a stripped file must hold them too.  -1: out of
- * memory. */
-int zp_symadd_dynamic(struct zp_symadd *t, Elf *elf);
+/* Add the defined global symbols of a .dynsym (its entries and its string
+ * table, as in the output: segment.c may have moved _DYNAMIC) as they
+ * are: a file with a .symtab is "not stripped" to gdb and perf, which then
+ * ignore .dynsym, so a .symtab made for a stripped file must hold them too.
+ * -1: out of memory. */
+int zp_symadd_dynamic(struct zp_symadd *t, const unsigned char *syms, size_t size, const char *strs,
+		      size_t strsize);
 void zp_symadd_free(struct zp_symadd *t);
 
 #endif /* ZP_SYMTAB_H */
