@@ -45,8 +45,16 @@ $(BUILD)/.deps-%.mk: scripts/deps.sh
 
 # ---- runtime: the freestanding code copied into every rewritten file -----
 
+# Unwind information: -g1 without unwind tables makes gcc put its CFI into
+# .debug_frame rather than .eh_frame; runtime.ld keeps that one debugging
+# section and drops the others (the CFI is the same, precise at every
+# instruction, as gcc's .eh_frame would be).  zprewrite puts it into every
+# rewritten file for gdb and perf.  Frame pointers: perf's default call
+# graphs (-g) follow rbp, through the runtime's own stack too, so a profile
+# of a hooked call still reaches the application's frames (a few bytes and
+# one register, on the slow path only: entry.S does not use rbp).
 RT_DIR    := $(BUILD)/runtime
-RT_CFLAGS := $(CSTD) $(WARN) -O2 -g0 -ffreestanding -fno-builtin -fPIE \
+RT_CFLAGS := $(CSTD) $(WARN) -O2 -g1 -fno-omit-frame-pointer -ffreestanding -fno-builtin -fPIE \
 	-fvisibility=hidden -fno-stack-protector -fno-asynchronous-unwind-tables \
 	-fno-unwind-tables -mgeneral-regs-only -mno-red-zone -fcf-protection=none \
 	-fno-strict-aliasing -nostdinc -isystem $(shell $(CC) -print-file-name=include 2>/dev/null) \
@@ -66,7 +74,9 @@ $(RT_DIR)/errnames.h: scripts/gen-errnames.c
 	$(CC) $(CSTD) $(WARN) -o $(RT_DIR)/gen-errnames $<
 	$(RT_DIR)/gen-errnames > $@.tmp && mv $@.tmp $@
 
-$(RT_DIR)/%.c.o: runtime/%.c $(wildcard runtime/*.h runtime/include/zprewrite/*.h) $(RT_GEN)
+# (The objects depend on this Makefile too: RT_CFLAGS decides what they hold,
+# the unwind tables among it.)
+$(RT_DIR)/%.c.o: runtime/%.c $(wildcard runtime/*.h runtime/include/zprewrite/*.h) $(RT_GEN) Makefile
 	@mkdir -p $(@D)
 	$(CC) $(RT_CFLAGS) -c -o $@ $<
 
@@ -78,7 +88,7 @@ $(RT_DIR)/asm-offsets.h: runtime/asm-offsets.c $(wildcard runtime/*.h runtime/in
 	$(CC) $(RT_CFLAGS) -S -o $(RT_DIR)/asm-offsets.s $<
 	scripts/gen-asm-offsets.sh $(RT_DIR)/asm-offsets.s > $@.tmp && mv $@.tmp $@
 
-$(RT_DIR)/%.S.o: runtime/%.S $(wildcard runtime/*.h) $(RT_DIR)/asm-offsets.h
+$(RT_DIR)/%.S.o: runtime/%.S $(wildcard runtime/*.h) $(RT_DIR)/asm-offsets.h Makefile
 	@mkdir -p $(@D)
 	$(CC) $(RT_CFLAGS) -c -o $@ $<
 

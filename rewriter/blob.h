@@ -5,6 +5,8 @@
  * (runtime/runtime.ld) with one R+X and one RW segment, and embedded in the
  * zprewrite executable (blob_data.S).  It is copied as is; the only bytes changed
  * in each copy are its link to the object's descriptor (zp_desc_offset).
+ * Its unwind tables (.debug_frame) and symbols go into the output's
+ * non-loaded sections, moved to where it lands (debugsec.h).
  */
 #ifndef ZP_BLOB_H
 #define ZP_BLOB_H
@@ -19,6 +21,8 @@ struct zp_blob {
 	uint64_t data_vaddr, data_filesz, data_memsz;
 	uint64_t start;              /* zp_start: the new e_entry */
 	uint64_t desc_offset;        /* zp_desc_offset: where the link goes */
+	const unsigned char *debug_frame;   /* its unwind tables, as linked */
+	uint64_t debug_frame_size;
 	void *elf;                   /* the runtime's Elf, for symbol lookups */
 };
 

@@ -7,12 +7,14 @@
  * after the last old one), the site table and the hook's relocations; the
  * runtime's, the stubs' and the hook's segments get their bytes; the
  * section header table is copied to the end with sections for the new
- * segments.  Nothing here changes the program's own code: patch.c does.
+ * segments (and, through debugsec.c, the added code's unwind tables and
+ * symbols).  Nothing here changes the program's own code: patch.c does.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "debugsec.h"
 #include "dynamic.h"
 #include "segment.h"
 #include "stub.h"
@@ -327,17 +329,22 @@ static void link_descriptor(const struct zp_blob *blob, const struct zp_layout *
 }
 
 /* The sections that describe the new segments (not the moved .dynamic: the
- * input's own .dynamic section describes it); returns how many. */
-static size_t new_sections(const struct zp_layout *lo, const char **names, GElf_Shdr *news)
+ * input's own .dynamic section describes it); returns how many.  first:
+ * the index the first gets; role_shndx[r]: the index of role r's section
+ * with its file bytes (0 if none), for the symbols debugsec.c adds. */
+static size_t new_sections(const struct zp_layout *lo, size_t first, const char **names, GElf_Shdr *news,
+			   size_t *role_shndx)
 {
 	size_t n = 0;
 
 	for (size_t r = 0; r < ZP_SEG_COUNT; r++) {
 		const struct zp_newseg *s = &lo->seg[r];
+		role_shndx[r] = 0;
 		if (!s->used || r == ZP_SEG_DYNAMIC)
 			continue;
 		uint64_t fl = SHF_ALLOC | (s->flags & PF_X ? SHF_EXECINSTR : 0) | (s->flags & PF_W ? SHF_WRITE : 0);
 		if (s->filesz) {
+			role_shndx[r] = first + n;
 			names[n] = s->name;
 			news[n++] = (GElf_Shdr){ .sh_type = SHT_PROGBITS, .sh_flags = fl,
 				.sh_addr = s->vaddr, .sh_offset = s->offset, .sh_size = s->filesz,
@@ -379,14 +386,35 @@ static int64_t add_names(const struct zp_elf *e, struct zp_image *im, const char
 	return stroff;
 }
 
+/* An input section whose contents debugsec.c extended: point at the copy. */
+static void moved_debug_section(const struct zp_debugsec *dbg, size_t index, GElf_Shdr *s)
+{
+	for (size_t k = 0; k < dbg->nmoved; k++)
+		if (dbg->moved[k].index == index) {
+			s->sh_offset = dbg->moved[k].offset;
+			s->sh_size = dbg->moved[k].size;
+		}
+}
+
 /* Copy the section header table to the end, with sections for the new
- * segments and a section name table that includes their names. */
-static int add_sections(const struct zp_elf *e, const struct zp_layout *lo, const struct zp_dynedit *dyn,
+ * segments, the unwind tables and symbols of the added code (debugsec.h),
+ * and a section name table that includes their names. */
+static int add_sections(const struct zp_elf *e, const struct zp_blob *blob, const struct zp_embed *hook,
+			const struct zp_sites *sites, const struct zp_layout *lo, const struct zp_dynedit *dyn,
 			struct zp_image *im, GElf_Ehdr *eh)
 {
-	const char *names[ZP_SEG_COUNT * 2];
-	GElf_Shdr news[ZP_SEG_COUNT * 2];
-	size_t nnew = new_sections(lo, names, news), len;
+	const char *names[ZP_SEG_COUNT * 2 + ZP_DEBUGSEC_MAX];
+	GElf_Shdr news[ZP_SEG_COUNT * 2 + ZP_DEBUGSEC_MAX];
+	size_t role_shndx[ZP_SEG_COUNT], len;
+	size_t nnew = new_sections(lo, e->shnum, names, news, role_shndx);
+	struct zp_debugsec dbg;
+
+	if (zp_debugsec_add(e, blob, hook, sites, lo, role_shndx, e->shnum + nnew, im, &dbg))
+		return -1;
+	for (size_t i = 0; i < dbg.nnew; i++) {
+		names[nnew] = dbg.names[i];
+		news[nnew++] = dbg.news[i];
+	}
 	int64_t stroff = add_names(e, im, names, news, nnew, &len);
 	if (stroff < 0)
 		return zp_error(e->path, "out of memory");
@@ -402,6 +430,7 @@ static int add_sections(const struct zp_elf *e, const struct zp_layout *lo, cons
 			s.sh_size = len;
 		}
 		moved_section(lo, dyn, &e->secs[i], &s);
+		moved_debug_section(&dbg, i, &s);
 		if (i == 0 && total >= SHN_LORESERVE)
 			s.sh_size = total;   /* extended section count */
 		put_shdr(im->buf + shoff + i * sizeof(Elf64_Shdr), &s);
@@ -448,7 +477,7 @@ int zp_segment_add(const struct zp_elf *e, const struct zp_blob *blob, const str
 	eh.e_phnum = (uint16_t)lo->phnum;
 	if (e->ehdr.e_entry)
 		eh.e_entry = runtime_addr(lo, blob, blob->start);
-	if (e->shnum && add_sections(e, lo, dyn, im, &eh))
+	if (e->shnum && add_sections(e, blob, hook, sites, lo, dyn, im, &eh))
 		return -1;
 	put_ehdr(im->buf, &eh);
 	return 0;

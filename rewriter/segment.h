@@ -10,7 +10,9 @@
  * move), and PT_PHDR, if present, describes the moved table (ld.so derives
  * the load bias from it).  e_entry points to the runtime's initializer.
  * With section headers, the table is copied to the end with sections for
- * the new segments, so that objdump, gdb and readelf -S show them.
+ * the new segments, so that objdump, gdb and readelf -S show them, and with
+ * the unwind tables and function names of the runtime and the hook, so
+ * that gdb and perf can walk and name their frames (debugsec.h).
  */
 #ifndef ZP_SEGMENT_H
 #define ZP_SEGMENT_H

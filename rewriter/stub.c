@@ -42,6 +42,20 @@ size_t zp_stub_size(const struct zp_site *s)
 	return s->win_len - 2 + sizeof lea_down + sizeof call_rax + sizeof lea_up + 5;
 }
 
+void zp_stub_parts(const struct zp_site *s, uint64_t vaddr, struct zp_stub_parts *p)
+{
+	p->down = vaddr + s->pre_len;
+	if (s->stub_kind == ZP_STUB_STACKLESS) {
+		p->call = p->down + sizeof exit_head;
+		p->up = p->post = p->jmp = p->call + sizeof call_rax;   /* (ud2: no way back) */
+		return;
+	}
+	p->call = p->down + sizeof lea_down;
+	p->up = p->call + sizeof call_rax;
+	p->post = p->up + sizeof lea_up;
+	p->jmp = p->post + (s->win_len - s->pre_len - 2);
+}
+
 static void put_rel32(unsigned char *field, uint64_t field_vaddr, uint64_t target)
 {
 	int32_t rel = (int32_t)(target - (field_vaddr + 4));

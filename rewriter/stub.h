@@ -38,6 +38,15 @@ struct zp_stub_env {
 /* Bytes the stub for s takes. */
 size_t zp_stub_size(const struct zp_site *s);
 
+/* Where the parts of s's stub at vaddr begin (for its unwind tables,
+ * stubcfi.c): the lea down (or, stackless, the switch to an exit stack),
+ * the call, the lea up, the instructions moved from after the site, the
+ * jump back. */
+struct zp_stub_parts {
+	uint64_t down, call, up, post, jmp;
+};
+void zp_stub_parts(const struct zp_site *s, uint64_t vaddr, struct zp_stub_parts *p);
+
 /* Write the stub for s, to be placed at `vaddr`, into out; `window` holds the
  * original bytes of s's window.  Returns the address of its call *%rax. */
 uint64_t zp_stub_emit(const struct zp_site *s, const unsigned char *window, uint64_t vaddr,

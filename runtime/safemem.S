@@ -12,31 +12,42 @@
  *
  *   long zp_safe_read8(const void *addr, uint64_t *out)   0 or -EFAULT
  *   long zp_safe_write8(void *addr, uint64_t value)        0 or -EFAULT
+ *
+ * Unwind information: leaf functions, CFA = rsp + 8 throughout (the
+ * default rules), also at zp_safe_fixup, entered with the stack of the
+ * faulting move.  In .debug_frame, as the rest of the runtime's (entry.S).
  */
+	.cfi_sections .debug_frame
 	.text
 	.globl	zp_safe_read8, zp_safe_read8_insn, zp_safe_write8, zp_safe_write8_insn, zp_safe_fixup
 	.hidden	zp_safe_read8, zp_safe_read8_insn, zp_safe_write8, zp_safe_write8_insn, zp_safe_fixup
 	.type	zp_safe_read8, @function
 zp_safe_read8:
+	.cfi_startproc
 zp_safe_read8_insn:
 	mov	(%rdi), %rax		/* may fault: then zp_safe_fixup */
 	mov	%rax, (%rsi)		/* *out (the caller's own memory) */
 	xor	%eax, %eax		/* 0: read */
 	ret
+	.cfi_endproc
 	.size	zp_safe_read8, .-zp_safe_read8
 
 	.type	zp_safe_write8, @function
 zp_safe_write8:
+	.cfi_startproc
 zp_safe_write8_insn:
 	mov	%rsi, (%rdi)		/* may fault: then zp_safe_fixup */
 	xor	%eax, %eax		/* 0: written */
 	ret
+	.cfi_endproc
 	.size	zp_safe_write8, .-zp_safe_write8
 
 	.type	zp_safe_fixup, @function
 zp_safe_fixup:
+	.cfi_startproc
 	mov	$-14, %rax		/* -EFAULT: the handler resumed us here */
 	ret
+	.cfi_endproc
 	.size	zp_safe_fixup, .-zp_safe_fixup
 
 /* long zp_safe_cmpxchg16(void *addr, uint16_t old, uint16_t new): one atomic

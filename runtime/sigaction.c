@@ -64,11 +64,11 @@ long zp_install(int sig, void *handler, unsigned long flags, unsigned long mask)
  * (alternate stack, restart, nodefer).  A signal the kernel must never
  * block (sigmask.c) gets SA_NODEFER; the handler blocks it virtually.  The
  * signal stack is the application's choice for SIGSEGV: a runtime that runs
- * code on small stacks (Go) handles SIGSEGV on its signal stacks.  When
- * calls raise the signal (SIGSEGV on the trap path, SIGSYS with
- * --complete), the handler runs on the thread's signal stack, the
- * application's or else the runtime's (thread.c), never on a stack that
- * may be a coroutine's or a tiny thread's. */
+ * code on small stacks (Go) handles SIGSEGV on its signal stacks.  On the
+ * trap path, where every call raises SIGSEGV, the handler always runs on
+ * the thread's signal stack, the application's or else the runtime's
+ * (thread.c), never on a stack that may be a coroutine's or a tiny
+ * thread's. */
 static long install_for(int k, const struct zp_ksigaction *app)
 {
 	int sig = kept_signal[k];
@@ -76,7 +76,13 @@ static long install_for(int k, const struct zp_ksigaction *app)
 	unsigned long mask = zp_sigmask_strip(app->mask);
 
 	if (zp_unblockable & ZP_SIGBIT(sig)) {
-		fl |= SA_NODEFER | SA_ONSTACK;
+		fl |= SA_NODEFER;
+		/* The trap path's SIGSEGV on a signal stack; not SIGSYS: its
+		 * handler moves to the runtime stack while its frame is live,
+		 * and a signal stack the kernel then believes unused would take
+		 * a nested handler's frame over it (net.c). */
+		if (sig == SIGSEGV)
+			fl |= SA_ONSTACK;
 		/* On the trap path every system call is a SIGSEGV, whose frame
 		 * goes on the thread's signal stack; a handler of the
 		 * application on that same stack, nested inside, would need
@@ -122,7 +128,7 @@ void zp_signals_init(void)
 void zp_sigsys_start(void)
 {
 	sigsys_kept = 1;
-	take_over(ZP_KEPT_SYS, SA_SIGINFO | SA_NODEFER | SA_ONSTACK);
+	take_over(ZP_KEPT_SYS, SA_SIGINFO | SA_NODEFER);
 }
 
 /* The disposition a kept signal of this thread goes to.  A handler with

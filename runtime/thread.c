@@ -313,9 +313,12 @@ long zp_run_on_stack(long (*fn)(void *), void *arg)
 
 	if (sp - t->stack_lo < ZP_RT_STACK_SIZE)
 		return fn(arg);         /* on it already */
+	/* A handler on the signal stack stays there: off it, the kernel would
+	 * take the signal stack for unused, and a nested handler's frame would
+	 * go over ours. */
+	if (sp - t->alt_lo < t->alt_size)
+		return fn(arg);
 	uintptr_t base = t->stack_hi;
-	if (t->stack_free != t->stack_hi && sp - t->alt_lo < t->alt_size)
-		base = t->stack_free;   /* a handler that interrupted the runtime */
 	if (base - ZP_RT_CHUNK < t->stack_lo)
 		return fn(arg);         /* no room left: where we are */
 	t->stack_free = base - ZP_RT_CHUNK;

@@ -11,7 +11,7 @@
 set -euo pipefail
 
 build_pkgs="gcc libc6-dev make pkg-config libelf-dev libdw-dev libzydis-dev binutils-dev musl-tools"
-test_pkgs="busybox-static elfutils file strace sqlite3 python3 libcap2-bin"
+test_pkgs="busybox-static elfutils file strace sqlite3 python3 libcap2-bin gdb"
 bench_pkgs="hyperfine redis-server redis-tools gnuplot-nox strace linux-perf"
 # make check-real: Go's standard-library tests and CPython's regression tests
 real_pkgs="golang-go libpython3.11-testsuite python3.11"

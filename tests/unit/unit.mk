@@ -4,12 +4,13 @@
 #   unit-rewriter  decode.c, funcs.c, findsites.c and decide.c on byte
 #                  strings, linked against the rewriter's own objects
 #   unit-format    runtime/util.c's zp_vsnprintf against the C library's
+#   unit-debugframe  debugframe.c moving hand-made .debug_frame sections
 #
 # They need neither page 0 nor root, and take seconds.
 
 UNIT_DIR     := $(BUILD)/unit
 UNIT_RW_OBJS := $(patsubst rewriter/%.c,$(BUILD)/rewriter/%.o,$(filter-out rewriter/main.c,$(RW_SRCS)))
-UNIT_TESTS   := $(UNIT_DIR)/unit-rewriter $(UNIT_DIR)/unit-format
+UNIT_TESTS   := $(UNIT_DIR)/unit-rewriter $(UNIT_DIR)/unit-format $(UNIT_DIR)/unit-debugframe
 
 # The rewriter without main(): the linker takes only the objects a test uses.
 $(UNIT_DIR)/librewriter.a: $(UNIT_RW_OBJS)
@@ -17,6 +18,9 @@ $(UNIT_DIR)/librewriter.a: $(UNIT_RW_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(UNIT_DIR)/unit-rewriter: tests/unit/unit-rewriter.c tests/unit/tap.h $(RW_HDRS) $(UNIT_DIR)/librewriter.a
+	$(CC) $(RW_CFLAGS) -O1 -Itests/unit -o $@ $< $(UNIT_DIR)/librewriter.a $(RW_LIBS)
+
+$(UNIT_DIR)/unit-debugframe: tests/unit/unit-debugframe.c tests/unit/tap.h $(RW_HDRS) $(UNIT_DIR)/librewriter.a
 	$(CC) $(RW_CFLAGS) -O1 -Itests/unit -o $@ $< $(UNIT_DIR)/librewriter.a $(RW_LIBS)
 
 # runtime/util.c as it is, compiled for the host; its memcpy, memset...
