@@ -71,14 +71,6 @@ struct siginfo_sys {
 	unsigned int arch;
 };
 
-struct ucontext_min {
-	unsigned long uc_flags;
-	void *uc_link;
-	struct { void *sp; int flags; unsigned long size; } uc_stack;
-	struct sigcontext uc_mcontext;
-	uint64_t uc_sigmask;
-};
-
 long zp_net_enable(struct zp_thread *t)
 {
 	t->selector = SELECTOR_BLOCK;
@@ -266,7 +258,7 @@ static int changes_stack(long nr, const long *a, uintptr_t sp)
 void zp_sigsys_handler(int sig, void *info, void *ucv)
 {
 	struct siginfo_sys *si = info;
-	struct ucontext_min *uc = ucv;
+	struct zp_ucontext *uc = ucv;
 	struct sigcontext *sc = &uc->uc_mcontext;
 	struct zp_thread *t = zp_thread_self();
 

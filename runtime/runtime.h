@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <asm/sigcontext.h>
+
 #include "zp_abi.h"
 #include "zprewrite/hook.h"
 
@@ -106,6 +108,16 @@ struct zp_app_sud {
 	int on;
 	uintptr_t start, len;       /* its always-allowed region */
 	uintptr_t selector;         /* address of its selector byte */
+};
+
+/* The kernel's ucontext on x86-64 (asm/ucontext.h's layout, with the
+ * 64-bit signal mask the runtime reads): what a signal handler gets. */
+struct zp_ucontext {
+	unsigned long uc_flags;
+	void *uc_link;
+	struct { void *sp; int flags; unsigned long size; } uc_stack;
+	struct sigcontext uc_mcontext;
+	uint64_t uc_sigmask;
 };
 
 /* The kernel's stack_t (sigaltstack). */

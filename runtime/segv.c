@@ -42,14 +42,6 @@ struct siginfo_min {
 	void *si_addr;
 };
 
-struct ucontext_min {
-	unsigned long uc_flags;
-	void *uc_link;
-	struct { void *sp; int flags; unsigned long size; } uc_stack;
-	struct sigcontext uc_mcontext;
-	uint64_t uc_sigmask;
-};
-
 /* Page-fault error code bits (the kernel's X86_PF_*), for sigcontext.err. */
 #define PF_WRITE 0x2
 #define PF_USER  0x4
@@ -104,7 +96,7 @@ static void make_native(struct siginfo_min *si, struct sigcontext *sc)
  * to this thread while it is blocked; returning from the handler puts the
  * context back (uc) with the signal unblocked, and the kernel delivers it
  * at once, at the faulting instruction: the core dump shows the fault. */
-static void die_natively(int sig, struct siginfo_min *si, struct ucontext_min *uc)
+static void die_natively(int sig, struct siginfo_min *si, struct zp_ucontext *uc)
 {
 	uint64_t bit = ZP_SIGBIT(sig);
 
@@ -122,7 +114,7 @@ static void call_handler(const struct zp_ksigaction *app, int sig, void *info, v
 	struct zp_thread *t = zp_thread_self();
 	uint64_t was = t->vblocked;
 
-	uint64_t blocked = ((struct ucontext_min *)ucv)->uc_sigmask | app->mask |
+	uint64_t blocked = ((struct zp_ucontext *)ucv)->uc_sigmask | app->mask |
 			   ((app->flags & SA_NODEFER) ? 0 : ZP_SIGBIT(sig));
 	t->vblocked |= blocked & zp_unblockable;
 	/* The mask the kernel would have set for it (the runtime's handler
@@ -147,7 +139,7 @@ static void call_handler(const struct zp_ksigaction *app, int sig, void *info, v
 void zp_to_application(int sig, void *info, void *ucv)
 {
 	struct siginfo_min *si = info;
-	struct ucontext_min *uc = ucv;
+	struct zp_ucontext *uc = ucv;
 	struct zp_thread *t = zp_thread_self();
 	int fault = si->si_code > 0;    /* not sent with kill, tgkill, sigqueue... */
 	int blocked = !!(t->vblocked & ZP_SIGBIT(sig));
@@ -175,7 +167,7 @@ void zp_to_application(int sig, void *info, void *ucv)
 void zp_segv_handler(int sig, void *info, void *ucv)
 {
 	struct siginfo_min *si = info;
-	struct ucontext_min *uc = ucv;
+	struct zp_ucontext *uc = ucv;
 	struct sigcontext *sc = &uc->uc_mcontext;
 
 	if (sc->rip == (uintptr_t)zp_safe_read8_insn || sc->rip == (uintptr_t)zp_safe_write8_insn ||
