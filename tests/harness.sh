@@ -29,6 +29,11 @@
 #                             failing the same way would pass.  $ZPT_BETWEEN, if
 #                             set, is eval'ed between the two runs (to repoint a
 #                             symlink, say); $ZPT_ARGV0 sets both runs' argv[0].
+#                             $ZPT_ORIG_SED, if set, is a documented difference:
+#                             the sed script turns the original's stdout into
+#                             what the rewritten program must print, and must
+#                             change it (else the check fails: a difference
+#                             that no longer shows must not pass unnoticed)
 #   check_again NAME PATCHED [ARGS...]
 #                             the same against the original's run of the last
 #                             check_same (not run nor judged again)
@@ -48,7 +53,7 @@
 #                               in_mode "trap path" ZP_SOME_SWITCH=1 -- contract
 #                             gives "page 0: read0", "trap path: read0"...
 # The runtime's two paths (docs/runtime.md, "Page 0 and the trap path"):
-#   in_paths COMMAND [ARGS...]
+#   in_paths [--auto] COMMAND [ARGS...]
 #                             run COMMAND (a function making checks) three
 #                             times, under in_mode, each starting with a check
 #                             that a rewritten program really takes that path
@@ -69,13 +74,24 @@
 #                             hooks' files: a file a test creates as root
 #                             before such a run (a count file...) must be
 #                             removed first (`fresh`), which the tests do anyway
-#                             ZPT_PATH is page0, trap or trap-uid in each mode.
+#     "auto"                  with --auto, a fourth mode: ZP_PAGE0=auto as this
+#                             user, the path --check-host names for auto (on a
+#                             host without execute-only memory, as root, the
+#                             runtime maps page 0 and gives it up again)
+#                             ZPT_PATH is page0, trap, trap-uid or auto in each mode.
 #   page0_readable            true in the page-0 mode on a host without
 #                             execute-only memory, where the documented
 #                             differences hold (a NULL read returns trampoline
 #                             bytes instead of faulting)
 #   as_mode_user COMMAND...   run COMMAND as the mode runs programs (through
 #                             $ZPT_RUN_AS), for commands run_t does not run
+#   check_reads_page0 NAME ORIG PATCHED ARGS...
+#                             where page0_readable, for contract-null's read
+#                             modes (the last ARG): the original judged as
+#                             check_same judges it, and the rewritten program
+#                             reads trampoline bytes and goes on: it prints
+#                             "read N" and "MODE: survived", nothing on
+#                             stderr, and exits 0
 # Ending or leaving early:
 #   fail WHY                  a failed check that ends the script (the setup broke,
 #                             or nothing after it can be checked)
@@ -263,7 +279,7 @@ need_page0() {
 ZPH_PATHS_PROBED=""
 ZPT_PAGE0_READABLE=0
 ZPH_PAGE0_POLICY="" ZPH_PAGE0_WHY=""
-ZPH_UID_POLICY="" ZPH_UID_WHY=""
+ZPH_UID_POLICY="" ZPH_UID_WHY="" ZPH_AUTO_PATH=""
 ZPH_RUN_AS="setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all"
 
 # zph_host_fact FILE KEY: the value of KEY in zprewrite --check-host's output
@@ -291,6 +307,9 @@ zph_paths_probe() {
 		ZPH_PAGE0_POLICY=fast ZPT_PAGE0_READABLE=1
 	fi
 	note "execute-only memory: $ZPH_FACT ($ZPH_NOTE): the page-0 mode runs ZP_PAGE0=$ZPH_PAGE0_POLICY"
+	zph_host_fact zph-host.txt path_auto
+	ZPH_AUTO_PATH="trap path"
+	[[ $ZPH_FACT != "page 0"* ]] || ZPH_AUTO_PATH="page-0 path"
 	cat >zph-pathprobe.c <<'EOF'
 /* Which path did this (rewritten) program take: is page 0 mapped? */
 #include <stdio.h>
@@ -348,6 +367,8 @@ zph_uid_probe() {
 }
 
 in_paths() {
+	local auto=0
+	[ "$1" != --auto ] || { auto=1; shift; }
 	zph_paths_probe
 	if [ -n "$ZPH_PAGE0_WHY" ]; then
 		skip_check "page 0: every check of this mode" "$ZPH_PAGE0_WHY"
@@ -361,6 +382,7 @@ in_paths() {
 		in_mode "trap, uid 65534" ZPT_PATH=trap-uid ZP_PAGE0="$ZPH_UID_POLICY" ZPT_RUN_AS="$ZPH_RUN_AS" -- \
 			zph_in_path "trap path" "$@"
 	fi
+	[ $auto = 0 ] || in_mode "auto" ZPT_PATH=auto ZP_PAGE0=auto -- zph_in_path "$ZPH_AUTO_PATH" "$@"
 }
 
 # zph_in_path PATH COMMAND...: the check that a rewritten program takes PATH
@@ -373,6 +395,24 @@ zph_in_path() {
 	[ "$(cat zph-path.out)" = "$want" ] || fault "it took the $(cat zph-path.out)"
 	end_check
 	"$@"
+}
+
+check_reads_page0() {
+	local name=$1 a=$2 b=$3; shift 3
+	local m=${*: -1} out
+	selected "$ZPH_PREFIX$name" || return 0
+	run_t orig "$a" "$@"
+	LAST_RC=$RUN_RC
+	judge_orig
+	begin_check "$name"
+	[ -z "$ORIG_WHY" ] || fault "${ORIG_WHY%; }"
+	run_t patched "$b" "$@"
+	[ "$RUN_RC" = 0 ] || fault "the rewritten program exited $RUN_RC$(signame "$RUN_RC"), not 0"
+	out=$(sed -e '1s/^read -\{0,1\}[0-9][0-9]*$/read N/' patched.out)
+	[ "$out" = "read N"$'\n'"$m: survived" ] ||
+		fault "stdout is not \"read N\", \"$m: survived\": $(head -c 300 patched.out)"
+	[ ! -s patched.err ] || fault "stderr: $(head -c 300 patched.err)"
+	end_check
 }
 
 page0_readable() { [ "${ZPT_PATH:-}" = page0 ] && [ "$ZPT_PAGE0_READABLE" = 1 ]; }
@@ -447,12 +487,19 @@ compare_with_orig() { # name patched args...: orig.out/orig.err/LAST_RC/ORIG_WHY
 	run_t patched "$b" "$@"; rb=$RUN_RC
 	[ "$rb" -ne 124 ] || fault "patched run timed out after ${RUN_TIMEOUT}s"
 	[ "$ra" -eq "$rb" ] || fault "exit status: original $ra, patched $rb$(signame "$rb")"
-	cmp -s orig.out patched.out || fault "stdout differs"
+	local want=orig.out
+	if [ -n "${ZPT_ORIG_SED:-}" ]; then
+		want=orig.want
+		sed -e "$ZPT_ORIG_SED" orig.out >orig.want
+		! cmp -s orig.out orig.want ||
+			fault "the documented difference ($ZPT_ORIG_SED) does not apply to the original's output"
+	fi
+	cmp -s "$want" patched.out || fault "stdout differs${ZPT_ORIG_SED:+ (after sed $ZPT_ORIG_SED on the original output)}"
 	cmp -s orig.err patched.err || fault "stderr differs"
 	if [ ${#ZPH_FAULTS[@]} -gt 0 ]; then
 		fault "command: $b $*"
 		[ -z "${ORIG_WHY:-}" ] || fault "original stderr, last lines: $(tail -n 5 orig.err)"
-		cmp -s orig.out patched.out || fault "stdout diff: $(diff orig.out patched.out | head -15)"
+		cmp -s "$want" patched.out || fault "stdout diff: $(diff "$want" patched.out | head -15)"
 		cmp -s orig.err patched.err || fault "stderr diff: $(diff orig.err patched.err | head -15)"
 	fi
 	end_check
