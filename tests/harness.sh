@@ -69,11 +69,10 @@
 #                             original and the rewritten one) runs as uid 65534
 #                             without capabilities (ZPT_RUN_AS: setpriv ...),
 #                             ZP_PAGE0=auto: the path an ordinary user gets.
-#                             The working directory is given to that user, so
-#                             that it can run the programs there and write the
-#                             hooks' files: a file a test creates as root
-#                             before such a run (a count file...) must be
-#                             removed first (`fresh`), which the tests do anyway
+#                             The working directory and its files are given to
+#                             that user when the mode starts, so that it can
+#                             run the programs there and write the hooks' and
+#                             the programs' files
 #     "auto"                  with --auto, a fourth mode: ZP_PAGE0=auto as this
 #                             user, the path --check-host names for auto (on a
 #                             host without execute-only memory, as root, the
@@ -398,6 +397,9 @@ in_paths() {
 # (as zph-pathprobe prints it) in this mode, then COMMAND.
 zph_in_path() {
 	local want=$1; shift
+	# (files made as root before: a program's or a hook's output that the
+	# user must be able to replace)
+	[ -z "${ZPT_RUN_AS:-}" ] || chown -R 65534:65534 . || fail "cannot give $PWD's files to uid 65534"
 	run_t zph-path ./zph-pathprobe
 	begin_check "a rewritten program takes the $want"
 	[ "$RUN_RC" = 0 ] || fault "the path probe exited $RUN_RC$(signame "$RUN_RC"): $(head -c 300 zph-path.err)"
