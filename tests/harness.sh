@@ -91,8 +91,8 @@
 #                             execute-only memory, where the documented
 #                             differences hold (a NULL read returns trampoline
 #                             bytes instead of faulting)
-#   as_mode_user COMMAND...   run COMMAND as the mode runs programs (through
-#                             $ZPT_RUN_AS), for commands run_t does not run
+#                             For a program run_t does not run (under strace,
+#                             say), ${ZPT_RUN_AS:-} before it, unquoted.
 #   check_reads_page0 NAME ORIG PATCHED ARGS...
 #                             where page0_readable, for contract-null's read
 #                             modes (the last ARG): the original judged as
@@ -429,11 +429,6 @@ check_reads_page0() {
 every_variant() { [ "${ZPT_PATH:-}" != trap-uid ]; }
 
 page0_readable() { [ "${ZPT_PATH:-}" = page0 ] && [ "$ZPT_PAGE0_READABLE" = 1 ]; }
-
-as_mode_user() {
-	# shellcheck disable=SC2086
-	${ZPT_RUN_AS:-} "$@"
-}
 
 # ---- running -------------------------------------------------------------------
 
