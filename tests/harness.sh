@@ -314,7 +314,8 @@ zph_paths_probe() {
 	else
 		ZPH_PAGE0_POLICY=fast ZPT_PAGE0_READABLE=1
 	fi
-	note "execute-only memory: $ZPH_FACT ($ZPH_NOTE): the page-0 mode runs ZP_PAGE0=$ZPH_PAGE0_POLICY"
+	[ -n "$ZPH_PAGE0_WHY" ] ||
+		note "execute-only memory: $ZPH_FACT ($ZPH_NOTE): the page-0 mode runs ZP_PAGE0=$ZPH_PAGE0_POLICY"
 	zph_host_fact zph-host.txt path_auto
 	ZPH_AUTO_PATH="trap path"
 	[[ $ZPH_FACT != "page 0"* ]] || ZPH_AUTO_PATH="page-0 path"
