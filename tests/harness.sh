@@ -68,8 +68,11 @@
 #     "trap, uid 65534"       as root only: every program run_t runs (the
 #                             original and the rewritten one) runs as uid 65534
 #                             without capabilities (ZPT_RUN_AS: setpriv ...),
-#                             ZP_PAGE0=auto: the path an ordinary user gets.
-#                             The working directory and its files are given to
+#                             ZP_PAGE0=auto: the path an ordinary user gets
+#                             (never where vm.mmap_min_addr is 0).  For a
+#                             program run_t does not run (under strace, say),
+#                             put ${ZPT_RUN_AS:-}, unquoted, before it.  The
+#                             working directory and its files are given to
 #                             that user when the mode starts, so that it can
 #                             run the programs there and write the hooks' and
 #                             the programs' files
@@ -91,8 +94,6 @@
 #                             execute-only memory, where the documented
 #                             differences hold (a NULL read returns trampoline
 #                             bytes instead of faulting)
-#                             For a program run_t does not run (under strace,
-#                             say), ${ZPT_RUN_AS:-} before it, unquoted.
 #   check_reads_page0 NAME ORIG PATCHED ARGS...
 #                             where page0_readable, for contract-null's read
 #                             modes (the last ARG): the original judged as
