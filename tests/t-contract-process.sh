@@ -40,6 +40,7 @@
 # reads trampoline bytes at a pointer into page 0: clone3's "bad pointer"
 # case (args at address 16) gets EINVAL instead of EFAULT, and that line of
 # the output is compared as such (ZPT_ORIG_SED); the rest as everywhere.
+# The uid 65534 mode runs each case with one hook (every_variant).
 source "$TESTS/harness.sh"
 # (the trace hook's lines go to a file: the outputs compared stay the program's)
 export ZP_TRACE_FILE=$PWD/trace.log
