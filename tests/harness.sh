@@ -98,7 +98,8 @@
 #   check_reads_page0 NAME ORIG PATCHED ARGS...
 #                             where page0_readable, for contract-null's read
 #                             modes (the last ARG): the original judged as
-#                             check_same judges it, and the rewritten program
+#                             check_same judges it (ORIG "-": its last run, as
+#                             check_again takes it), and the rewritten program
 #                             reads trampoline bytes and goes on: it prints
 #                             "read N" and "MODE: survived", nothing on
 #                             stderr, and exits 0
@@ -415,9 +416,11 @@ check_reads_page0() {
 	local name=$1 a=$2 b=$3; shift 3
 	local m=${*: -1} out
 	selected "$ZPH_PREFIX$name" || return 0
-	run_t orig "$a" "$@"
-	LAST_RC=$RUN_RC
-	judge_orig
+	if [ "$a" != - ]; then
+		run_t orig "$a" "$@"
+		LAST_RC=$RUN_RC
+		judge_orig
+	fi
 	begin_check "$name"
 	[ -z "$ORIG_WHY" ] || fault "${ORIG_WHY%; }"
 	run_t patched "$b" "$@"

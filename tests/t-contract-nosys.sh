@@ -31,10 +31,10 @@ contract() {
 		orig=$(prog contract-numbers $f)
 		check_same "$f: nosys" "$orig" "./cn.$f" nosys
 		fresh count
-		ZPT_FORWARD=1 ZPT_COUNT_FILE=$PWD/count check_same "$f with hook: nosys" "$orig" "./cn.$f.hooked" nosys
+		ZPT_FORWARD=1 ZPT_COUNT_FILE=$PWD/count check_again "$f with hook: nosys" "./cn.$f.hooked" nosys
 		check "$f with hook: nosys: the hook saw numbers 512 and up" hook_counted count other
 		fresh trace.log
-		check_same "$f with trace hook: nosys" "$orig" "./cn.$f.traced" nosys
+		check_again "$f with trace hook: nosys" "./cn.$f.traced" nosys
 		check "$f with trace hook: nosys: traced syscall 4095" trace_has trace.log '^syscall_0xfff\('
 	done
 }
