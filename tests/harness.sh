@@ -29,6 +29,11 @@
 #                             failing the same way would pass.  $ZPT_BETWEEN, if
 #                             set, is eval'ed between the two runs (to repoint a
 #                             symlink, say); $ZPT_ARGV0 sets both runs' argv[0].
+#                             $ZPT_ORIG_SED, if set, is a documented difference:
+#                             the sed script turns the original's stdout into
+#                             what the rewritten program must print, and must
+#                             change it (else the check fails: a difference
+#                             that no longer shows must not pass unnoticed)
 #   check_again NAME PATCHED [ARGS...]
 #                             the same against the original's run of the last
 #                             check_same (not run nor judged again)
@@ -47,12 +52,64 @@
 #                               in_mode "page 0" -- contract
 #                               in_mode "trap path" ZP_SOME_SWITCH=1 -- contract
 #                             gives "page 0: read0", "trap path: read0"...
+# The runtime's two paths (docs/runtime.md, "Page 0 and the trap path"):
+#   in_paths [--auto] COMMAND [ARGS...]
+#                             run COMMAND (a function making checks) three
+#                             times, under in_mode, each starting with a check
+#                             that a rewritten program really takes that path
+#                             (page 0 mapped or not, in its /proc/self/maps):
+#     "page 0"                ZP_PAGE0=auto where page 0 can be made
+#                             execute-only, fast where it cannot (then
+#                             ZPT_PAGE0_READABLE=1: NULL reads return
+#                             trampoline bytes); one skipped check saying why
+#                             where page 0 cannot be mapped (not root, and
+#                             vm.mmap_min_addr > 0)
+#     "trap"                  ZP_PAGE0=never
+#     "trap, uid 65534"       as root only: every program run_t runs (the
+#                             original and the rewritten one) runs as uid 65534
+#                             without capabilities (ZPT_RUN_AS: setpriv ...),
+#                             ZP_PAGE0=auto: the path an ordinary user gets
+#                             (never where vm.mmap_min_addr is 0).  For a
+#                             program run_t does not run (under strace, say),
+#                             put ${ZPT_RUN_AS:-}, unquoted, before it.  The
+#                             working directory and its files are given to
+#                             that user when the mode starts, so that it can
+#                             run the programs there and write the hooks' and
+#                             the programs' files
+#     "auto"                  with --auto, a fourth mode: ZP_PAGE0=auto as this
+#                             user, the path --check-host names for auto (on a
+#                             host without execute-only memory, as root, the
+#                             runtime maps page 0 and gives it up again)
+#                             ZPT_PATH is page0, trap, trap-uid or auto in each mode.
+#   every_variant             false in the uid 65534 and auto modes, where the
+#                             tests run a program without a hook and with one
+#                             hook only (to keep the suite's time): those modes
+#                             take the path of another mode ("trap", or "page
+#                             0" on a host with execute-only memory) through
+#                             the same runtime code but for the decision, and
+#                             what they change (the decision, the programs' and
+#                             the hooks' files as another user, a bundle's
+#                             loader reading its libraries) shows with one
+#                             hook as with three
+#   page0_readable            true in the page-0 mode on a host without
+#                             execute-only memory, where the documented
+#                             differences hold (a NULL read returns trampoline
+#                             bytes instead of faulting)
+#   check_reads_page0 NAME ORIG PATCHED ARGS...
+#                             where page0_readable, for contract-null's read
+#                             modes (the last ARG): the original judged as
+#                             check_same judges it (ORIG "-": its last run, as
+#                             check_again takes it), and the rewritten program
+#                             reads trampoline bytes and goes on: it prints
+#                             "read N" and "MODE: survived", nothing on
+#                             stderr, and exits 0
 # Ending or leaving early:
 #   fail WHY                  a failed check that ends the script (the setup broke,
 #                             or nothing after it can be checked)
 #   skip WHY                  skip the whole script (status 77; a failed check
 #                             made before still fails it)
-#   need_page0                skip unless rewritten programs can map page 0
+#   need_page0                skip unless rewritten programs can map page 0 (for
+#                             scripts that do not run in_paths)
 #   note TEXT                 a "# TEXT" line
 #   on_exit COMMAND           eval COMMAND when the script ends, before the report
 #                             (the harness owns the EXIT trap: do not set one)
@@ -72,7 +129,8 @@
 #                             trace sample hook); 1 if one failed
 # The test programs (tests/programs/, built into $BUILD/tests/):
 #   prog NAME FLAVOUR         path of NAME.FLAVOUR, "" if that build does not
-#                             exist (no musl-gcc)
+#                             exist (no musl-gcc); a copy in ./progs/, which
+#                             uid 65534 can read wherever the build is
 #   flavours NAME             those of static static-pie musl dynamic that exist
 #   build_test_hook NAME [--vector] [CFLAGS...]
 #                             build tests/hooks/NAME.c into ./NAME.so (--vector:
@@ -227,6 +285,157 @@ need_page0() {
 	fi
 }
 
+# ---- the runtime's two paths ---------------------------------------------------
+
+ZPH_PATHS_PROBED=""
+ZPT_PAGE0_READABLE=0
+ZPH_PAGE0_POLICY="" ZPH_PAGE0_WHY=""
+ZPH_UID_POLICY="" ZPH_UID_WHY="" ZPH_AUTO_PATH=""
+ZPH_RUN_AS="setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all"
+
+# zph_host_fact FILE KEY: the value of KEY in zprewrite --check-host's output
+# (yes, no, a number), and its note (in parentheses) in ZPH_NOTE.
+zph_host_fact() {
+	local line; line=$(sed -n "s/^$2: //p" "$1")
+	ZPH_NOTE=$(printf '%s' "$line" | sed -n 's/^[^(]*(\(.*\))$/\1/p')
+	ZPH_FACT=${line%% (*}
+}
+
+# zph_paths_probe: once per script, what the modes can be here: the host's
+# facts (zprewrite --check-host, for this user), uid 65534's access, and the
+# program that shows which path a rewritten program took.
+zph_paths_probe() {
+	[ -z "$ZPH_PATHS_PROBED" ] || return 0
+	ZPH_PATHS_PROBED=1
+	"$ZPREWRITE" --check-host >zph-host.txt 2>&1 || fail "zprewrite --check-host: $(cat zph-host.txt)"
+	zph_host_fact zph-host.txt page0_mappable
+	[ "$ZPH_FACT" = yes ] ||
+		ZPH_PAGE0_WHY="page 0 cannot be mapped here ($ZPH_NOTE): run as root, or sysctl -w vm.mmap_min_addr=0"
+	zph_host_fact zph-host.txt execute_only
+	if [ "$ZPH_FACT" = yes ]; then
+		ZPH_PAGE0_POLICY=auto
+	else
+		ZPH_PAGE0_POLICY=fast ZPT_PAGE0_READABLE=1
+	fi
+	[ -n "$ZPH_PAGE0_WHY" ] ||
+		note "execute-only memory: $ZPH_FACT ($ZPH_NOTE): the page-0 mode runs ZP_PAGE0=$ZPH_PAGE0_POLICY"
+	zph_host_fact zph-host.txt path_auto
+	ZPH_AUTO_PATH="trap path"
+	[[ $ZPH_FACT != "page 0"* ]] || ZPH_AUTO_PATH="page-0 path"
+	cat >zph-pathprobe.c <<'EOF'
+/* Which path did this (rewritten) program take: is page 0 mapped? */
+#include <stdio.h>
+#include <string.h>
+int main(void)
+{
+	char line[512];
+	int page0 = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return 2;
+	while (fgets(line, sizeof line, f))
+		page0 |= !strncmp(line, "00000000-", 9);
+	puts(page0 ? "page-0 path" : "trap path");
+	return 0;
+}
+EOF
+	gcc -O2 -static -o zph-pathprobe.orig zph-pathprobe.c 2>zph-probe.err ||
+		fail "cannot build the path probe (gcc -static): $(cat zph-probe.err)"
+	"$ZPREWRITE" -q zph-pathprobe.orig zph-pathprobe 2>zph-probe.err ||
+		fail "cannot rewrite the path probe: $(cat zph-probe.err)"
+	zph_uid_probe
+}
+
+# zph_uid_probe: can programs run as uid 65534 here?  If so the working
+# directory becomes that user's (it runs the programs there and writes the
+# hooks' files), and ZPH_UID_POLICY is what its runs get: auto, the path of an
+# ordinary user, who cannot map page 0 while vm.mmap_min_addr > 0; never
+# where it is 0 (any user could map page 0 then: the mode must still be the
+# trap path).
+zph_uid_probe() {
+	local err
+	if [ "$(id -u)" != 0 ]; then
+		ZPH_UID_WHY="not root, cannot switch to uid 65534 (the checks run as uid $(id -u) took the trap path already)"
+		return 0
+	fi
+	if ! command -v setpriv >/dev/null; then
+		ZPH_UID_WHY="setpriv is not installed (util-linux)"
+		return 0
+	fi
+	if ! chown 65534:65534 . || ! chmod 0755 .; then
+		ZPH_UID_WHY="cannot give $PWD to uid 65534"
+		return 0
+	fi
+	# shellcheck disable=SC2086
+	if ! err=$($ZPH_RUN_AS sh -c ': >zph-uid && ./zph-pathprobe' 2>&1); then
+		ZPH_UID_WHY="uid 65534 cannot run programs in $PWD ($err): TMPDIR must be a directory it can enter"
+		return 0
+	fi
+	ZPH_UID_POLICY=auto
+	if [ "$(cat /proc/sys/vm/mmap_min_addr)" = 0 ]; then
+		ZPH_UID_POLICY=never
+		note "vm.mmap_min_addr is 0: the uid 65534 mode runs ZP_PAGE0=never (auto could map page 0)"
+	fi
+}
+
+in_paths() {
+	local auto=0
+	[ "$1" != --auto ] || { auto=1; shift; }
+	zph_paths_probe
+	if [ -n "$ZPH_PAGE0_WHY" ]; then
+		skip_check "page 0: every check of this mode" "$ZPH_PAGE0_WHY"
+	else
+		in_mode "page 0" ZPT_PATH=page0 ZP_PAGE0="$ZPH_PAGE0_POLICY" -- zph_in_path "page-0 path" "$@"
+	fi
+	in_mode "trap" ZPT_PATH=trap ZP_PAGE0=never -- zph_in_path "trap path" "$@"
+	if [ -n "$ZPH_UID_WHY" ]; then
+		skip_check "trap, uid 65534: every check of this mode" "$ZPH_UID_WHY"
+	else
+		in_mode "trap, uid 65534" ZPT_PATH=trap-uid ZP_PAGE0="$ZPH_UID_POLICY" ZPT_RUN_AS="$ZPH_RUN_AS" -- \
+			zph_in_path "trap path" "$@"
+	fi
+	[ $auto = 0 ] || in_mode "auto" ZPT_PATH=auto ZP_PAGE0=auto -- zph_in_path "$ZPH_AUTO_PATH" "$@"
+}
+
+# zph_in_path PATH COMMAND...: the check that a rewritten program takes PATH
+# (as zph-pathprobe prints it) in this mode, then COMMAND.
+zph_in_path() {
+	local want=$1; shift
+	# (files made as root before: a program's or a hook's output that the
+	# user must be able to replace)
+	[ -z "${ZPT_RUN_AS:-}" ] || chown -R 65534:65534 . || fail "cannot give $PWD's files to uid 65534"
+	run_t zph-path ./zph-pathprobe
+	begin_check "a rewritten program takes the $want"
+	[ "$RUN_RC" = 0 ] || fault "the path probe exited $RUN_RC$(signame "$RUN_RC"): $(head -c 300 zph-path.err)"
+	[ "$(cat zph-path.out)" = "$want" ] || fault "it took the $(cat zph-path.out)"
+	end_check
+	"$@"
+}
+
+check_reads_page0() {
+	local name=$1 a=$2 b=$3; shift 3
+	local m=${*: -1} out
+	selected "$ZPH_PREFIX$name" || return 0
+	if [ "$a" != - ]; then
+		run_t orig "$a" "$@"
+		LAST_RC=$RUN_RC
+		judge_orig
+	fi
+	begin_check "$name"
+	[ -z "$ORIG_WHY" ] || fault "${ORIG_WHY%; }"
+	run_t patched "$b" "$@"
+	[ "$RUN_RC" = 0 ] || fault "the rewritten program exited $RUN_RC$(signame "$RUN_RC"), not 0"
+	out=$(sed -e '1s/^read -\{0,1\}[0-9][0-9]*$/read N/' patched.out)
+	[ "$out" = "read N"$'\n'"$m: survived" ] ||
+		fault "stdout is not \"read N\", \"$m: survived\": $(head -c 300 patched.out)"
+	[ ! -s patched.err ] || fault "stderr: $(head -c 300 patched.err)"
+	end_check
+}
+
+every_variant() { [ "${ZPT_PATH:-}" != trap-uid ] && [ "${ZPT_PATH:-}" != auto ]; }
+
+page0_readable() { [ "${ZPT_PATH:-}" = page0 ] && [ "$ZPT_PAGE0_READABLE" = 1 ]; }
+
 # ---- running -------------------------------------------------------------------
 
 run_t() {
@@ -234,6 +443,9 @@ run_t() {
 	if [ -n "${ZPT_ARGV0:-}" ]; then
 		set -- bash -c 'a0=$1; shift; exec -a "$a0" "$@"' - "$ZPT_ARGV0" "$@"
 	fi
+	# (a string, so that in_mode can export it; its words have no spaces)
+	# shellcheck disable=SC2086
+	[ -z "${ZPT_RUN_AS:-}" ] || set -- $ZPT_RUN_AS "$@"
 	set +e
 	timeout -k 5 "$RUN_TIMEOUT" "$@" <"${STDIN:-/dev/null}" >"$o.out" 2>"$o.err"
 	RUN_RC=$?
@@ -289,12 +501,19 @@ compare_with_orig() { # name patched args...: orig.out/orig.err/LAST_RC/ORIG_WHY
 	run_t patched "$b" "$@"; rb=$RUN_RC
 	[ "$rb" -ne 124 ] || fault "patched run timed out after ${RUN_TIMEOUT}s"
 	[ "$ra" -eq "$rb" ] || fault "exit status: original $ra, patched $rb$(signame "$rb")"
-	cmp -s orig.out patched.out || fault "stdout differs"
+	local want=orig.out
+	if [ -n "${ZPT_ORIG_SED:-}" ]; then
+		want=orig.want
+		sed -e "$ZPT_ORIG_SED" orig.out >orig.want
+		! cmp -s orig.out orig.want ||
+			fault "the documented difference ($ZPT_ORIG_SED) does not apply to the original's output"
+	fi
+	cmp -s "$want" patched.out || fault "stdout differs${ZPT_ORIG_SED:+ (after sed $ZPT_ORIG_SED on the original output)}"
 	cmp -s orig.err patched.err || fault "stderr differs"
 	if [ ${#ZPH_FAULTS[@]} -gt 0 ]; then
 		fault "command: $b $*"
 		[ -z "${ORIG_WHY:-}" ] || fault "original stderr, last lines: $(tail -n 5 orig.err)"
-		cmp -s orig.out patched.out || fault "stdout diff: $(diff orig.out patched.out | head -15)"
+		cmp -s "$want" patched.out || fault "stdout diff: $(diff "$want" patched.out | head -15)"
 		cmp -s orig.err patched.err || fault "stderr diff: $(diff orig.err patched.err | head -15)"
 	fi
 	end_check
@@ -331,7 +550,13 @@ rewrite_three() {
 
 prog() {
 	local p=$TEST_PROGRAMS_DIR/$1.$2
-	if [ -x "$p" ]; then echo "$p"; else echo ""; fi
+	[ -x "$p" ] || { echo ""; return 0; }
+	mkdir -p progs
+	if [ -e "progs/$1.$2" ] || cp "$p" "progs/$1.$2"; then
+		echo "$PWD/progs/$1.$2"
+	else
+		echo "$p"
+	fi
 }
 
 flavours() {

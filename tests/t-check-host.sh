@@ -21,6 +21,7 @@
 #    EPERM and the cause named, and require refuses (exit 127).
 # How it fails: a fact that disagrees with its independent source, a JSON
 # form that says something else than the text, a path the rules do not give.
+# Each condition is a check of its own; the script goes on after a failure.
 source "$TESTS/harness.sh"
 export LC_ALL=C
 TMO=${ZP_TIMEOUT:-60}   # a hang is a failure (the probes have their own limits)
@@ -74,7 +75,8 @@ gcc -O1 -o probe probe.c || fail "cannot build the probe"
 
 cat >check.py <<'PY'
 # check.py TAG[=ZP_PAGE0]...: for each TAG, TAG.json has the facts of TAG.txt
-# and its paths follow the rules (all in one process: python starts slowly).
+# and its paths follow the rules (all in one process: python starts slowly):
+# a line "TAG: ok", or "TAG: what is wrong" followed by the text.
 import json, sys
 
 KEYS = ["kernel", "mmap_min_addr", "cap_sys_rawio", "page0_mappable", "execute_only",
@@ -96,7 +98,7 @@ def path(j, p):
 def check(tag, env):
     text = open(tag + ".txt").read()
     def die(msg):
-        sys.exit(f"check.py: {tag}: {msg}\n{text}")
+        raise Bad(f"{msg}\n{text}")
     try:
         j = json.load(open(tag + ".json"))
     except ValueError as e:
@@ -131,82 +133,111 @@ def check(tag, env):
         die(f"ZP_PAGE0={env}: note {note!r}")
 
 
+class Bad(Exception):
+    pass
+
+
 for arg in sys.argv[1:]:
     tag, eq, env = arg.partition("=")
-    check(tag, env if eq else None)
+    try:
+        check(tag, env if eq else None)
+        print(f"{tag}: ok")
+    except Bad as e:
+        print(f"{tag}: {e}")
 PY
 
 # run_check TAG [RUNNER...]: zprewrite --check-host and --check-host --json,
-# as RUNNER runs them, into TAG.txt and TAG.json: exit 0, no stderr, lines
-# "key: value" (check.py compares the two forms later).
+# as RUNNER runs them, into TAG.txt and TAG.json; a check that both exit 0
+# with nothing on stderr and the text's lines are "key: value" (check.py
+# compares the two forms later).  False if it failed.
 run_check() {
-	local tag=$1; shift
+	local tag=$1 rc; shift
 	local zp=${ZP_BIN:-$ZPREWRITE}
-	timeout "$TMO" "$@" "$zp" --check-host >"$tag.txt" 2>"$tag.err" || fail "$tag: --check-host: exit $?"
-	[ ! -s "$tag.err" ] || fail "$tag: stderr: $(cat "$tag.err")"
-	timeout "$TMO" "$@" "$zp" --check-host --json >"$tag.json" 2>"$tag.err" || fail "$tag: --json: exit $?"
-	[ ! -s "$tag.err" ] || fail "$tag: stderr: $(cat "$tag.err")"
-	grep -qvx '[a-z0-9_]*: .*' "$tag.txt" && fail "$tag: a line not 'key: value': $(grep -vx '[a-z0-9_]*: .*' "$tag.txt")"
-	return 0
+	begin_check "$tag: --check-host and --json exit 0, nothing on stderr, lines 'key: value'"
+	timeout "$TMO" "$@" "$zp" --check-host >"$tag.txt" 2>"$tag.err" && rc=0 || rc=$?
+	[ $rc = 0 ] || fault "--check-host: exit $rc"
+	[ ! -s "$tag.err" ] || fault "--check-host: stderr: $(cat "$tag.err")"
+	timeout "$TMO" "$@" "$zp" --check-host --json >"$tag.json" 2>"$tag.err" && rc=0 || rc=$?
+	[ $rc = 0 ] || fault "--json: exit $rc"
+	[ ! -s "$tag.err" ] || fault "--json: stderr: $(cat "$tag.err")"
+	! grep -qvx '[a-z0-9_]*: .*' "$tag.txt" || fault "a line not 'key: value': $(grep -vx '[a-z0-9_]*: .*' "$tag.txt")"
+	end_check
+	last_ok
 }
 value() { sed -n "s/^$2: //p" "$1.txt" | sed 's/ (.*//'; }
-# agree TAG [RUNNER...]: the facts of TAG.txt against the independent sources.
+# agree TAG [RUNNER...]: the facts of TAG.txt against the independent sources,
+# a check each.
 agree() {
 	local tag=$1; shift
-	[ "$(value "$tag" kernel)" = "$(uname -r)" ] || fail "$tag: kernel $(value "$tag" kernel), uname -r $(uname -r)"
-	[ "$(value "$tag" mmap_min_addr)" = "$(cat /proc/sys/vm/mmap_min_addr)" ] || fail "$tag: mmap_min_addr"
+	check "$tag: kernel is uname -r ($(uname -r))" [ "$(value "$tag" kernel)" = "$(uname -r)" ]
+	check "$tag: mmap_min_addr is /proc/sys/vm/mmap_min_addr" \
+		[ "$(value "$tag" mmap_min_addr)" = "$(cat /proc/sys/vm/mmap_min_addr)" ]
 	local capeff rawio=no
 	capeff=$("$@" cat /proc/self/status | sed -n 's/^CapEff:\t*//p')
 	(( (0x$capeff >> 17) & 1 )) && rawio=yes
-	[ "$(value "$tag" cap_sys_rawio)" = $rawio ] || fail "$tag: cap_sys_rawio $(value "$tag" cap_sys_rawio), CapEff $capeff"
-	local fact probe
+	check "$tag: cap_sys_rawio is bit 17 of CapEff ($capeff: $rawio)" [ "$(value "$tag" cap_sys_rawio)" = $rawio ]
+	local fact probe said
 	for pair in page0_mappable:page0 execute_only:xo pkeys:pkeys syscall_user_dispatch:sud; do
 		fact=${pair%%:*}; probe=${pair#*:}
-		[ "$(value "$tag" "$fact")" = "$("$@" "$PROBE" "$probe")" ] ||
-			fail "$tag: $fact $(value "$tag" "$fact"), the independent probe says $("$@" "$PROBE" "$probe")"
+		said=$("$@" "$PROBE" "$probe")
+		check "$tag: $fact is what the independent probe finds ($said)" [ "$(value "$tag" "$fact")" = "$said" ]
 	done
-	[ "$(value "$tag" execute_only)" = no ] || [ "$(value "$tag" pkeys)" = yes ] ||
-		fail "$tag: execute-only memory without protection keys"
+	check "$tag: execute-only memory only with protection keys" \
+		eval '[ "$(value "$tag" execute_only)" = no ] || [ "$(value "$tag" pkeys)" = yes ]'
 	local rel; rel=$(uname -r); rel=${rel%%[!0-9.]*}
 	if [ "${rel%%.*}" -lt 5 ] || { [ "${rel%%.*}" = 5 ] && [ "$(echo "$rel" | cut -d. -f2)" -lt 11 ]; }; then
-		[ "$(value "$tag" syscall_user_dispatch)" = no ] || fail "$tag: SUD before Linux 5.11"
+		check "$tag: no syscall user dispatch before Linux 5.11" [ "$(value "$tag" syscall_user_dispatch)" = no ]
 	fi
+}
+# forms_and_paths TAG[=ZP_PAGE0]...: check.py on them, a check per tag.
+forms_and_paths() {
+	local arg tag
+	python3 check.py "$@" >check.out 2>&1 || true
+	for arg in "$@"; do
+		tag=${arg%%=*}
+		begin_check "$tag: the JSON says what the text says, the paths follow the policies' rules"
+		grep -qx "$tag: ok" check.out || fault "$(sed -n "/^$tag: /,/^[a-z0-9-]*: /p" check.out | head -n 20)"
+		end_check
+	done
 }
 
 PROBE=$PWD/probe
 note "as $(id -un)"
-(unset ZP_PAGE0; run_check self)
-python3 -m json.tool self.json >/dev/null || fail "--json is not JSON: $(cat self.json)"
+(unset ZP_PAGE0; run_check self) || true
+check "--json is JSON (python3 -m json.tool)" eval 'python3 -m json.tool self.json >/dev/null'
 agree self
 tags=(self)
 for env in auto fast require never bogus ''; do
-	ZP_PAGE0=$env run_check "env-$env"
-	diff <(head -n -1 self.txt) <(head -n -1 "env-$env.txt") >/dev/null || fail "ZP_PAGE0=$env changed other facts"
+	ZP_PAGE0=$env run_check "env-$env" || true
+	check "ZP_PAGE0=$env changes no other fact" \
+		eval 'diff <(head -n -1 self.txt) <(head -n -1 "env-$env.txt") >/dev/null'
 	tags+=("env-$env=$env")
 done
-python3 check.py "${tags[@]}" || fail "the JSON and text forms disagree, or a path breaks the rules"
-cat self.txt
+forms_and_paths "${tags[@]}"
+sed "s/^/# /" self.txt
 
 if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
-	note "not root or no setpriv: the unprivileged run is left out"
+	skip_check "as uid 65534, without capabilities" "not root, or no setpriv"
 	exit 0
 fi
 note 'as uid 65534, without capabilities'
 dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+on_exit 'rm -rf "$dir"'
 cp "$ZPREWRITE" "$dir/zprewrite"
 cp probe "$dir/probe"
 chmod 755 "$dir" "$dir/zprewrite" "$dir/probe"
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
-"${NOBODY[@]}" true || { note "setpriv cannot switch to uid 65534 here: left out"; exit 0; }
+if ! "${NOBODY[@]}" true; then
+	skip_check "as uid 65534, without capabilities" "setpriv cannot switch to uid 65534 here"
+	exit 0
+fi
 PROBE=$dir/probe
-(unset ZP_PAGE0; ZP_BIN=$dir/zprewrite run_check nobody "${NOBODY[@]}")
-python3 check.py nobody || fail "as uid 65534: the JSON and text forms disagree, or a path breaks the rules"
+(unset ZP_PAGE0; ZP_BIN=$dir/zprewrite run_check nobody "${NOBODY[@]}") || true
+forms_and_paths nobody
 agree nobody "${NOBODY[@]}"
-cat nobody.txt
+sed "s/^/# /" nobody.txt
 if [ "$(cat /proc/sys/vm/mmap_min_addr)" != 0 ]; then
-	[ "$(value nobody page0_mappable)" = no ] || fail "uid 65534 could map page 0 with mmap_min_addr > 0"
-	grep -qx "page0_mappable: no (EPERM: vm.mmap_min_addr is $(cat /proc/sys/vm/mmap_min_addr) and this process lacks CAP_SYS_RAWIO)" nobody.txt ||
-		fail "uid 65534: the cause is not named: $(grep page0_mappable nobody.txt)"
-	grep -qx 'path_require: refuses: exit 127' nobody.txt || fail "uid 65534: require does not refuse"
+	check "nobody: page 0 cannot be mapped with mmap_min_addr > 0" [ "$(value nobody page0_mappable)" = no ]
+	check "nobody: the cause is named" grep -qx "page0_mappable: no (EPERM: vm.mmap_min_addr is $(cat /proc/sys/vm/mmap_min_addr) and this process lacks CAP_SYS_RAWIO)" nobody.txt
+	check "nobody: require refuses" grep -qx 'path_require: refuses: exit 127' nobody.txt
 fi

@@ -18,8 +18,16 @@
 # hook writes its table only at exit_group, which these runs never reach, so
 # it is checked once per build on a run that exits (siginfo call-exit: the
 # program's own SIGSEGV handler calls _exit(0)).
+# All of it in the runtime's two paths (in_paths: page 0, trap path as root
+# and as uid 65534) and under ZP_PAGE0=auto as root: NULL reads fault under
+# auto and never on every host.  The one documented difference: on a host
+# without execute-only memory the page-0 mode runs ZP_PAGE0=fast, where a
+# read of page 0, page 1 or the jump pages returns trampoline bytes
+# (docs/runtime.md, "NULL stays NULL"): there the read modes check that the
+# rewritten program reads and goes on (exit 0, "read N", "MODE: survived")
+# while the original dies; writes and calls still fault as natively.  The
+# uid 65534 and auto modes leave out the trace hook (every_variant).
 source "$TESTS/harness.sh"
-need_page0
 # (the trace hook's lines go to a file: the outputs compared stay the program's)
 export ZP_TRACE_FILE=$PWD/trace.log
 
@@ -29,20 +37,38 @@ traced_no_call() { # trace file: the hook ran, and made no call for the NULL cal
 	trace_has "$1" '^set_tid_address\(' || return 1
 	! grep -E 'exit_group\(42\)|A SYSTEM CALL WAS MADE' "$1" | sed 's/^/#   traced: /' | grep .
 }
+# same_or_read NAME ORIG PATCHED MODE: check_same (ORIG "-": check_again),
+# but a read mode on a readable page 0 reads trampoline bytes
+# (check_reads_page0).
+same_or_read() {
+	case $4 in
+	read0|read8|read-page1|read-jumps)
+		if page0_readable; then check_reads_page0 "$1: reads trampoline bytes (page 0 readable)" "${@:2}"; return; fi ;;
+	esac
+	if [ "$2" = - ]; then check_again "$1" "${@:3}"; else check_same "$@"; fi
+}
+flavs=()
+for f in $(flavours contract-null); do
+	rewrite_three "$(prog contract-null $f)" "cn.$f" && flavs+=("$f")
+done
 # Every run, original and rewritten, dies of SIGSEGV (status 139).
 ZPT_EXPECT_RC=139
-for f in $(flavours contract-null); do
-	orig=$(prog contract-null $f)
-	rewrite_three "$orig" "cn.$f" || continue
-	for m in read0 write0 read8 read-page1 write-page1 read-jumps callnull call-rax0 call-exit call-write jmp-exit call-page1; do
-		check_same "$f: $m" "$orig" "./cn.$f" $m
-		check "$f: $m: the original died of SIGSEGV" died_of_segv
-		ZPT_FORWARD=1 check_same "$f with hook: $m" "$orig" "./cn.$f.hooked" $m
-		fresh trace.log
-		check_same "$f with trace hook: $m" "$orig" "./cn.$f.traced" $m
-		check "$f with trace hook: $m: traced, no call made" traced_no_call trace.log
+contract() {
+	local f m orig
+	for f in "${flavs[@]}"; do
+		orig=$(prog contract-null $f)
+		for m in read0 write0 read8 read-page1 write-page1 read-jumps callnull call-rax0 call-exit call-write jmp-exit call-page1; do
+			same_or_read "$f: $m" "$orig" "./cn.$f" $m
+			check "$f: $m: the original died of SIGSEGV" died_of_segv
+			ZPT_FORWARD=1 same_or_read "$f with hook: $m" - "./cn.$f.hooked" $m
+			every_variant || continue
+			fresh trace.log
+			same_or_read "$f with trace hook: $m" - "./cn.$f.traced" $m
+			check "$f with trace hook: $m: traced, no call made" traced_no_call trace.log
+		done
+		fresh count
+		ZPT_COUNT_FILE=$PWD/count ZPT_FORWARD=1 run_t hooked "./cn.$f.hooked" siginfo call-exit
+		check "$f with hook: the tcount hook ran (siginfo call-exit, status $RUN_RC)" hook_saw_calls count 1
 	done
-	fresh count
-	ZPT_COUNT_FILE=$PWD/count ZPT_FORWARD=1 run_t hooked "./cn.$f.hooked" siginfo call-exit
-	check "$f with hook: the tcount hook ran (siginfo call-exit, status $RUN_RC)" hook_saw_calls count 1
-done
+}
+in_paths --auto contract

@@ -34,8 +34,14 @@
 # hook-changes: with the hswap hook (below), which changes marked calls:
 # the output must be hswap.expected (the runtime makes a call as the hook
 # left it, but refuses to have changed a call it makes itself).
+# All of it in the runtime's two paths (in_paths: page 0, trap path as root
+# and as uid 65534).  The one documented difference: on a host without
+# execute-only memory the page-0 mode runs ZP_PAGE0=fast, where the kernel
+# reads trampoline bytes at a pointer into page 0: clone3's "bad pointer"
+# case (args at address 16) gets EINVAL instead of EFAULT, and that line of
+# the output is compared as such (ZPT_ORIG_SED); the rest as everywhere.
+# The uid 65534 mode runs each case with one hook (every_variant).
 source "$TESTS/harness.sh"
-need_page0
 # (the trace hook's lines go to a file: the outputs compared stay the program's)
 export ZP_TRACE_FILE=$PWD/trace.log
 
@@ -45,12 +51,16 @@ export ZPT_FORWARD=1 ZPT_COUNT_FILE=$PWD/counts
 # with_hooks NAME COUNTED TRACED PROGRAM ARGS...: check_again with
 # ./cp.$f.hooked and ./cp.$f.traced, each followed by the check that its hook
 # ran: tcount counted a call whose name matches ^(COUNTED)$ (- : no table to
-# look at), the trace log has a line matching TRACED.
+# look at), the trace log has a line matching TRACED.  Where not
+# every_variant, one of them: tcount, or the trace hook where there is no table.
 with_hooks() {
 	local name=$1 counted=$2 traced=$3 p=$4; shift 4
-	fresh counts
-	check_again "$f with hook: $name" "$p.hooked" "$@"
-	[ "$counted" = - ] || check "$f with hook: $name: the hook counted $counted" hook_counted counts "$counted"
+	if every_variant || [ "$counted" != - ]; then
+		fresh counts
+		check_again "$f with hook: $name" "$p.hooked" "$@"
+		[ "$counted" = - ] || check "$f with hook: $name: the hook counted $counted" hook_counted counts "$counted"
+		every_variant || return 0
+	fi
 	fresh trace.log
 	check_again "$f with trace hook: $name" "$p.traced" "$@"
 	check "$f with trace hook: $name: traced" trace_has trace.log "$traced"
@@ -111,11 +121,22 @@ prints_expected() {
 	[ "$RUN_RC" = 0 ] && cmp -s "$exp" hswap.out
 }
 
+# Rewritten once; every check below runs in each path.
+flavs=()
 for f in $(flavours contract-process); do
 	orig=$(prog contract-process $f)
-	target=$(prog hook-getppid $f)
 	rewrite_three "$orig" "cp.$f" || continue
-	rewrite "$target" "target.$f" || continue
+	rewrite "$(prog hook-getppid $f)" "target.$f" || continue
+	flavs+=("$f")
+	# (found by name: in the bundle's lib/, for the original in .)
+	[ $f != dynamic ] || rewrite "$orig" "cpdl.$f" -a ./libcpa.so -a ./libcpb.so -a ./libcpc.so || true
+	rewrite "$orig" "cp.$f.hswap" --hook hswap.so || true
+done
+
+# modes F ORIG: every mode of contract-process, rewritten without a hook and
+# with each hook.
+modes() {
+	local f=$1 orig=$2 m counted traced
 	for m in vfork spawn clone3 clone threads-exit fork-mt exit-threads exit-from-thread spawn-segv clone3-bigsize; do
 		# What the mode does, as tcount names it and as the trace shows it
 		# (glibc and musl: posix_spawn is clone3 or clone, fork is clone or
@@ -132,24 +153,27 @@ for f in $(flavours contract-process); do
 		spawn-segv) counted=rt_sigaction traced='^rt_sigaction\(SIGSEGV, ' ;;
 		esac
 		# exit-threads and exit-from-thread exit with 3 and 4 on purpose.
-		ZPT_EXPECT_RC=0
+		local ZPT_EXPECT_RC=0 ZPT_ORIG_SED=""
 		case $m in exit-threads) ZPT_EXPECT_RC=3 ;; exit-from-thread) ZPT_EXPECT_RC=4 ;; esac
+		# The documented difference of a readable page 0: clone3 given the
+		# address 16 reads trampoline bytes there (EINVAL), not EFAULT.
+		if [ $m = clone3 ] && page0_readable; then
+			ZPT_ORIG_SED='s/^clone3 bad pointer: -EFAULT(14)$/clone3 bad pointer: -EINVAL(22)/'
+		fi
 		check_same "$f: $m" "$orig" "./cp.$f" "$m"
 		with_hooks "$m" "$counted" "$traced" "./cp.$f" "$m"
 	done
-	ZPT_EXPECT_RC=0
-	# (found by name: in the bundle's lib/, for the original in .)
-	if [ $f = dynamic ] && rewrite "$orig" "cpdl.$f" -a ./libcpa.so -a ./libcpb.so -a ./libcpc.so; then
-		LD_LIBRARY_PATH=$PWD check_same "$f: dlopen after dlclose" "$orig" "./cpdl.$f" \
-			dlopen libcpa.so libcpb.so libcpa.so libcpc.so libcpb.so
-	fi
-	if rewrite "$orig" "cp.$f.hswap" --hook hswap.so; then
-		check "$f with hswap hook: hook-changes" prints_expected hswap.expected ./cp.$f.hswap hook-changes
-	fi
+}
+
+# execs F ORIG: exec of an unrewritten, a rewritten and a system program, and
+# SIGSEGV ignored across exec.
+execs() {
+	local f=$1 orig=$2 m
+	local ZPT_EXPECT_RC=0
 	# exec: ./target is the original target during the original's run,
 	# then points at the rewritten target for the rewritten runs.
 	for m in exec exec-thread; do
-		ln -sfn "$target" target
+		ln -sfn "$(prog hook-getppid $f)" target
 		check_same "$f: $m of an unrewritten program" "$orig" "./cp.$f" "$m" ./target 5
 		with_hooks "$m of an unrewritten program" - '^execve\("\./target"' "./cp.$f" "$m" ./target 5
 		ZPT_BETWEEN="ln -sfn ./target.$f target" \
@@ -169,4 +193,22 @@ for f in $(flavours contract-process); do
 	check_same "$f: SIGSEGV ignored across exec (rewritten program)" "$orig" "./cp.$f" exec-segv-ign
 	with_hooks "SIGSEGV ignored across exec (rewritten program)" rt_sigaction '^rt_sigaction\(SIGSEGV, NULL' \
 		"./cp.$f" exec-segv-ign
-done
+}
+
+contract() {
+	local f orig
+	local ZPT_EXPECT_RC=0
+	for f in "${flavs[@]}"; do
+		orig=$(prog contract-process $f)
+		modes "$f" "$orig"
+		if [ -e "cpdl.$f" ]; then
+			LD_LIBRARY_PATH=$PWD check_same "$f: dlopen after dlclose" "$orig" "./cpdl.$f" \
+				dlopen libcpa.so libcpb.so libcpa.so libcpc.so libcpb.so
+		fi
+		if [ -e "cp.$f.hswap" ]; then
+			check "$f with hswap hook: hook-changes" prints_expected hswap.expected ./cp.$f.hswap hook-changes
+		fi
+		execs "$f" "$orig"
+	done
+}
+in_paths contract

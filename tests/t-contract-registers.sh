@@ -34,8 +34,10 @@
 #      rewritten program FAIL, naming ymm registers: proof that step 5 would
 #      catch a runtime that does not save the state.  Also the rewritten program with corrupt=...
 #      fails, so the checks work through the runtime too.
+# Steps 3 to 6 run in the runtime's two paths (in_paths: page 0, trap path as
+# root and as uid 65534): the trap path enters the runtime from a SIGSEGV
+# handler and leaves through rt_sigreturn, which must keep every register too.
 source "$TESTS/harness.sh"
-need_page0
 
 build_test_hook tcount
 build_test_hook hiddenvec
@@ -117,6 +119,9 @@ quiet() { "$@" >quiet.out 2>&1 || { tail -n 3 quiet.out | sed 's/^/#   /' >&2; r
 
 CORRUPTIONS="rbx rbp rdx rsi rdi r8 r9 r10 r12 r13 r14 r15 cf arith std cld xmm7 ymm3h zmm5h zmm20 k3 x87 fcw mxcsr redzone"
 
+# The self-tests and the sites are the original's and the rewriter's: once.
+# The rewritten programs run in each path.
+flavs=()
 for f in $(flavours contract-registers); do
 	orig=$(prog contract-registers $f)
 	check "$f: the original passes" quiet "$orig"
@@ -130,21 +135,30 @@ for f in $(flavours contract-registers); do
 		site_patched "$orig" regtest_rz_512_site " (patch|stub) "
 	rewrite_three "$orig" "cr.$f" || continue
 	rewrite "$orig" "cr.$f.hiddenvec" --hook hiddenvec.so || continue
-	check_same "$f: rewritten, no hook" "$orig" "./cr.$f"
-	fresh count
-	ZPT_FORWARD=1 ZPT_COUNT_FILE=$PWD/count check_same "$f: rewritten, tcount hook" "$orig" "./cr.$f.hooked"
-	check "$f: rewritten, tcount hook: the hook saw the calls with number 400" hook_counted count syscall_400
-	fresh trace.log
-	ZP_TRACE_FILE=$PWD/trace.log check_same "$f: rewritten, trace hook" "$orig" "./cr.$f.traced"
-	check "$f: rewritten, trace hook: traced the calls with number 400" trace_has trace.log '^syscall_0x190\('
-	for c in rdx cf std xmm7 redzone; do
-		expect_fail "$f: rewritten, corrupt=$c still detected" "$c" "./cr.$f" "corrupt=$c"
-	done
-	expect_fail "$f: negative control, hook clobbering ymm unseen: must fail" ymm "./cr.$f.hiddenvec"
-	if [ $vector = 1 ]; then
-		rewrite "$orig" "cr.$f.vector" --hook vector.so || continue
-		rm -f "vcount.$f"
-		ZPT_COUNT_FILE=$PWD/vcount.$f check_same "$f: rewritten, hook using vector registers" "$orig" "./cr.$f.vector"
-		check "$f: the vector hook ran" vector_hook_ran "vcount.$f"
-	fi
+	flavs+=("$f")
+	[ $vector = 0 ] || rewrite "$orig" "cr.$f.vector" --hook vector.so || true
 done
+
+contract() {
+	local f orig c
+	for f in "${flavs[@]}"; do
+		orig=$(prog contract-registers $f)
+		check_same "$f: rewritten, no hook" "$orig" "./cr.$f"
+		fresh count
+		ZPT_FORWARD=1 ZPT_COUNT_FILE=$PWD/count check_again "$f: rewritten, tcount hook" "./cr.$f.hooked"
+		check "$f: rewritten, tcount hook: the hook saw the calls with number 400" hook_counted count syscall_400
+		fresh trace.log
+		ZP_TRACE_FILE=$PWD/trace.log check_again "$f: rewritten, trace hook" "./cr.$f.traced"
+		check "$f: rewritten, trace hook: traced the calls with number 400" trace_has trace.log '^syscall_0x190\('
+		for c in rdx cf std xmm7 redzone; do
+			expect_fail "$f: rewritten, corrupt=$c still detected" "$c" "./cr.$f" "corrupt=$c"
+		done
+		expect_fail "$f: negative control, hook clobbering ymm unseen: must fail" ymm "./cr.$f.hiddenvec"
+		if [ -e "cr.$f.vector" ]; then
+			fresh "vcount.$f"
+			ZPT_COUNT_FILE=$PWD/vcount.$f check_again "$f: rewritten, hook using vector registers" "./cr.$f.vector"
+			check "$f: the vector hook ran" vector_hook_ran "vcount.$f"
+		fi
+	done
+}
+in_paths contract

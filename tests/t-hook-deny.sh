@@ -17,8 +17,9 @@
 # How it fails: a runtime that ignores the hook's answer (socket succeeds),
 # makes the call anyway, or garbles other calls (the file part), or a hook
 # that denies too much or logs nothing.
+# All of it in the runtime's two paths (in_paths: page 0, trap path as root
+# and as uid 65534).
 source "$TESTS/harness.sh"
-need_page0
 
 DENY_SO=$BUILD/samples/deny.so
 [ -f "$DENY_SO" ] || fail "missing $DENY_SO (run make)"
@@ -75,52 +76,61 @@ int main(void)
 }
 EOF
 
+# Built and rewritten once.
 flavours=(static)
 command -v musl-gcc >/dev/null && flavours+=(musl)
+fls=()
 for fl in "${flavours[@]}"; do
 	cc=gcc; [ $fl = musl ] && cc=musl-gcc
 	$cc -O2 -static -o prog.$fl prog.c || fail "cannot build the test program ($cc)"
 	rewrite prog.$fl prog.$fl.z --hook "$DENY_SO" || continue
-
-	run_t orig ./prog.$fl
-	check "$fl: the unpatched program runs" [ "$RUN_RC" = 0 ]
-	check "$fl: socket works unpatched" grep -q '^socket: ok errno=0$' orig.out
-
-	# ZP_DENY=socket,connect
-	rm -f data.txt
-	ZP_DENY=socket,connect run_t deny ./prog.$fl.z
-	check "$fl: ZP_DENY=socket,connect: the program runs" [ "$RUN_RC" = 0 ]
-	printf '%s\n' 'socket: failed errno=EPERM' 'connect: -1 errno=EPERM' \
-		'read 22: written and read back' > deny.expected
-	check "$fl: ZP_DENY=socket,connect: both fail with EPERM, file I/O works (- expected, + got)" \
-		diff -u deny.expected deny.out
-	check "$fl: ZP_DENY=socket,connect: the file was written" grep -qx 'written and read back' data.txt
-	check "$fl: ZP_DENY=socket,connect: 2 lines on stderr, one per denial" [ "$(wc -l < deny.err)" = 2 ]
-	check "$fl: ZP_DENY=socket,connect: the socket call's denial is logged" \
-		grep -qE '^zprewrite-deny: socket\(0x2, 0x1, 0\) denied$' deny.err
-	check "$fl: ZP_DENY=socket,connect: the connect call's denial is logged" \
-		grep -qE '^zprewrite-deny: connect\(0x(ffffffff)?ffffffff, 0x[0-9a-f]+, 0x10\) denied$' deny.err
-	last_ok || zph_diag "$(cat deny.err)"
-
-	# Unset, then empty: nothing denied, exactly the unpatched behaviour.
-	for v in unset empty; do
-		rm -f data.txt
-		if [ $v = unset ]; then
-			run_t $v env -u ZP_DENY ./prog.$fl.z
-		else
-			ZP_DENY='' run_t $v ./prog.$fl.z
-		fi
-		check "$fl: ZP_DENY $v: the program runs" [ "$RUN_RC" = 0 ]
-		check "$fl: ZP_DENY $v: output as the unpatched program's" diff orig.out $v.out
-		check "$fl: ZP_DENY $v: stderr as the unpatched program's" diff orig.err $v.err
-	done
-
-	# Another list (musl opens with open, glibc with openat): open denied, socket allowed.
-	rm -f data.txt
-	ZP_DENY=open,openat run_t open ./prog.$fl.z
-	check "$fl: ZP_DENY=open,openat: exit status 3 (open refused)" [ "$RUN_RC" = 3 ]
-	check "$fl: ZP_DENY=open,openat: socket allowed" grep -qx 'socket: ok errno=0' open.out
-	check "$fl: ZP_DENY=open,openat: open fails with EPERM" grep -qx 'open for writing: errno=EPERM' open.out
-	check "$fl: ZP_DENY=open,openat: the denial is logged" grep -q '^zprewrite-deny: open\(at\)\?(' open.err
-	check "$fl: ZP_DENY=open,openat: the file was not created (the call did not reach the kernel)" [ ! -e data.txt ]
+	fls+=("$fl")
 done
+
+deny_checks() {
+	local fl v
+	for fl in "${fls[@]}"; do
+		run_t orig ./prog.$fl
+		check "$fl: the unpatched program runs" [ "$RUN_RC" = 0 ]
+		check "$fl: socket works unpatched" grep -q '^socket: ok errno=0$' orig.out
+
+		# ZP_DENY=socket,connect
+		rm -f data.txt
+		ZP_DENY=socket,connect run_t deny ./prog.$fl.z
+		check "$fl: ZP_DENY=socket,connect: the program runs" [ "$RUN_RC" = 0 ]
+		printf '%s\n' 'socket: failed errno=EPERM' 'connect: -1 errno=EPERM' \
+			'read 22: written and read back' > deny.expected
+		check "$fl: ZP_DENY=socket,connect: both fail with EPERM, file I/O works (- expected, + got)" \
+			diff -u deny.expected deny.out
+		check "$fl: ZP_DENY=socket,connect: the file was written" grep -qx 'written and read back' data.txt
+		check "$fl: ZP_DENY=socket,connect: 2 lines on stderr, one per denial" [ "$(wc -l < deny.err)" = 2 ]
+		check "$fl: ZP_DENY=socket,connect: the socket call's denial is logged" \
+			grep -qE '^zprewrite-deny: socket\(0x2, 0x1, 0\) denied$' deny.err
+		check "$fl: ZP_DENY=socket,connect: the connect call's denial is logged" \
+			grep -qE '^zprewrite-deny: connect\(0x(ffffffff)?ffffffff, 0x[0-9a-f]+, 0x10\) denied$' deny.err
+		last_ok || zph_diag "$(cat deny.err)"
+
+		# Unset, then empty: nothing denied, exactly the unpatched behaviour.
+		for v in unset empty; do
+			rm -f data.txt
+			if [ $v = unset ]; then
+				run_t $v env -u ZP_DENY ./prog.$fl.z
+			else
+				ZP_DENY='' run_t $v ./prog.$fl.z
+			fi
+			check "$fl: ZP_DENY $v: the program runs" [ "$RUN_RC" = 0 ]
+			check "$fl: ZP_DENY $v: output as the unpatched program's" diff orig.out $v.out
+			check "$fl: ZP_DENY $v: stderr as the unpatched program's" diff orig.err $v.err
+		done
+
+		# Another list (musl opens with open, glibc with openat): open denied, socket allowed.
+		rm -f data.txt
+		ZP_DENY=open,openat run_t open ./prog.$fl.z
+		check "$fl: ZP_DENY=open,openat: exit status 3 (open refused)" [ "$RUN_RC" = 3 ]
+		check "$fl: ZP_DENY=open,openat: socket allowed" grep -qx 'socket: ok errno=0' open.out
+		check "$fl: ZP_DENY=open,openat: open fails with EPERM" grep -qx 'open for writing: errno=EPERM' open.out
+		check "$fl: ZP_DENY=open,openat: the denial is logged" grep -q '^zprewrite-deny: open\(at\)\?(' open.err
+		check "$fl: ZP_DENY=open,openat: the file was not created (the call did not reach the kernel)" [ ! -e data.txt ]
+	done
+}
+in_paths deny_checks

@@ -15,13 +15,14 @@
 #  4. `make` built build/samples/example-openlog.so (hooks.mk lists it) and
 #     zprewrite embeds it.
 # So the page's source, flags, commands and outputs are all real.
+# 2 and 4 run in the runtime's two paths (in_paths: page 0, trap path as root
+# and as uid 65534: the session's commands, all of them, as that user).
 #
 # How it fails: an edit to the page or to the example that the other does
 # not get, a helper (zp_read_app, zp_dprintf, zp_errno_*) or entry point
 # (init/leave/exit, the 127 exit on init failure) that stops behaving as the
 # page shows, a change to the hook flags not reflected on the page.
 source "$TESTS/harness.sh"
-need_page0
 
 ROOT=$(cd "$TESTS/.." && pwd)
 DOC=$ROOT/docs/hooks.md
@@ -50,9 +51,14 @@ block "$DOC" "$marker_src" 1 > doc-source.c
 check "docs/hooks.md shows samples/hooks/example-openlog.c exactly (- file, + doc)" same_text "$SRC" doc-source.c
 
 # ---- 2. replay the sessions --------------------------------------------------------
-mkdir bin session
-ln -s "$ZPREWRITE" bin/zprewrite
-export ZP=$ROOT PATH=$PWD/bin:$PATH
+# In each of the runtime's paths (in_paths), in a fresh session directory, as
+# the mode runs programs: the source tree's files the page uses and zprewrite
+# are copies here, which uid 65534 can read wherever the tree is.
+mkdir -p bin zp/samples/hooks zp/runtime
+cp "$ZPREWRITE" bin/zprewrite
+cp "$SRC" zp/samples/hooks/
+cp -r "$ROOT/runtime/include" zp/runtime/
+export ZP=$PWD/zp PATH=$PWD/bin:$PATH
 unset OPENLOG_FILE
 marker_sess='^<!-- doctest: session -->$'
 nsess=$(grep -cE "$marker_sess" "$DOC" || true)
@@ -61,25 +67,39 @@ all_cmds=""
 for s in $(seq 1 "$nsess"); do
 	block "$DOC" "$marker_sess" "$s" > session.$s
 	[ -s session.$s ] || fail "doctest session $s is empty"
-	# Split into commands (cmd.K) and their expected output (exp.K).
-	rm -f cmd.* exp.*
-	awk '
+	# Split into commands (split.S/cmd.K) and their expected output (exp.K).
+	mkdir split.$s
+	(cd split.$s && awk '
 		cont { sub(/^ +/, ""); cmd = cmd " " $0; if (cmd ~ /\\$/) { sub(/ *\\$/, "", cmd) } else { cont = 0; print cmd > ("cmd." k) }; next }
 		/^\$ / { k++; cmd = substr($0, 3); printf "" > ("exp." k)
 			if (cmd ~ /\\$/) { sub(/ *\\$/, "", cmd); cont = 1 } else print cmd > ("cmd." k); next }
 		k { print > ("exp." k) }
-	' session.$s
+	' ../session.$s)
 	k=1
-	while [ -f cmd.$k ]; do
-		cmd=$(cat cmd.$k)
-		all_cmds="$all_cmds$cmd"$'\n'
-		set +e
-		(cd session && timeout -k 5 "$RUN_TIMEOUT" bash -c "$cmd" > ../got.out 2>&1)
-		set -e
-		check "session $s: \`$cmd\` prints what the page shows (- page, + real)" same_text exp.$k got.out
+	while [ -f split.$s/cmd.$k ]; do
+		all_cmds="$all_cmds$(cat split.$s/cmd.$k)"$'\n'
 		k=$((k + 1))
 	done
 done
+
+replay() {
+	local s k cmd
+	rm -rf session
+	# shellcheck disable=SC2086
+	${ZPT_RUN_AS:-} mkdir session || fail "cannot make the session directory"
+	for s in $(seq 1 "$nsess"); do
+		k=1
+		while [ -f split.$s/cmd.$k ]; do
+			cmd=$(cat split.$s/cmd.$k)
+			set +e
+			# shellcheck disable=SC2086
+			(cd session && timeout -k 5 "$RUN_TIMEOUT" ${ZPT_RUN_AS:-} bash -c "$cmd" > ../got.out 2>&1)
+			set -e
+			check "session $s: \`$cmd\` prints what the page shows (- page, + real)" same_text split.$s/exp.$k got.out
+			k=$((k + 1))
+		done
+	done
+}
 
 # ---- 3. the page's flags are the project's ----------------------------------------
 doc_gcc=$(printf '%s' "$all_cmds" | grep -m1 -- '-nostdlib.*-o openlog\.so' || true)
@@ -102,6 +122,12 @@ last_ok || exit 1
 printf 'int main(void) { return 0; }\n' > t.c
 gcc -O2 -static -o t t.c || fail "cannot build a static program"
 rewrite t t.z --hook "$so"
-run_t t ./t.z
-check "a program with example-openlog.so runs" [ "$RUN_RC" = 0 ]
-check "example-openlog.so prints its summary line" grep -qx 'openlog: 0 opens, 0 failed, exit status 0' t.err
+embedded() {
+	run_t t ./t.z
+	check "a program with example-openlog.so runs" [ "$RUN_RC" = 0 ]
+	check "example-openlog.so prints its summary line" grep -qx 'openlog: 0 opens, 0 failed, exit status 0' t.err
+}
+
+# 2 and 4 run in the runtime's two paths.
+run_paths() { replay; embedded; }
+in_paths run_paths

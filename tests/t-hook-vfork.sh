@@ -29,6 +29,8 @@
 # new number for its log descriptor, counts the child's calls) takes the
 # program's fd 3 (its close fails, hook output lands in its file) or prints
 # the child's calls as the parent's.
+# All of it in the runtime's two paths (in_paths: page 0, trap path as root
+# and as uid 65534; strace -c of the originals once, as root).
 source "$TESTS/harness.sh"
 
 HOOKS=$BUILD/samples
@@ -101,45 +103,58 @@ same_stdout() {
 		{ diff orig.out patched.out >&2; echo "   status $LAST_RC, patched $RUN_RC; ${ORIG_WHY}" >&2; return 1; }
 }
 
+# Rewritten once (no hook, each sample hook); strace -c of each original
+# (not for a bundle: its loader starts with other calls than the system's).
+flavs=()
 for f in $(flavours hook-vfork); do
 	orig=$(prog hook-vfork $f)
-	rewrite "$orig" "hv.$f" && check_same "$f: no hook" "$orig" "./hv.$f"
+	rewrite "$orig" "hv.$f" || true
+	flavs+=("$f")
 	for h in trace count deny fakepid example-openlog; do
 		rewrite "$orig" "hv.$f.$h" --hook "$HOOKS/$h.so" || true
 	done
-
-	fresh "trace.$f"
-	ZP_TRACE_FILE=$PWD/trace.$f check_same "$f: trace" "$orig" "./hv.$f.trace"
-	check "$f: trace log whole" trace_ok "trace.$f"
-	run_t patched "./hv.$f.trace"
-	check "$f: trace to stderr: same stdout" same_stdout
-	check "$f: trace to stderr: log whole" trace_ok patched.err
-
-	fresh "count.$f"
-	ZP_COUNT_FILE=$PWD/count.$f check_same "$f: count" "$orig" "./hv.$f.count"
-	check "$f: count table has the program's calls only" count_ok "count.$f"
-	# (not for a bundle: its loader starts with other calls than the system's)
-	if [ $f != dynamic ] && strace_ok strace.err -c -o "strace.$f" "$orig" >/dev/null </dev/null; then
-		check "$f: count table equals strace -c's" same_as_strace "count.$f" "strace.$f"
-	elif [ $f != dynamic ]; then
+	[ $f != dynamic ] || continue
+	if ! strace_ok strace.err -c -o "strace.$f" "$orig" >/dev/null </dev/null; then
 		note "$STRACE_WHY: comparison with strace -c skipped"
+		rm -f "strace.$f"
 	fi
-
-	ZP_DENY=sched_yield run_t patched "./hv.$f.deny"
-	check "$f: deny: same stdout" same_stdout
-	check "$f: deny: three calls refused" deny_ok patched.err
-
-	check_same "$f: fakepid" "$orig" "./hv.$f.fakepid"
-
-	fresh "openlog.$f"
-	OPENLOG_FILE=$PWD/openlog.$f check_same "$f: example-openlog" "$orig" "./hv.$f.example-openlog"
-	check "$f: example-openlog summary counts the program's opens" openlog_ok "openlog.$f"
 done
+
+vfork_checks() {
+	local f orig
+	for f in "${flavs[@]}"; do
+		orig=$(prog hook-vfork $f)
+		[ ! -e "hv.$f" ] || check_same "$f: no hook" "$orig" "./hv.$f"
+
+		fresh "trace.$f"
+		ZP_TRACE_FILE=$PWD/trace.$f check_same "$f: trace" "$orig" "./hv.$f.trace"
+		check "$f: trace log whole" trace_ok "trace.$f"
+		run_t patched "./hv.$f.trace"
+		check "$f: trace to stderr: same stdout" same_stdout
+		check "$f: trace to stderr: log whole" trace_ok patched.err
+
+		fresh "count.$f"
+		ZP_COUNT_FILE=$PWD/count.$f check_same "$f: count" "$orig" "./hv.$f.count"
+		check "$f: count table has the program's calls only" count_ok "count.$f"
+		[ ! -e "strace.$f" ] || check "$f: count table equals strace -c's" same_as_strace "count.$f" "strace.$f"
+
+		ZP_DENY=sched_yield run_t patched "./hv.$f.deny"
+		check "$f: deny: same stdout" same_stdout
+		check "$f: deny: three calls refused" deny_ok patched.err
+
+		check_same "$f: fakepid" "$orig" "./hv.$f.fakepid"
+
+		fresh "openlog.$f"
+		OPENLOG_FILE=$PWD/openlog.$f check_same "$f: example-openlog" "$orig" "./hv.$f.example-openlog"
+		check "$f: example-openlog summary counts the program's opens" openlog_ok "openlog.$f"
+	done
+}
 
 # CPython (issue 12's first report): open a file (fd 3), subprocess.run, then
 # close the file.  The interpreter, bundled with count and with trace.
 # (the system's: a python3 found first in PATH may be a wrapper script)
 PY=$(readlink -f /usr/bin/python3 || true)
+pys=()
 if [ -x "$PY" ] && [[ $(readelf -lW "$PY" 2>/dev/null) == *"program interpreter"* ]]; then
 	cat > sub.py <<'EOF'
 import os, subprocess
@@ -151,13 +166,21 @@ print("fd", fd, "closed")
 EOF
 	"$PY" -I sub.py > py.want 2>&1 || fail "python3 sub.py failed: $(cat py.want)"
 	for h in count trace; do
-		rewrite "$PY" "py.$h" --hook "$HOOKS/$h.so" || continue
+		rewrite "$PY" "py.$h" --hook "$HOOKS/$h.so" && pys+=("$h")
+	done
+else
+	note "/usr/bin/python3 is missing or not dynamically linked: its part was skipped"
+fi
+python_checks() {
+	local h
+	for h in "${pys[@]}"; do
 		fresh "py.$h.log" py-own.txt
 		ZP_COUNT_FILE=$PWD/py.$h.log ZP_TRACE_FILE=$PWD/py.$h.log run_t py "./py.$h" -I sub.py
 		check "python3 with $h: subprocess.run, then close(3)" cmp -s py.want py.out
 		check "python3 with $h: own file holds only its own line" test "$(cat py-own.txt)" = own
 		check "python3 with $h: hook output in its file" grep -qE '^100\.00 .* total$|\+\+\+ exited with 0 \+\+\+$' "py.$h.log"
 	done
-else
-	note "/usr/bin/python3 is missing or not dynamically linked: its part was skipped"
-fi
+}
+
+all_checks() { vfork_checks; python_checks; }
+in_paths all_checks
