@@ -101,7 +101,7 @@ $(RT_DIR)/runtime.elf: $(RT_OBJS) runtime/runtime.ld scripts/check-blob.sh
 
 # ---- rewriter ------------------------------------------------------------
 
-RW_LIBS   := -lelf -ldw -lZydis -lopcodes -lbfd
+RW_LIBS   := -lelf -ldw -lZydis -lopcodes -lbfd -lz
 RW_CFLAGS := $(CSTD) $(WARN) -g -Irewriter -Iruntime -Iruntime/include \
 	-DZP_VERSION='"$(VERSION)"'
 RW_SRCS   := $(wildcard rewriter/*.c)

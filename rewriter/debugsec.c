@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "debugframe.h"
 #include "debugsec.h"
@@ -42,18 +43,56 @@ static const unsigned char *own_bytes(const struct zp_elf *e, const struct zp_se
 	return NULL;
 }
 
+/* A .debug_frame's contents, decompressed if the file has them compressed
+ * (SHF_COMPRESSED with zlib, as Go's linker and gcc -gz write them): in
+ * *buf (to free) or in the file; NULL with a warning if they cannot be
+ * had.  zlib, not libelf's elf_compress, because that one rewrites the
+ * section in the Elf handle that everything else reads the input from. */
+static const unsigned char *frame_bytes(const struct zp_elf *e, const struct zp_section *s, const char *what,
+					size_t *size, unsigned char **buf)
+{
+	const unsigned char *b = zp_elf_section_bytes(e, s);
+	Elf64_Chdr ch;
+
+	*buf = NULL;
+	*size = s->shdr.sh_size;
+	if (!b || !(s->shdr.sh_flags & SHF_COMPRESSED) || s->shdr.sh_type != SHT_PROGBITS ||
+	    (s->shdr.sh_flags & SHF_ALLOC))
+		return own_bytes(e, s, SHT_PROGBITS, what);
+	if (*size < sizeof ch)
+		goto bad;
+	memcpy(&ch, b, sizeof ch);
+	uLongf out = (uLongf)ch.ch_size;
+	/* (a sane bound: unwind tables are a small part of any program) */
+	if (ch.ch_type != ELFCOMPRESS_ZLIB || !ch.ch_size || ch.ch_size > (1u << 30) || !(*buf = malloc(ch.ch_size)))
+		goto bad;
+	if (uncompress(*buf, &out, b + sizeof ch, (uLong)(*size - sizeof ch)) != Z_OK || out != ch.ch_size) {
+		free(*buf);
+		*buf = NULL;
+		goto bad;
+	}
+	*size = ch.ch_size;
+	return *buf;
+bad:
+	zp_warn(e->path, "its compressed %s cannot be read: %s", s->name, what);
+	return NULL;
+}
+
 /* The hook's .debug_frame, moved to where its code is; a warning if it is
  * there but cannot be used (without one, nothing is said: hooks.md). */
 static int hook_frames(const struct zp_embed *hook, const struct zp_layout *lo, struct zp_dframe *d)
 {
 	const struct zp_section *s = zp_elf_section_by_name(&hook->elf, ".debug_frame");
 	const unsigned char *b;
+	unsigned char *buf;
+	size_t size;
 
 	if (!s)
 		return 0;
-	if (!(b = own_bytes(&hook->elf, s, SHT_PROGBITS, "gdb and perf cannot unwind through the hook")))
+	if (!(b = frame_bytes(&hook->elf, s, "gdb and perf cannot unwind through the hook", &size, &buf)))
 		return 0;
-	int rc = zp_dframe_append_moved(d, b, s->shdr.sh_size, lo->hook_base);
+	int rc = zp_dframe_append_moved(d, b, size, lo->hook_base);
+	free(buf);
 	if (rc == 1)
 		zp_warn(hook->elf.path, "its .debug_frame is not understood (not gcc's?): "
 			"gdb and perf cannot unwind through the hook");
@@ -67,13 +106,17 @@ static int add_frames(const struct zp_elf *e, const struct zp_blob *blob, const 
 {
 	const char *lost = "gdb and perf cannot unwind through the runtime";
 	const struct zp_section *own = zp_elf_section_by_name(e, ".debug_frame");
-	const unsigned char *ob = own ? own_bytes(e, own, SHT_PROGBITS, lost) : NULL;
+	unsigned char *obuf = NULL;
+	size_t osize = 0;
+	const unsigned char *ob = own ? frame_bytes(e, own, lost, &osize, &obuf) : NULL;
 	struct zp_dframe d = { 0 };
 	int rc = -1;
 
 	if (own && !ob)
 		return 0;
-	if (ob && zp_dframe_append_raw(&d, ob, own->shdr.sh_size))
+	int appended = ob ? zp_dframe_append_raw(&d, ob, osize) : 0;
+	free(obuf);
+	if (appended)
 		goto out;
 	int moved = zp_dframe_append_moved(&d, blob->debug_frame, blob->debug_frame_size,
 					   lo->seg[ZP_SEG_RT_TEXT].vaddr - blob->text_vaddr);
@@ -84,7 +127,7 @@ static int add_frames(const struct zp_elf *e, const struct zp_blob *blob, const 
 	int64_t off = zp_image_append(im, d.buf, d.size, 8);
 	if (off < 0)
 		goto out;
-	if (own)
+	if (own)   /* (written uncompressed: segment.c clears SHF_COMPRESSED) */
 		add_moved(out, own->index, (uint64_t)off, d.size);
 	else
 		add_new(out, ".debug_frame", (GElf_Shdr){ .sh_type = SHT_PROGBITS,

@@ -386,13 +386,18 @@ static int64_t add_names(const struct zp_elf *e, struct zp_image *im, const char
 	return stroff;
 }
 
-/* An input section whose contents debugsec.c extended: point at the copy. */
+/* An input section whose contents debugsec.c extended: point at the copy,
+ * which is never compressed (a compressed input's was decompressed). */
 static void moved_debug_section(const struct zp_debugsec *dbg, size_t index, GElf_Shdr *s)
 {
 	for (size_t k = 0; k < dbg->nmoved; k++)
 		if (dbg->moved[k].index == index) {
 			s->sh_offset = dbg->moved[k].offset;
 			s->sh_size = dbg->moved[k].size;
+			if (s->sh_flags & SHF_COMPRESSED) {
+				s->sh_flags &= ~(uint64_t)SHF_COMPRESSED;
+				s->sh_addralign = 8;
+			}
 		}
 }
 

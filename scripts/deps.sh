@@ -10,7 +10,7 @@
 # it, recommends are skipped here, and static test programs need its libc.a.
 set -euo pipefail
 
-build_pkgs="gcc libc6-dev make pkg-config libelf-dev libdw-dev libzydis-dev binutils-dev musl-tools"
+build_pkgs="gcc libc6-dev make pkg-config libelf-dev libdw-dev libzydis-dev binutils-dev zlib1g-dev musl-tools"
 test_pkgs="busybox-static elfutils file strace sqlite3 python3 libcap2-bin gdb"
 bench_pkgs="hyperfine redis-server redis-tools gnuplot-nox strace linux-perf"
 # make check-real: Go's standard-library tests and CPython's regression tests

@@ -123,6 +123,20 @@ gcc -std=gnu11 -O2 -g -fno-omit-frame-pointer -fPIC -shared -nostdlib -ffreestan
 	-fno-stack-protector -mgeneral-regs-only -fvisibility=hidden -fno-asynchronous-unwind-tables \
 	-I"$TESTS/../runtime/include" -o sighook.so sighook.c || fail "cannot build the test hook"
 
+# bt.gz: the static program with its own .debug_frame, compressed (as Go's
+# linker and gcc -gz write theirs): zprewrite decompresses it to add the
+# runtime's tables, silently.
+if gcc $CFLAGS_BT -g -fno-asynchronous-unwind-tables -static -o bt.gz bt.c &&
+	objcopy --compress-debug-sections=zlib bt.gz && readelf -SW bt.gz | grep -q '\.debug_frame .* C '; then
+	"$ZPREWRITE" bt.gz rw.gz 2>rw-gz.err
+	check "compressed .debug_frame: zprewrite exits 0 without a warning" \
+		eval "[ $? = 0 ] && [ ! -s rw-gz.err ] || { head -c 300 rw-gz.err; false; }"
+	check "compressed .debug_frame: the output's is not compressed" \
+		eval "readelf -SW rw.gz | grep '\.debug_frame ' | grep -qv ' C '"
+else
+	note "no compressed .debug_frame (objcopy --compress-debug-sections): its checks are left out"
+fi
+
 list=$("$ZPREWRITE" --list bt.static) || fail "zprewrite --list bt.static failed"
 grep -q ' redzone+.* stub ' <<<"$list" ||
 	fail "the red-zone site of the test program is not sent through a stub: $(grep redzone <<<"$list")"
@@ -267,6 +281,10 @@ for f in static dynamic; do
 		catch_clone3 "trap $f rw-trace" $f ./rw-trace.$f
 		step "trap $f trace: stepi through write and the hook" ./rw-trace.$f
 		step "trap $f: stepi through a red-zone stub" ./rw.$f redzone
+	fi
+	if [ $f = static ] && [ -x rw.gz ]; then
+		catch_write "trap gz rw (compressed .debug_frame)" gz ./rw.gz
+		catch_raw "trap gz rw (compressed .debug_frame)" gz ./rw.gz
 	fi
 	hook_stop "trap $f trace: break in the hook" $f ./rw-trace.$f
 	signal_in_hook "trap $f sighook: signal handler above the hook" $f ./rw-sig.$f

@@ -30,12 +30,30 @@ from collections import Counter
 GO_RESULT = re.compile(r"^\s*--- (PASS|FAIL|SKIP): (\S+) \(")
 
 
+GO_RUN = re.compile(r"^=== RUN   (\S+)$")
+
+
 def parse_go(lines):
-    """(status, name) for every test and subtest of a -test.v log."""
+    """(status, name) for every test and subtest of a -test.v log.
+
+    Go's -v output can lose a parallel subtest's own "--- PASS" line when it
+    ends as its parent reports (seen with go 1.19, natively too; gotestsum
+    handles the same).  A parent passes only if every subtest passed, so a
+    subtest that started ("=== RUN") and whose parent passed is a PASS."""
+    started, got = [], {}
     for line in lines:
         m = GO_RESULT.match(line)
         if m:
+            got.setdefault(m.group(2), m.group(1))
             yield m.group(1), m.group(2)
+            continue
+        m = GO_RUN.match(line.rstrip("\n"))
+        if m:
+            started.append(m.group(1))
+    for name in started:
+        parent = name.rpartition("/")[0]
+        if name not in got and parent and got.get(parent) == "PASS":
+            yield "PASS", name
 
 
 # ---- unittest: "test_x (module.Class.test_x) ... ok" -----------------------

@@ -13,6 +13,8 @@
 #                    per call)
 #   ZP_REAL_TIMEOUT  seconds a single run may take (default 900)
 #   ZP_REAL_DIR      work directory (default BUILD_DIR/real)
+#   ZP_REAL_OPTS     further zprewrite options for every rewritten variant
+#                    (e.g. "--complete --vdso": every call through the hook)
 #
 # Go standard-library test binaries are built static (CGO_ENABLED=0) and
 # rewritten; CPython is bundled (zprewrite --bundle).  Each suite runs once
@@ -67,6 +69,7 @@ suites() { # the suites the arguments name, one per line
 safe() { echo "$1" | tr ':/' '__'; } # a suite name usable in a file name
 
 hook_args() { # zprewrite options for a variant
+	echo "${ZP_REAL_OPTS:-}"
 	case $1 in
 	none) ;;
 	bigstack) echo "--hook $(bigstack_so)" ;;
