@@ -157,9 +157,11 @@ struct zp_action zp_dispatch(struct zp_frame *f)
 	struct zp_frame *outer = self->frame;
 
 	zp_net_rearm();
+	uintptr_t alt = zp_alt_cut(f->app_sp);   /* (from a handler on the signal stack) */
 	self->frame = f;
 	struct zp_action a = dispatch(f);
 	self->frame = outer;
+	zp_alt_uncut(alt);
 	return a;
 }
 

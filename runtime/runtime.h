@@ -127,6 +127,7 @@ struct zp_stack {
 	size_t size;
 };
 #define ZP_SS_DISABLE 2
+#define ZP_SS_AUTODISARM (1u << 31)
 
 /* ---- the per-thread block (thread.c) ---------------------------------- */
 
@@ -152,6 +153,8 @@ struct zp_thread {
 	uintptr_t stack_free;       /* top of the part no entry holds */
 	uintptr_t alt_lo;           /* the kernel's signal stack for this thread */
 	uintptr_t alt_size;         /* (sigaltstack), 0 if none */
+	uintptr_t alt_cut;          /* while a call from it is dispatched: the size the
+	                             * kernel has for it, below the caller (zp_alt_cut) */
 	uint64_t vblocked;          /* trap path: signals blocked only virtually (sigmask.c) */
 	int sent_pending;           /* a signal of zp_unblockable sent while virtually blocked */
 	unsigned char sent_info[128];   /* its siginfo, queued again when unblocked */
@@ -203,6 +206,8 @@ int zp_thread_init_main(void) ZP_HIDDEN;             /* 0, or -errno */
 struct zp_thread *zp_thread_new(uint64_t clone_flags) ZP_HIDDEN;   /* for a new thread, or NULL */
 void zp_thread_release(struct zp_thread *t) ZP_HIDDEN;      /* never ran, or exiting */
 long zp_sigaltstack_call(const struct zp_syscall *c) ZP_HIDDEN;
+uintptr_t zp_alt_cut(uintptr_t app_sp) ZP_HIDDEN;
+void zp_alt_uncut(uintptr_t size) ZP_HIDDEN;
 void zp_thread_alt_start(void) ZP_HIDDEN;   /* the first thread, once the path is known */
 long zp_arch_prctl_call(const struct zp_syscall *c) ZP_HIDDEN;
 int zp_thread_vfork_child(struct zp_thread *child, struct zp_thread **borrowed, uintptr_t below) ZP_HIDDEN;

@@ -104,7 +104,7 @@ void zp_thread_alt_start(void)
 	/* (A signal stack inherited across exec is the application's.) */
 	if (zp_sys2(__NR_sigaltstack, 0, (long)&cur) == 0 && !(cur.flags & ZP_SS_DISABLE)) {
 		t->app_alt = cur;
-		t->app_alt.flags = 0;
+		t->app_alt.flags = (int)(cur.flags & ZP_SS_AUTODISARM);
 		t->alt_lo = cur.sp;
 		t->alt_size = cur.size;
 	} else if (zp_unblockable) {
@@ -223,6 +223,7 @@ int zp_thread_vfork_child(struct zp_thread *child, struct zp_thread **borrowed, 
 	child->app_alt = self->app_alt;
 	child->rt_alt = self->rt_alt;
 	child->rt_alt_wanted = 0;
+	child->alt_cut = 0;
 	child->vblocked = self->vblocked;
 	child->sent_pending = 0;
 	child->frame = 0;
@@ -254,7 +255,7 @@ long zp_sigaltstack_call(const struct zp_syscall *c)
 	int ours = t->alt_size && t->alt_lo == t->rt_alt.sp;
 	/* (the application's stack pointer: this runs on the runtime's stack) */
 	uintptr_t sp = t->frame ? t->frame->app_sp : 0;
-	if (ours && set && sp - t->alt_lo < t->alt_size)
+	if (set && t->alt_size && sp - t->alt_lo < t->alt_size)
 		return -EPERM;          /* (changing it while on it: as the kernel says) */
 	long r = 0;
 	if (set && !(ss.flags & ZP_SS_DISABLE))
@@ -270,6 +271,7 @@ long zp_sigaltstack_call(const struct zp_syscall *c)
 		return -EFAULT;
 	if (!set)
 		return 0;
+	t->alt_cut = 0;                 /* (the kernel has what was just set) */
 	if (ss.flags & ZP_SS_DISABLE) {
 		t->app_alt.flags = ZP_SS_DISABLE;
 		t->alt_size = 0;
@@ -277,11 +279,56 @@ long zp_sigaltstack_call(const struct zp_syscall *c)
 			use_rt_alt(t);  /* the runtime's again */
 	} else {
 		t->app_alt = ss;
-		t->app_alt.flags = 0;
+		t->app_alt.flags = (int)(ss.flags & ZP_SS_AUTODISARM);
 		t->alt_lo = ss.sp;
 		t->alt_size = ss.size;
 	}
 	return 0;
+}
+
+/*
+ * A call from a handler on the signal stack is dispatched on the runtime
+ * stack, and there the kernel takes the signal stack for unused: a signal
+ * that arrives meanwhile (one the call sends itself, as Python's
+ * faulthandler does to chain, or one that interrupts it) would get its
+ * frame at the signal stack's top, over the handler that made the call.
+ * So for the time of the dispatch the kernel's signal stack ends below that
+ * handler (ALT_GAP below its stack pointer: the red zone, the return
+ * address and what entry.S keeps there, down to S - 152): a nested handler
+ * goes just below, where it would go natively.  The kernel refuses to
+ * change the signal stack while on it, so this can only be done once on
+ * the runtime stack: a signal in the few instructions before (or after
+ * zp_alt_uncut, before the return) still finds the whole of it.
+ * Returns the size to give back to zp_alt_uncut, 0 if nothing changed.
+ * Not with SS_AUTODISARM: the kernel has then disarmed the signal stack
+ * while the handler runs, and nested signals go below it already.
+ */
+#define ALT_GAP 256
+
+uintptr_t zp_alt_cut(uintptr_t app_sp)
+{
+	struct zp_thread *t = zp_thread_self();
+	uintptr_t now = t->alt_cut ? t->alt_cut : t->alt_size;
+
+	if (!t->alt_size || app_sp - t->alt_lo >= now || app_sp - t->alt_lo <= ALT_GAP ||
+	    (t->alt_lo != t->rt_alt.sp && (t->app_alt.flags & ZP_SS_AUTODISARM)))
+		return 0;
+	struct zp_stack ss = { t->alt_lo, 0, app_sp - ALT_GAP - t->alt_lo };
+	if (zp_sys2(__NR_sigaltstack, (long)&ss, 0))
+		return 0;
+	t->alt_cut = ss.size;
+	return now;
+}
+
+void zp_alt_uncut(uintptr_t size)
+{
+	struct zp_thread *t = zp_thread_self();
+
+	if (!size || !t->alt_cut)
+		return;                 /* (the application set another meanwhile) */
+	struct zp_stack ss = { t->alt_lo, 0, size };
+	zp_sys2(__NR_sigaltstack, (long)&ss, 0);
+	t->alt_cut = size == t->alt_size ? 0 : size;
 }
 
 /* arch_prctl: the gs base is the runtime's (the block above).  A program

@@ -63,7 +63,7 @@ def parse_go(lines):
 # test writes itself can also come before it.  Subtests that fail print a
 # line of their own, indented, with their parameters.
 
-PY_START = re.compile(r"^(\w+) \(([\w.]+)\)(.*)$")
+PY_START = re.compile(r"^(\w+) \(([A-Za-z_]\w*(?:\.\w+)+)\)(.*)$")
 PY_SUBTEST = re.compile(r"^  (\w+) \(([\w.]+)\) (\(.*\)|\[.*\]) \.\.\. (.*)$")
 PY_STATUS = [("ok", "PASS"), ("FAIL", "FAIL"), ("ERROR", "ERROR"),
              ("skipped", "SKIP"), ("expected failure", "XFAIL"),
