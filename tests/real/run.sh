@@ -42,7 +42,8 @@ GO_OURS="nilcall stackbottom"
 PY=/usr/bin/python3.11
 PY_MODS="test_subprocess test_threading test_signal test_os test_socket
 	test_asyncio.test_subprocess test_asyncio.test_events test_asyncio.test_unix_events
-	test_asyncio.test_sock_lowlevel test_asyncio.test_streams test_asyncio.test_sendfile"
+	test_asyncio.test_sock_lowlevel test_asyncio.test_streams test_asyncio.test_sendfile
+	test_faulthandler test_posix test_pty test_select test_mmap test_fcntl test_time"
 # The AF_VSOCK tests of test_socket wait forever for a connection on a
 # virtual machine whose host does not answer: natively too.
 PY_IGNORE='*VSOCK*'
