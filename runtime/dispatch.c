@@ -94,8 +94,10 @@ static struct zp_action special(struct zp_frame *f, enum zp_act act)
 		if (!s)
 			return (struct zp_action){ -EAGAIN, ZP_ACT_DONE };
 		f->child = (uintptr_t)s;
-	} else if (act == ZP_ACT_SIGRETURN && zp_unblockable) {
-		zp_sigmask_sigreturn(f->app_sp);
+	} else if (act == ZP_ACT_SIGRETURN) {
+		if (zp_unblockable)
+			zp_sigmask_sigreturn(f->app_sp);
+		zp_alt_sigreturn(f->app_sp);
 	}
 	return a;
 }

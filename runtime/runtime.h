@@ -208,6 +208,7 @@ void zp_thread_release(struct zp_thread *t) ZP_HIDDEN;      /* never ran, or exi
 long zp_sigaltstack_call(const struct zp_syscall *c) ZP_HIDDEN;
 uintptr_t zp_alt_cut(uintptr_t app_sp) ZP_HIDDEN;
 void zp_alt_uncut(uintptr_t size) ZP_HIDDEN;
+void zp_alt_sigreturn(uintptr_t app_sp) ZP_HIDDEN;
 void zp_thread_alt_start(void) ZP_HIDDEN;   /* the first thread, once the path is known */
 long zp_arch_prctl_call(const struct zp_syscall *c) ZP_HIDDEN;
 int zp_thread_vfork_child(struct zp_thread *child, struct zp_thread **borrowed, uintptr_t below) ZP_HIDDEN;

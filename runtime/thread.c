@@ -28,6 +28,8 @@
 #include <asm/errno.h>
 #include <asm/prctl.h>
 #include <asm/signal.h>
+#include <asm/sigcontext.h>
+#include <asm/ucontext.h>
 #include <asm/unistd.h>
 #include <linux/mman.h>
 #include <linux/sched.h>
@@ -255,8 +257,9 @@ long zp_sigaltstack_call(const struct zp_syscall *c)
 	int ours = t->alt_size && t->alt_lo == t->rt_alt.sp;
 	/* (the application's stack pointer: this runs on the runtime's stack) */
 	uintptr_t sp = t->frame ? t->frame->app_sp : 0;
-	if (set && t->alt_size && sp - t->alt_lo < t->alt_size)
-		return -EPERM;          /* (changing it while on it: as the kernel says) */
+	/* (changing it while on it: as the kernel says, but for SS_AUTODISARM) */
+	if (set && t->alt_size && sp - t->alt_lo < t->alt_size && (ours || !(t->app_alt.flags & ZP_SS_AUTODISARM)))
+		return -EPERM;
 	long r = 0;
 	if (set && !(ss.flags & ZP_SS_DISABLE))
 		r = zp_sys2(__NR_sigaltstack, (long)&ss, 0);
@@ -265,8 +268,12 @@ long zp_sigaltstack_call(const struct zp_syscall *c)
 	if (r)
 		return r;
 	old = t->app_alt;
-	if (!ours && !(old.flags & ZP_SS_DISABLE) && sp - old.sp < old.size)
-		old.flags |= 1;         /* SS_ONSTACK */
+	if (!ours && !(old.flags & ZP_SS_DISABLE) && sp - old.sp < old.size) {
+		if (old.flags & ZP_SS_AUTODISARM)       /* disarmed while on it */
+			old = (struct zp_stack){ 0, ZP_SS_DISABLE, 0 };
+		else
+			old.flags |= 1;         /* SS_ONSTACK */
+	}
 	if (get && zp_app_write(get, &old, sizeof old))
 		return -EFAULT;
 	if (!set)
@@ -280,10 +287,55 @@ long zp_sigaltstack_call(const struct zp_syscall *c)
 	} else {
 		t->app_alt = ss;
 		t->app_alt.flags = (int)(ss.flags & ZP_SS_AUTODISARM);
+		/* A handler on an SS_AUTODISARM stack may set another: the
+		 * kernel has it, but the handler still runs where it was, and
+		 * the runtime's chunks must know (ENTER_RT_STACK); its return
+		 * sets the old one again (zp_alt_sigreturn). */
+		if (!(t->alt_size && sp - t->alt_lo < t->alt_size)) {
+			t->alt_lo = ss.sp;
+			t->alt_size = ss.size;
+		}
+	}
+	return 0;
+}
+
+/* rt_sigreturn with the signal frame at S: the kernel sets the signal
+ * stack saved in the frame again (unless the thread goes back onto the one
+ * it has), so a handler's own sigaltstack lasts until it returns; the
+ * thread block follows, or the runtime's chunks would take the stack the
+ * handler ran on for another. */
+void zp_alt_sigreturn(uintptr_t app_sp)
+{
+	struct zp_thread *t = zp_thread_self();
+	struct zp_stack ss;
+	uint64_t rsp;
+
+	if (zp_app_read(&ss, (const void *)(app_sp + __builtin_offsetof(struct ucontext, uc_stack)), sizeof ss) ||
+	    zp_app_read(&rsp, (const void *)(app_sp + __builtin_offsetof(struct ucontext, uc_mcontext.rsp)),
+			sizeof rsp))
+		return;
+	/* (The usual case: the same, or the same cut by zp_alt_cut for a
+	 * signal delivered during a call from a handler on it.) */
+	int disable = ss.flags & ZP_SS_DISABLE;
+	if (disable ? !t->alt_size || t->alt_lo == t->rt_alt.sp
+		    : ss.sp == t->alt_lo && ss.size <= t->alt_size &&
+		      (t->alt_lo == t->rt_alt.sp || ss.sp == t->app_alt.sp))
+		return;
+	if (t->alt_size && rsp - t->alt_lo < t->alt_size &&
+	    (t->alt_lo == t->rt_alt.sp || !(t->app_alt.flags & ZP_SS_AUTODISARM)))
+		return;                 /* (back onto it: the kernel leaves it) */
+	if (!disable && ss.size < 2048)
+		return;                 /* (MINSIGSTKSZ: refused) */
+	t->alt_cut = 0;
+	if (disable) {
+		t->app_alt.flags = ZP_SS_DISABLE;
+		t->alt_size = 0;
+	} else {
+		t->app_alt = ss;
+		t->app_alt.flags = (int)(ss.flags & ZP_SS_AUTODISARM);
 		t->alt_lo = ss.sp;
 		t->alt_size = ss.size;
 	}
-	return 0;
 }
 
 /*
@@ -311,7 +363,8 @@ uintptr_t zp_alt_cut(uintptr_t app_sp)
 	uintptr_t now = t->alt_cut ? t->alt_cut : t->alt_size;
 
 	if (!t->alt_size || app_sp - t->alt_lo >= now || app_sp - t->alt_lo <= ALT_GAP ||
-	    (t->alt_lo != t->rt_alt.sp && (t->app_alt.flags & ZP_SS_AUTODISARM)))
+	    (t->alt_lo != t->rt_alt.sp &&
+	     ((t->app_alt.flags & ZP_SS_AUTODISARM) || t->app_alt.sp != t->alt_lo)))
 		return 0;
 	struct zp_stack ss = { t->alt_lo, 0, app_sp - ALT_GAP - t->alt_lo };
 	if (zp_sys2(__NR_sigaltstack, (long)&ss, 0))

@@ -13,8 +13,10 @@
 #                  sigaltstack with a PROT_NONE guard page (5000 signals, 2000
 #                  of them from another thread), a handler on a 16 KiB one
 #                  that raises its own signal again, nested below itself
-#                  (SA_NODEFER, as Python's faulthandler chains), and a stack
-#                  overflow caught on it;
+#                  (SA_NODEFER, as Python's faulthandler chains), handlers
+#                  that set another signal stack (EPERM; with SS_AUTODISARM
+#                  allowed until they return), and a stack overflow caught
+#                  on it;
 #   sigreturn      rt_sigreturn of a context whose rax the handler changed,
 #                  sigsuspend;
 #   siglongjmp     out of handlers (also from a blocking read);

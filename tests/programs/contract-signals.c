@@ -468,6 +468,47 @@ static void nest_handler(int sig, siginfo_t *si, void *uc)
 		handler_bad++;                    /* not nested below this run */
 }
 
+/* sigaltstack from a handler on the signal stack: refused while on it
+ * (EPERM), but allowed with SS_AUTODISARM (the kernel disarmed it for the
+ * handler and reports it disabled); the handler's return sets the saved
+ * one again.  The handler interrupts a call (raise: in the runtime, or a
+ * hook), so the runtime must still know where it runs. */
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31)
+#endif
+static char *alt_other;
+
+static void set_in_handler(int sig, siginfo_t *si, void *uc)
+{
+	stack_t cur, ss = { .ss_sp = alt_other, .ss_size = 16384 };
+	(void)sig; (void)si; (void)uc;
+	sigaltstack(NULL, &cur);
+	int r = sigaltstack(&ss, NULL);
+	say("altstack set in a handler: it had flags %#x, setting another: %s\n", (unsigned)cur.ss_flags,
+	    r ? strerror(errno) : "done");
+	if (raw_syscall0(SYS_getppid) <= 0)
+		handler_bad++;
+}
+
+static void altstack_set_in_handler(int autodisarm)
+{
+	char *m = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(m != MAP_FAILED, "mmap");
+	alt_other = m + 32768;
+	stack_t ss = { .ss_sp = m, .ss_size = 16384, .ss_flags = autodisarm ? SS_AUTODISARM : 0 }, cur;
+	if (sigaltstack(&ss, NULL) != 0) {
+		say("altstack set in a handler: SS_AUTODISARM: %s\n", strerror(errno));
+		return;
+	}
+	set_handler(SIGUSR2, set_in_handler, SA_ONSTACK);
+	raise(SIGUSR2);
+	sigaltstack(NULL, &cur);
+	say("altstack set in a handler: after its return: %s, flags %#x\n",
+	    cur.ss_sp == m ? "the first" : cur.ss_sp == alt_other ? "the other" : "another", (unsigned)cur.ss_flags);
+	ss.ss_flags = SS_DISABLE;
+	CHECK(sigaltstack(&ss, NULL) == 0, "sigaltstack disable");
+}
+
 /* 2000 queued real-time signals to the main thread, as fast as they go. */
 static void *altstack_kicker(void *arg)
 {
@@ -517,6 +558,9 @@ static void mode_altstack(void)
 		tgkill_raw(me, SIGUSR2);
 	say("altstack 16K: %ld nested handler runs, %ld off the stack, %ld bad\n", handled, off_stack, handler_bad);
 	CHECK(handled == 500 && off_stack == 0 && handler_bad == 0, "altstack, nested");
+
+	altstack_set_in_handler(0);
+	altstack_set_in_handler(1);
 
 	/* The classic use: a stack overflow in a thread, caught on its own
 	 * alternate stack. */
