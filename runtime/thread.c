@@ -307,13 +307,17 @@ long zp_sigaltstack_call(const struct zp_syscall *c)
 void zp_alt_sigreturn(uintptr_t app_sp)
 {
 	struct zp_thread *t = zp_thread_self();
-	struct zp_stack ss;
-	uint64_t rsp;
+	const char *uc = (const char *)app_sp;
+	uint64_t sp, flags, size, rsp;
 
-	if (zp_app_read(&ss, (const void *)(app_sp + __builtin_offsetof(struct ucontext, uc_stack)), sizeof ss) ||
-	    zp_app_read(&rsp, (const void *)(app_sp + __builtin_offsetof(struct ucontext, uc_mcontext.rsp)),
-			sizeof rsp))
+	/* (safe loads, not zp_app_read: no system call on every handler's
+	 * return; a bad frame is the kernel's to refuse) */
+	if (zp_safe_read8(uc + __builtin_offsetof(struct ucontext, uc_stack.ss_sp), &sp) ||
+	    zp_safe_read8(uc + __builtin_offsetof(struct ucontext, uc_stack.ss_flags), &flags) ||
+	    zp_safe_read8(uc + __builtin_offsetof(struct ucontext, uc_stack.ss_size), &size) ||
+	    zp_safe_read8(uc + __builtin_offsetof(struct ucontext, uc_mcontext.rsp), &rsp))
 		return;
+	struct zp_stack ss = { sp, (int)(uint32_t)flags, size };
 	/* (The usual case: the same, or the same cut by zp_alt_cut for a
 	 * signal delivered during a call from a handler on it.) */
 	int disable = ss.flags & ZP_SS_DISABLE;
