@@ -159,7 +159,11 @@ struct zp_action zp_dispatch(struct zp_frame *f)
 	struct zp_frame *outer = self->frame;
 
 	zp_net_rearm();
-	uintptr_t alt = zp_alt_cut(f->app_sp);   /* (from a handler on the signal stack) */
+	/* (From a handler on the signal stack: thread.c says why.  Not for a
+	 * handler's return without a hook, the commonest call there, which
+	 * makes no blocking call before entry.S's rt_sigreturn.) */
+	int cut = f->nr != __NR_rt_sigreturn || zp_hooks.enter || zp_hooks.leave;
+	uintptr_t alt = cut ? zp_alt_cut(f->app_sp) : 0;
 	self->frame = f;
 	struct zp_action a = dispatch(f);
 	self->frame = outer;
