@@ -30,9 +30,9 @@ unsigned char zp_slow_nr[ZP_SLOW_NR_SIZE];
 /* Which numbers entry.S passes straight to the kernel (0) and which come
  * here (1): the calls it makes itself, the ones the runtime keeps an eye on
  * (the kept signals' dispositions and, when some must stay unblocked, the
- * signal mask; the signal stack, for the runtime stack's chunks; the gs
- * base; a thread's exit, for its block; prctl, for Syscall User Dispatch),
- * and with a hook every call. */
+ * signal mask, ptrace and the calls that send signals; the signal stack,
+ * for the runtime stack's chunks; the gs base; a thread's exit, for its
+ * block; prctl, for Syscall User Dispatch), and with a hook every call. */
 void zp_slow_nr_init(int hooked)
 {
 	static const short always[] = {
@@ -43,6 +43,8 @@ void zp_slow_nr_init(int hooked)
 	static const short unblockable[] = {
 		__NR_rt_sigprocmask, __NR_rt_sigsuspend, __NR_ppoll, __NR_pselect6,
 		__NR_epoll_pwait, __NR_epoll_pwait2, __NR_io_pgetevents,
+		__NR_ptrace, __NR_kill, __NR_tkill, __NR_tgkill, __NR_rt_sigqueueinfo,
+		__NR_rt_tgsigqueueinfo,
 	};
 
 	for (int i = 0; i < ZP_SLOW_NR_SIZE; i++)
@@ -206,6 +208,15 @@ long zp_make_call(const struct zp_syscall *c)
 		return zp_sigaltstack_call(c);
 	case __NR_arch_prctl:
 		return zp_arch_prctl_call(c);
+	case __NR_ptrace:
+		return zp_ptrace_call(c);
+	case __NR_kill:
+	case __NR_tkill:
+	case __NR_tgkill:
+	case __NR_rt_sigqueueinfo:
+	case __NR_rt_tgsigqueueinfo:
+		zp_traceme_now();       /* (its tracer must see the signal: process.c) */
+		break;
 	}
 	return zp_sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
 }

@@ -10,11 +10,13 @@
  *   - the application's SIGSEGV disposition (sigaction.c): an ignored
  *     SIGSEGV stays ignored across exec, as the kernel keeps SIG_IGN;
  *   - the return address of a vfork parent, which its child overwrites on
- *     the shared stack: kept in a vfork slot (entry.S).
+ *     the shared stack: kept in a vfork slot (entry.S);
+ *   - a ptrace(PTRACE_TRACEME) put off until the exec (zp_ptrace_call).
  */
 #include <asm/errno.h>
 #include <asm/signal.h>
 #include <asm/unistd.h>
+#include <linux/ptrace.h>
 #include <linux/sched.h>
 
 #include "runtime.h"
@@ -46,6 +48,7 @@ static long fork_like(const struct zp_syscall *c, int own_memory)
 		__atomic_store_n(&zp_owner_pid, pid, __ATOMIC_RELAXED);
 		zp_thread_self()->pid = pid;
 		zp_thread_self()->shares_memory = 0;
+		zp_thread_self()->traceme = 0;
 		if (zp_complete)
 			zp_net_enable(zp_thread_self());   /* not inherited by a fork child */
 	}
@@ -71,9 +74,41 @@ long zp_fork_call(const struct zp_syscall *c)
 long zp_exec_call(const struct zp_syscall *c)
 {
 	int ignored = zp_signals_before_exec();
+	zp_traceme_now();
 	long r = zp_sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
 	zp_signals_after_exec(ignored);   /* it failed: this program goes on */
 	return r;
+}
+
+/*
+ * ptrace(PTRACE_TRACEME) where calls raise signals (the trap path, the
+ * --complete net): a traced thread stops at every signal until its tracer
+ * lets it go on, and the tracer of a child that asks to be traced most
+ * often waits for its exec only (Go's SysProcAttr.Ptrace, gdb's inferior,
+ * sandboxes), not for a stop at each of the calls before it: Go's
+ * StartProcess then waited for ever.  So the request is put off until the
+ * exec, or until the thread sends a signal (raise(SIGSTOP) before the
+ * exec is the other common way: its tracer must see it), and the runtime
+ * makes it then, with no signal in between.  It answers 0 meanwhile (the
+ * kernel's EPERM for a thread already traced comes later, or not at all).
+ */
+long zp_ptrace_call(const struct zp_syscall *c)
+{
+	if (c->args[0] == PTRACE_TRACEME && zp_unblockable) {
+		zp_thread_self()->traceme = 1;
+		return 0;
+	}
+	return zp_sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
+}
+
+void zp_traceme_now(void)
+{
+	struct zp_thread *t = zp_thread_self();
+
+	if (t->traceme) {
+		t->traceme = 0;
+		zp_sys4(__NR_ptrace, PTRACE_TRACEME, 0, 0, 0);
+	}
 }
 
 /* clone3 with a new stack: copy the arguments to buf (entry.S makes the call

@@ -176,6 +176,7 @@ struct zp_thread {
 	int pid;                    /* this thread's process id, 0 until asked (appmem.c) */
 	int own_memory;             /* a new thread that is a new process (clone without CLONE_VM) */
 	int shares_memory;          /* a vfork-like child: shares its parent's memory */
+	int traceme;                /* ptrace(PTRACE_TRACEME) put off until exec (process.c) */
 	int busy;                   /* taken (pool) */
 	int pooled;                 /* allocated by the pool (else static) */
 	struct zp_thread *next;     /* the pool's chain */
@@ -229,6 +230,8 @@ enum zp_act zp_classify(uintptr_t app_sp, long nr, const long *args) ZP_HIDDEN;
 /* process.c: the process life cycle */
 long zp_fork_call(const struct zp_syscall *c) ZP_HIDDEN;   /* fork, clone, clone3 without a new stack */
 long zp_exec_call(const struct zp_syscall *c) ZP_HIDDEN;
+long zp_ptrace_call(const struct zp_syscall *c) ZP_HIDDEN;
+void zp_traceme_now(void) ZP_HIDDEN;
 void *zp_clone3_prepare(struct zp_frame *f, void *buf, uintptr_t ret) ZP_HIDDEN;
 struct zp_vfork_slot *zp_vfork_claim(struct zp_frame *f, int child) ZP_HIDDEN;
 void zp_clone_done(struct zp_frame *f, long result) ZP_HIDDEN;

@@ -186,6 +186,8 @@ struct zp_thread *zp_thread_new(uint64_t flags)
 	t->frame = 0;
 	t->pending_child = 0;
 	t->pending_borrowed = 0;
+	t->alt_cut = 0;
+	t->traceme = 0;
 	t->own_memory = own_memory;
 	t->pid = (flags & CLONE_THREAD) ? self->pid : 0;
 	t->selector = self->selector;
@@ -226,6 +228,7 @@ int zp_thread_vfork_child(struct zp_thread *child, struct zp_thread **borrowed, 
 	child->rt_alt = self->rt_alt;
 	child->rt_alt_wanted = 0;
 	child->alt_cut = 0;
+	child->traceme = 0;
 	child->vblocked = self->vblocked;
 	child->sent_pending = 0;
 	child->frame = 0;

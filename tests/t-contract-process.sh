@@ -18,7 +18,11 @@
 # survives posix_spawn, system() and vfork children that set SIGSEGV for
 # themselves in memory they share with it), and clone3-bigsize (clone3 with a
 # 512-byte, zero-tailed struct, which the kernel accepts), which is checked
-# apart so that its failure is visible on its own.
+# apart so that its failure is visible on its own, and ptrace (children that
+# ask to be traced and exec, after fork, vfork or a SIGSTOP of their own:
+# the tracer sees the same stops as natively; on the trap path the runtime
+# puts PTRACE_TRACEME off until the exec, or a traced child would stop at
+# every call).
 # exec: the rewritten program execs a rewritten and an unrewritten program, and
 # a dynamically linked system program, from the main thread and from a second
 # thread while others run; and with SIGSEGV ignored, which must stay ignored
@@ -137,7 +141,7 @@ done
 # with each hook.
 modes() {
 	local f=$1 orig=$2 m counted traced
-	for m in vfork spawn clone3 clone threads-exit fork-mt exit-threads exit-from-thread spawn-segv clone3-bigsize; do
+	for m in vfork spawn clone3 clone threads-exit fork-mt exit-threads exit-from-thread spawn-segv clone3-bigsize ptrace; do
 		# What the mode does, as tcount names it and as the trace shows it
 		# (glibc and musl: posix_spawn is clone3 or clone, fork is clone or
 		# fork, threads come from clone3 or clone).
@@ -151,6 +155,7 @@ modes() {
 		exit-threads) counted='clone|clone3' traced='^exit_group\(3\)' ;;
 		exit-from-thread) counted='clone|clone3' traced='^exit_group\(4\)' ;;
 		spawn-segv) counted=rt_sigaction traced='^rt_sigaction\(SIGSEGV, ' ;;
+		ptrace) counted=ptrace traced='^ptrace\(' ;;
 		esac
 		# exit-threads and exit-from-thread exit with 3 and 4 on purpose.
 		local ZPT_EXPECT_RC=0 ZPT_ORIG_SED=""
