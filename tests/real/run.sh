@@ -37,7 +37,7 @@ TIMEOUT=${ZP_REAL_TIMEOUT:-900}
 KNOWN=$REAL/known-differences.txt
 RESULTS="python3 $REAL/results.py"
 
-GO_STD="net/http os/exec os/signal net"
+GO_STD="net/http os/exec os/signal net os syscall"
 GO_OURS="nilcall stackbottom"
 PY=/usr/bin/python3.11
 PY_MODS="test_subprocess test_threading test_signal test_os test_socket
