@@ -161,15 +161,19 @@ struct zp_action zp_dispatch(struct zp_frame *f)
 	struct zp_frame *outer = self->frame;
 
 	zp_net_rearm();
-	/* (From a handler on the signal stack: thread.c says why.  Not for a
-	 * handler's return without a hook, the commonest call there, which
-	 * makes no blocking call before entry.S's rt_sigreturn.) */
-	int cut = f->nr != __NR_rt_sigreturn || zp_hooks.enter || zp_hooks.leave;
-	uintptr_t alt = cut ? zp_alt_cut(f->app_sp) : 0;
+	/* From a handler on the signal stack (thread.c says why; tested here,
+	 * as every hooked call passes by), but not for a handler's return
+	 * without a hook, the commonest call there, which makes no blocking
+	 * call before entry.S's rt_sigreturn. */
+	uintptr_t alt = 0;
+	if (self->alt_size && f->app_sp - self->alt_lo < self->alt_size &&
+	    (f->nr != __NR_rt_sigreturn || zp_hooks.enter || zp_hooks.leave))
+		alt = zp_alt_cut(f->app_sp);
 	self->frame = f;
 	struct zp_action a = dispatch(f);
 	self->frame = outer;
-	zp_alt_uncut(alt);
+	if (alt)
+		zp_alt_uncut(alt);
 	return a;
 }
 
