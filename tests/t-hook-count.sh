@@ -123,18 +123,26 @@ if [[ " ${fls[*]} " == *" static "* ]]; then
 	fi
 fi
 
+# count_run FL N THREADS WHAT: run getppid.FL.z with THREADS threads of 1000
+# raw calls into countN.FL, and check it ran and counted WHAT+1 getppid (the
+# raw ones and libc's one) in one table that adds up.
+count_run() {
+	local fl=$1 n=$2 threads=$3 what=$4 total
+	total=$(( (threads > 0 ? threads : 1) * 1000 + 1 ))
+	rm -f count$n.$fl
+	# (stdout to a file in both runs: glibc's stdio makes different calls for
+	# a pipe, a file and a terminal)
+	ZP_COUNT_FILE=count$n.$fl run_t out$n ./getppid.$fl.z 1000 "$threads"
+	check "$fl: $what: the patched program runs" [ "$RUN_RC" = 0 ]
+	check "$fl: $what: the patched program says 'done, 0 bad'" [ "$(cat out$n.out)" = "done, 0 bad" ]
+	check "$fl: $what: one count table (not one per thread), adding up" one_table count$n.$fl
+	check "$fl: $what: getppid counted $total times" counted count$n.$fl getppid $total
+}
+
 getppid_checks() {
 	local fl
 	for fl in "${fls[@]}"; do
-		# 1. one thread: 1000 raw calls + libc's one
-		rm -f count1.$fl
-		# (stdout to a file in both runs: glibc's stdio makes different calls for
-		# a pipe, a file and a terminal)
-		ZP_COUNT_FILE=count1.$fl run_t out1 ./getppid.$fl.z 1000 0
-		check "$fl: 1 thread: the patched program runs" [ "$RUN_RC" = 0 ]
-		check "$fl: 1 thread: the patched program says 'done, 0 bad'" [ "$(cat out1.out)" = "done, 0 bad" ]
-		check "$fl: 1 thread: one count table in ZP_COUNT_FILE, adding up" one_table count1.$fl
-		check "$fl: 1 thread: getppid counted 1001 times (1000 raw + libc's 1)" counted count1.$fl getppid 1001
+		count_run "$fl" 1 0 "1 thread"         # 1000 raw calls + libc's one
 		if [ $fl = static ]; then
 			if [ -n "$STRACE_ROWS" ]; then
 				rows count1.$fl > count.rows
@@ -143,14 +151,7 @@ getppid_checks() {
 				skip_check "$fl: every row equals strace -f -c's" "$STRACE_WHY_ONCE"
 			fi
 		fi
-
-		# 2. eight threads x 1000
-		rm -f count8.$fl
-		ZP_COUNT_FILE=count8.$fl run_t out8 ./getppid.$fl.z 1000 8
-		check "$fl: 8 threads: the patched program runs" [ "$RUN_RC" = 0 ]
-		check "$fl: 8 threads: the patched program says 'done, 0 bad'" [ "$(cat out8.out)" = "done, 0 bad" ]
-		check "$fl: 8 threads: one count table (not one per thread), adding up" one_table count8.$fl
-		check "$fl: 8 threads x 1000: getppid counted 8001 times" counted count8.$fl getppid 8001
+		count_run "$fl" 8 8 "8 threads x 1000"
 	done
 }
 
