@@ -18,7 +18,6 @@
 # program's output or status differs, it hangs, a site is left unpatched, or
 # the hook saw no call.
 source "$TESTS/harness.sh"
-need_page0
 
 build_test_hook tcount
 
@@ -29,18 +28,32 @@ all_patched() {
 	[[ $summary == *" 0 skipped"* ]]
 }
 
+# Rewritten once; the checks run in the runtime's two paths (in_paths: page
+# 0, the trap path as root and as uid 65534).
 for p in targets-basic targets-threads; do
-	# targets-basic exits 7 when all its checks pass, targets-threads 0.
-	ZPT_EXPECT_RC=0; [ $p != targets-basic ] || ZPT_EXPECT_RC=7
 	for f in $(flavours $p); do
 		orig=$(prog $p $f)
 		check "$p.$f: --list, every site patched" all_patched "$orig"
 		rewrite "$orig" "$p.$f" || continue
-		check_same "$p.$f" "$orig" "./$p.$f"
-		rewrite "$orig" "$p.$f.hooked" --hook tcount.so || continue
-		rm -f "count.$p.$f"
-		ZPT_FORWARD=1 ZPT_COUNT_FILE=$PWD/count.$p.$f \
-			check_same "$p.$f with the tcount hook" "$orig" "./$p.$f.hooked"
-		check "$p.$f: the hook saw the calls" hook_saw_calls "count.$p.$f"
+		rewrite "$orig" "$p.$f.hooked" --hook tcount.so || true
 	done
 done
+
+targets_checks() {
+	local p f orig
+	for p in targets-basic targets-threads; do
+		# targets-basic exits 7 when all its checks pass, targets-threads 0.
+		local ZPT_EXPECT_RC=0; [ $p != targets-basic ] || ZPT_EXPECT_RC=7
+		for f in $(flavours $p); do
+			orig=$(prog $p $f)
+			[ -e "$p.$f" ] || continue
+			check_same "$p.$f" "$orig" "./$p.$f"
+			[ -e "$p.$f.hooked" ] || continue
+			rm -f "count.$p.$f"
+			ZPT_FORWARD=1 ZPT_COUNT_FILE=$PWD/count.$p.$f \
+				check_same "$p.$f with the tcount hook" "$orig" "./$p.$f.hooked"
+			check "$p.$f: the hook saw the calls" hook_saw_calls "count.$p.$f"
+		done
+	done
+}
+in_paths targets_checks
